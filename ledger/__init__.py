@@ -1,0 +1,1 @@
+"""The domain: events, immutable state, the one pure transition, the event store, replay."""

@@ -1,0 +1,46 @@
+"""Fee rules: a transaction pays its fee implicitly, as inputs minus outputs, in one token.
+
+As elixir-omg's fee check does it: every token's outputs must be covered by its
+inputs; at most one token may show a surplus; that surplus is the fee and must
+equal the schedule's fee for (tx type, token) exactly. An empty schedule means no
+fee is required, and any surplus is still collected as fee.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from immutables import Map
+
+from ledger.errors import Rejected
+from proofs.payment import Output
+
+
+def token_totals(outputs: Iterable[Output]) -> dict[bytes, int]:
+    totals: dict[bytes, int] = {}
+    for output in outputs:
+        totals[output.token] = totals.get(output.token, 0) + output.amount
+    return totals
+
+
+def implicit_fee(tx_type: int, spent: Iterable[Output], created: Iterable[Output], schedule: Map) -> tuple[bytes, int]:
+    """(token, amount) of the fee a transaction pays; `Rejected` when it does not add up."""
+    inputs, outputs = token_totals(spent), token_totals(created)
+    for token, amount in outputs.items():
+        if amount > inputs.get(token, 0):
+            raise Rejected("amounts_do_not_add_up", f"outputs exceed inputs in token 0x{token.hex()}")
+    surplus = {token: amount - outputs.get(token, 0) for token, amount in inputs.items() if amount > outputs.get(token, 0)}
+    if len(surplus) > 1:
+        raise Rejected("multiple_potential_currency_fees", "a fee is paid in one token only")
+    if not schedule:
+        return next(iter(surplus.items()), (b"", 0))
+    if not surplus:
+        raise Rejected("fees_not_covered", "the transaction pays no fee")
+    [(token, paid)] = surplus.items()
+    required = schedule.get((tx_type, token))
+    if required is None:
+        raise Rejected("fee_currency_not_accepted", f"no fee is accepted in token 0x{token.hex()}")
+    if paid < required:
+        raise Rejected("fees_not_covered", f"pays {paid}, the schedule asks {required}")
+    if paid > required:
+        raise Rejected("overpaying_fees", f"pays {paid}, the schedule asks {required}")
+    return token, paid

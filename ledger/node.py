@@ -1,0 +1,101 @@
+"""The node: accepts commands by calling `apply`, persists what it accepted, and restarts
+where it stopped.
+
+Group commit: `submit` applies a whole batch in memory, writes the accepted events
+in one database transaction and only then answers, so an acknowledged event is
+durable and an unacknowledged one was never seen. What the node appends is exactly
+what an auditor re-checks.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from ledger import events
+from ledger.errors import Rejected
+from ledger.events import BlockSealed, Event, FeeCollected
+from ledger.replay import Hook, Replay, replay
+from ledger.state import State
+from ledger.store import EventStore, Snapshot, StoreError
+from ledger.transition import apply
+from proofs import merkle
+
+
+@attrs.frozen
+class Outcome:
+    """The answer to one submitted event: its log index and hash, or why it was rejected."""
+
+    event: Event
+    index: int | None = None
+    hash: bytes | None = None
+    code: str | None = None
+    detail: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.code is None
+
+
+class Node:
+    def __init__(self, store: EventStore, hook: Hook | None = None, snapshot_every: int = 10_000) -> None:
+        assert snapshot_every > 0
+        self.store, self.hook, self.snapshot_every = store, hook, snapshot_every
+        self.state = self._restore()
+
+    def _restore(self) -> State:
+        """Latest snapshot that matches the log, then the records after it."""
+        start = None
+        snapshot = self.store.latest_snapshot()
+        if snapshot is not None:
+            record = self.store.record_at(snapshot.index - 1)
+            if record is not None and record.hash == snapshot.head_hash:
+                start = Replay(snapshot.state, snapshot.index, snapshot.head_hash)
+        result = replay(self.store, start=start)
+        if result.failure is not None:
+            f = result.failure
+            raise StoreError("corrupt_log", f"record {f.index} ({f.kind}): {f.code}: {f.detail}; run `omg audit`")
+        return result.state
+
+    def submit(self, batch: Sequence[Event]) -> list[Outcome]:
+        """Apply each event in order; persist the accepted ones together; answer once durable."""
+        state, staged, outcomes = self.state, [], []
+        for event in batch:
+            index = self.store.count + len(staged)
+            try:
+                after = self._accept(index, state, event)
+            except Rejected as exc:
+                outcomes.append(Outcome(event, code=exc.code, detail=exc.detail))
+                continue
+            state = after
+            staged.append((event.KIND, events.encode(event)))
+            outcomes.append(Outcome(event, index=index))
+        first = self.store.count
+        hashes = self.store.append(staged)
+        self.state = state
+        self._maybe_snapshot(first)
+        return [attrs.evolve(o, hash=hashes[o.index - first]) if o.accepted else o for o in outcomes]
+
+    def _accept(self, index: int, state: State, event: Event) -> State:
+        after = apply(state, event)
+        if self.hook is not None and (violation := self.hook(index, state, event, after)):
+            raise Rejected("invariant_violated", f"{violation.invariant}: {violation.detail}")
+        return after
+
+    def _maybe_snapshot(self, first: int) -> None:
+        if self.store.count // self.snapshot_every > first // self.snapshot_every:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        self.store.save_snapshot(Snapshot(self.store.count, self.store.head_hash, self.state))
+
+    def seal(self) -> list[Outcome]:
+        """Collect the open block's fees and seal it with the root of its transactions."""
+        state = self.state
+        txs = list(state.open_block_txs)
+        closing: list[Event] = [
+            FeeCollected(state.next_child_blknum, token, amount) for token, amount in sorted(state.open_block_fees.items())
+        ]
+        closing.append(BlockSealed(state.next_child_blknum, merkle.root(txs), len(txs)))
+        return self.submit(closing)
+

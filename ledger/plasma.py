@@ -1,0 +1,183 @@
+"""Plasma child-chain rules: genesis, deposits, payments, fee collection, block sealing.
+
+Each rule is a pure function (State, event) -> State that checks what the OMG
+specification requires and raises `Rejected(code, detail)` otherwise. Block
+numbering follows PlasmaFramework: child blocks at multiples of 1000, up to 999
+deposit blocks numbered between two child blocks.
+"""
+from __future__ import annotations
+
+import attrs
+from immutables import Map
+from pyrsistent import pvector
+
+from ledger import fees
+from ledger.errors import Rejected
+from ledger.events import BlockSealed, Deposit, FeeCollected, Genesis, Payment
+from ledger.state import CHILD_BLOCK_INTERVAL, Block, Effects, Params, State, add_to
+from proofs import eip712, merkle
+from proofs.errors import DecodeError
+from proofs.payment import PAYMENT_TX_TYPE, Output, PaymentTx, decode, encode_utxo_pos
+
+
+def _params(state: State) -> Params:
+    if state.params is None:
+        raise Rejected("no_genesis", "the first event of a ledger must be its genesis")
+    return state.params
+
+
+def _decode_tx(raw: bytes) -> PaymentTx:
+    try:
+        return decode(raw)
+    except DecodeError as exc:
+        raise Rejected(exc.reason, exc.detail) from None
+
+
+def apply_genesis(state: State, event: Genesis) -> State:
+    """Fixes the verifying contract and fee schedule; only as the ledger's first event."""
+    if state.params is not None or state.event_count:
+        raise Rejected("genesis_repeated", "a ledger has one genesis, its first event")
+    if len(event.verifying_contract) != 20:
+        raise Rejected("malformed_event", "verifying contract must be a 20-byte address")
+    keys = [(rule.tx_type, rule.token) for rule in event.fee_schedule]
+    if len(set(keys)) != len(keys):
+        raise Rejected("malformed_fee_schedule", "one fee per (tx type, token)")
+    params = Params(
+        verifying_contract=event.verifying_contract,
+        domain_separator=eip712.domain_separator(event.verifying_contract),
+        fee_schedule=Map({(r.tx_type, r.token): r.amount for r in event.fee_schedule}),
+    )
+    return attrs.evolve(state, params=params, effects=Effects(kind=Genesis.KIND))
+
+
+def apply_deposit(state: State, event: Deposit) -> State:
+    """A deposit creates one output in the next deposit block, as the root-chain vaults do."""
+    _params(state)
+    if event.blknum != state.next_deposit_blknum:
+        raise Rejected("wrong_block_number", f"next deposit block is {state.next_deposit_blknum}, got {event.blknum}")
+    if state.next_deposit_offset >= CHILD_BLOCK_INTERVAL:
+        raise Rejected("deposit_blocks_exhausted", "999 deposit blocks already follow this child block")
+    tx = _decode_tx(event.tx)
+    if tx.inputs or len(tx.outputs) != 1 or tx.signatures:
+        raise Rejected("not_a_deposit", "a deposit has no inputs, no signatures and one output")
+    output = tx.outputs[0]
+    pos = encode_utxo_pos(event.blknum, 0, 0)
+    return attrs.evolve(
+        state,
+        utxos=state.utxos.set(pos, output),
+        blocks=state.blocks.set(event.blknum, Block(merkle.root([event.tx]), 1, is_deposit=True)),
+        next_deposit_offset=state.next_deposit_offset + 1,
+        deposited=add_to(state.deposited, output.token, output.amount),
+        unspent=add_to(state.unspent, output.token, output.amount),
+        effects=Effects(kind=Deposit.KIND, created=((pos, output),)),
+    )
+
+
+def _spendable(state: State, pos: int) -> Output:
+    output = state.utxos.get(pos)
+    if output is None:
+        code = "utxo_already_spent" if pos in state.spent else "utxo_not_found"
+        raise Rejected(code, f"input {pos}")
+    return output
+
+
+def _signers(tx: PaymentTx, separator: bytes) -> tuple[bytes, ...]:
+    """One recovered address per input, in input order."""
+    if len(tx.signatures) < len(tx.inputs):
+        raise Rejected("missing_signature", f"{len(tx.inputs)} inputs, {len(tx.signatures)} signatures")
+    if len(tx.signatures) > len(tx.inputs):
+        raise Rejected("superfluous_signature", f"{len(tx.inputs)} inputs, {len(tx.signatures)} signatures")
+    digest = eip712.signing_hash_with_separator(tx, separator)
+    try:
+        return tuple(eip712.recover(digest, signature) for signature in tx.signatures)
+    except DecodeError as exc:
+        raise Rejected("signature_corrupt", exc.detail) from None
+
+
+def apply_payment(state: State, event: Payment) -> State:
+    """Spends signed inputs into new outputs of the open child block; the surplus is the fee."""
+    params = _params(state)
+    tx = _decode_tx(event.tx)
+    if not tx.inputs:
+        raise Rejected("no_inputs", "a payment spends at least one input")
+    if len(set(tx.inputs)) != len(tx.inputs):
+        raise Rejected("duplicate_inputs", "an input appears twice")
+    signers = _signers(tx, params.domain_separator)
+    spent = tuple((pos, _spendable(state, pos)) for pos in tx.inputs)
+    for (pos, output), signer in zip(spent, signers):
+        if output.owner != signer:
+            raise Rejected("unauthorized_spend", f"input {pos} is owned by 0x{output.owner.hex()}")
+    fee_token, fee = fees.implicit_fee(PAYMENT_TX_TYPE, (o for _, o in spent), tx.outputs, params.fee_schedule)
+    txindex = len(state.open_block_txs)
+    if txindex >= merkle.MAX_LEAVES:
+        raise Rejected("block_full", f"child block {state.next_child_blknum} holds {merkle.MAX_LEAVES} transactions")
+    created = tuple(
+        (encode_utxo_pos(state.next_child_blknum, txindex, oindex), output) for oindex, output in enumerate(tx.outputs)
+    )
+    return _record_payment(state, event.tx, spent, created, signers, fee_token, fee)
+
+
+def _record_payment(
+    state: State,
+    tx_bytes: bytes,
+    spent: tuple[tuple[int, Output], ...],
+    created: tuple[tuple[int, Output], ...],
+    signers: tuple[bytes, ...],
+    fee_token: bytes,
+    fee: int,
+) -> State:
+    utxos, spent_at, unspent = state.utxos.mutate(), state.spent.mutate(), state.unspent.mutate()
+    for pos, output in spent:
+        del utxos[pos]
+        spent_at[pos] = state.event_count
+        unspent[output.token] = unspent[output.token] - output.amount
+    for pos, output in created:
+        utxos[pos] = output
+        unspent[output.token] = unspent.get(output.token, 0) + output.amount
+    return attrs.evolve(
+        state,
+        utxos=utxos.finish(),
+        spent=spent_at.finish(),
+        unspent=unspent.finish(),
+        open_block_txs=state.open_block_txs.append(tx_bytes),
+        open_block_fees=add_to(state.open_block_fees, fee_token, fee) if fee else state.open_block_fees,
+        effects=Effects(Payment.KIND, spent, created, signers, fee_token, fee),
+    )
+
+
+def apply_fee_collected(state: State, event: FeeCollected) -> State:
+    """Moves one token's fees of the open block to the collected total, exactly."""
+    _params(state)
+    if event.blknum != state.next_child_blknum:
+        raise Rejected("wrong_block_number", f"open child block is {state.next_child_blknum}, got {event.blknum}")
+    owed = state.open_block_fees.get(event.token, 0)
+    if event.amount != owed or owed == 0:
+        raise Rejected("fee_mismatch", f"block {event.blknum} owes {owed} in 0x{event.token.hex()}, got {event.amount}")
+    return attrs.evolve(
+        state,
+        open_block_fees=state.open_block_fees.delete(event.token),
+        fees_collected=add_to(state.fees_collected, event.token, owed),
+        effects=Effects(kind=FeeCollected.KIND, fee_token=event.token, fee_amount=owed),
+    )
+
+
+def apply_block_sealed(state: State, event: BlockSealed) -> State:
+    """Closes the open child block; its root must be the Merkle root of its transactions."""
+    _params(state)
+    if event.blknum != state.next_child_blknum:
+        raise Rejected("wrong_block_number", f"next child block is {state.next_child_blknum}, got {event.blknum}")
+    if state.open_block_fees:
+        raise Rejected("fees_not_collected", f"block {event.blknum} has fees not yet collected")
+    if event.tx_count != len(state.open_block_txs):
+        raise Rejected("wrong_tx_count", f"block holds {len(state.open_block_txs)} transactions, got {event.tx_count}")
+    root = merkle.root(state.open_block_txs)
+    if event.root != root:
+        raise Rejected("wrong_merkle_root", f"block {event.blknum} root is 0x{root.hex()}")
+    return attrs.evolve(
+        state,
+        blocks=state.blocks.set(event.blknum, Block(root, event.tx_count, is_deposit=False)),
+        next_child_blknum=state.next_child_blknum + CHILD_BLOCK_INTERVAL,
+        next_deposit_offset=1,
+        open_block_txs=pvector(),
+        effects=Effects(kind=BlockSealed.KIND),
+    )

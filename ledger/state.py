@@ -1,0 +1,76 @@
+"""The ledger state: immutable, built from persistent maps so that applying an event
+shares everything it does not touch (no copy of the UTXO set, ever).
+
+Maps are `immutables.Map` (a HAMT); the open child block's transactions are a
+pyrsistent `pvector`. Amounts are integers in the token's base unit.
+"""
+from __future__ import annotations
+
+import attrs
+from immutables import Map
+from pyrsistent import PVector, pvector
+
+from proofs.payment import Output
+
+CHILD_BLOCK_INTERVAL = 1000
+
+
+@attrs.frozen
+class Params:
+    """Chain parameters fixed at genesis."""
+
+    verifying_contract: bytes
+    domain_separator: bytes
+    fee_schedule: Map  # (tx_type, token) -> minimum fee
+
+
+@attrs.frozen
+class Block:
+    root: bytes
+    tx_count: int
+    is_deposit: bool
+
+
+@attrs.frozen
+class Effects:
+    """What the last applied event did, for the invariant checks to re-verify.
+
+    `spent` and `created` are (utxo position, output) pairs; `signers` are the
+    addresses recovered from the signatures, one per input, in input order.
+    """
+
+    kind: str = ""
+    spent: tuple[tuple[int, Output], ...] = ()
+    created: tuple[tuple[int, Output], ...] = ()
+    signers: tuple[bytes, ...] = ()
+    fee_token: bytes = b""
+    fee_amount: int = 0
+
+
+@attrs.frozen
+class State:
+    params: Params | None = None
+    event_count: int = 0
+    utxos: Map = Map()  # position -> Output
+    spent: Map = Map()  # position -> spending event index
+    blocks: Map = Map()  # blknum -> Block
+    next_child_blknum: int = CHILD_BLOCK_INTERVAL
+    next_deposit_offset: int = 1  # PlasmaFramework's nextDeposit
+    open_block_txs: PVector = pvector()  # signed tx bytes of child block next_child_blknum
+    open_block_fees: Map = Map()  # token -> fees paid in the open block, not yet collected
+    deposited: Map = Map()  # token -> total deposited
+    unspent: Map = Map()  # token -> total of unspent outputs
+    fees_collected: Map = Map()  # token -> total collected
+    effects: Effects = Effects()
+
+    @property
+    def next_deposit_blknum(self) -> int:
+        return self.next_child_blknum - CHILD_BLOCK_INTERVAL + self.next_deposit_offset
+
+
+GENESIS_STATE = State()
+
+
+def add_to(totals: Map, token: bytes, amount: int) -> Map:
+    """`totals` with `amount` added under `token` (amount may be negative)."""
+    return totals.set(token, totals.get(token, 0) + amount)

@@ -1,0 +1,202 @@
+"""The invariant catalogue: what must hold after every event, each with its source.
+
+A transition check is `(before, event, after) -> detail | None`; a state check is
+`(state) -> detail | None`. A "full" state check costs O(size of the state), so
+the runtime hook runs it on a cadence and at the end of an audit. The checks re-derive what they
+verify from the raw maps and the event, never from the rule that produced `after`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Literal
+
+import attrs
+
+from ledger.events import BlockSealed, Deposit, Event, Payment
+from ledger.fees import token_totals
+from ledger.state import CHILD_BLOCK_INTERVAL, State
+from proofs import merkle
+from proofs.payment import Output, decode_utxo_pos
+
+TransitionCheck = Callable[[State, Event, State], "str | None"]
+StateCheck = Callable[[State], "str | None"]
+
+
+@attrs.frozen
+class Invariant:
+    id: str
+    statement: str
+    source: str
+    scope: Literal["transition", "state", "full"]
+    check: Callable
+
+
+def _hex(token: bytes) -> str:
+    return "0x" + token.hex()
+
+
+def value_conserved(state: State) -> str | None:
+    """deposited = unspent + fees in the open block + fees collected, per token."""
+    tokens = set(state.deposited.keys()) | set(state.unspent.keys()) | set(state.fees_collected.keys())
+    for token in tokens:
+        held = state.unspent.get(token, 0) + state.open_block_fees.get(token, 0) + state.fees_collected.get(token, 0)
+        if state.deposited.get(token, 0) != held:
+            return f"token {_hex(token)}: deposited {state.deposited.get(token, 0)} but holds {held}"
+    return None
+
+
+def payment_balances(before: State, event: Event, after: State) -> str | None:
+    """A payment's inputs equal its outputs plus its fee, token by token."""
+    if not isinstance(event, Payment):
+        return None
+    fx = after.effects
+    spent = token_totals(output for _, output in fx.spent)
+    created = token_totals(output for _, output in fx.created)
+    if fx.fee_amount:
+        created[fx.fee_token] = created.get(fx.fee_token, 0) + fx.fee_amount
+    return None if spent == created else f"inputs {spent} != outputs plus fee {created}"
+
+
+def unspent_tally(state: State) -> str | None:
+    """The per-token unspent totals equal the sum over the UTXO set (full recount)."""
+    recount = token_totals(state.utxos.values())
+    tally = {token: amount for token, amount in state.unspent.items() if amount}
+    return None if recount == tally else f"recount {recount} != tally {tally}"
+
+
+def _outputs_moved(before: State, after: State, spent: Iterable[tuple[int, Output]]) -> str | None:
+    for pos, output in spent:
+        if before.utxos.get(pos) != output:
+            return f"input {pos} was not this unspent output before the event"
+        if pos in before.spent:
+            return f"input {pos} had already been spent at event {before.spent[pos]}"
+        if pos in after.utxos or pos not in after.spent:
+            return f"input {pos} is still unspent after being spent"
+    return None
+
+
+def no_double_spend(before: State, event: Event, after: State) -> str | None:
+    """An output is spent at most once, and creating an output never overwrites one."""
+    fx = after.effects
+    for pos, output in fx.created:
+        if pos in before.utxos or pos in before.spent:
+            return f"output {pos} already existed"
+        if after.utxos.get(pos) != output:
+            return f"output {pos} was not created as recorded"
+    return _outputs_moved(before, after, fx.spent)
+
+
+def spends_authorized(before: State, event: Event, after: State) -> str | None:
+    """Every spent input is signed by the owner of the output it spends."""
+    fx = after.effects
+    if isinstance(event, Payment) and len(fx.signers) != len(fx.spent):
+        return f"{len(fx.spent)} inputs but {len(fx.signers)} signers"
+    for (pos, output), signer in zip(fx.spent, fx.signers):
+        if output.owner != signer:
+            return f"input {pos} owned by {_hex(output.owner)} signed by {_hex(signer)}"
+    return None
+
+
+def block_order(before: State, event: Event, after: State) -> str | None:
+    """Child blocks at consecutive multiples of 1000; deposit blocks strictly increase between them."""
+    if isinstance(event, BlockSealed):
+        if event.blknum % CHILD_BLOCK_INTERVAL or event.blknum != before.next_child_blknum:
+            return f"child block {event.blknum} after {before.next_child_blknum - CHILD_BLOCK_INTERVAL}"
+        if after.next_child_blknum != event.blknum + CHILD_BLOCK_INTERVAL:
+            return "next child block did not advance by 1000"
+    if isinstance(event, Deposit):
+        low, high = before.next_child_blknum - CHILD_BLOCK_INTERVAL, before.next_child_blknum
+        earlier = [b for b in range(low + 1, event.blknum) if b in before.blocks]
+        if not low < event.blknum < high or event.blknum in before.blocks or len(earlier) != event.blknum - low - 1:
+            return f"deposit block {event.blknum} out of order (child blocks {low}..{high})"
+    return None
+
+
+def merkle_roots(before: State, event: Event, after: State) -> str | None:
+    """A block's recorded root is the Merkle root of its transactions' bytes."""
+    if isinstance(event, BlockSealed):
+        expected, blknum = merkle.root(list(before.open_block_txs)), event.blknum
+    elif isinstance(event, Deposit):
+        expected, blknum = merkle.root([event.tx]), event.blknum
+    else:
+        return None
+    block = after.blocks.get(blknum)
+    if block is None or block.root != expected:
+        return f"block {blknum} root does not match its transactions"
+    return None
+
+
+def outputs_in_their_block(before: State, event: Event, after: State) -> str | None:
+    """New outputs sit in the block the event belongs to, at consecutive output indexes."""
+    fx = after.effects
+    for oindex, (pos, _) in enumerate(fx.created):
+        blknum, txindex, got_oindex = decode_utxo_pos(pos)
+        if got_oindex != oindex:
+            return f"output {pos} has index {got_oindex}, expected {oindex}"
+        if isinstance(event, Payment) and (blknum, txindex) != (before.next_child_blknum, len(before.open_block_txs)):
+            return f"output {pos} is not in the open child block's next slot"
+        if isinstance(event, Deposit) and (blknum, txindex) != (event.blknum, 0):
+            return f"deposit output {pos} is not in deposit block {event.blknum}"
+    return None
+
+
+CATALOGUE: tuple[Invariant, ...] = (
+    Invariant(
+        "INV-VALUE-CONSERVED",
+        "Per token, deposits equal unspent outputs plus fees (open block and collected).",
+        "Plasma paper (Poon, Buterin 2017) §3: the child chain only moves deposited value; OMG fees are the input-output surplus",
+        "state",
+        value_conserved,
+    ),
+    Invariant(
+        "INV-PAYMENT-BALANCES",
+        "A payment's inputs equal its outputs plus its fee, per token.",
+        "elixir-omg OMG.State.Transaction.Validator (amounts_do_not_add_up) and OMG.Fees",
+        "transition",
+        payment_balances,
+    ),
+    Invariant(
+        "INV-UNSPENT-TALLY",
+        "The per-token unspent totals equal a recount of the UTXO set.",
+        "Bookkeeping identity of the UTXO model (Bitcoin whitepaper §2, Plasma MVP)",
+        "full",
+        unspent_tally,
+    ),
+    Invariant(
+        "INV-NO-DOUBLE-SPEND",
+        "No output is spent twice; creating an output never overwrites one.",
+        "Plasma MVP spec (Buterin 2018): each UTXO is spent at most once",
+        "transition",
+        no_double_spend,
+    ),
+    Invariant(
+        "INV-SPEND-SIGNED",
+        "Every spent input is signed by its owner (EIP-712, one signature per input).",
+        "plasma-contracts PaymentOutputToPaymentTxCondition; elixir-omg unauthorized_spend",
+        "transition",
+        spends_authorized,
+    ),
+    Invariant(
+        "INV-BLOCK-ORDER",
+        "Child blocks are consecutive multiples of 1000; deposit blocks increase by one between them.",
+        "plasma-contracts BlockController (childBlockInterval, nextDeposit)",
+        "transition",
+        block_order,
+    ),
+    Invariant(
+        "INV-MERKLE-ROOT",
+        "Every block's root is the depth-16 Merkle root of its transactions.",
+        "plasma-contracts Merkle.sol; elixir-omg OMG.Block",
+        "transition",
+        merkle_roots,
+    ),
+    Invariant(
+        "INV-OUTPUT-POSITIONS",
+        "New outputs are placed at their block, transaction index and output index.",
+        "plasma-contracts PosLib (utxo position = blknum*1e9 + txindex*1e4 + oindex)",
+        "transition",
+        outputs_in_their_block,
+    ),
+)
+
+BY_ID = {invariant.id: invariant for invariant in CATALOGUE}
