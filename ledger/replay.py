@@ -49,7 +49,7 @@ class Replay:
 
 def _record_failure(record: Record, expected_index: int, prev_hash: bytes) -> Failure | None:
     if record.index != expected_index:
-        return Failure(expected_index, "?", "missing_record", f"next stored record is {record.index}")
+        return Failure(expected_index, "missing", "missing_record", f"next stored record is {record.index}")
     if record.prev_hash != prev_hash:
         return Failure(expected_index, record.topic, "chain_broken", "record does not follow the previous one")
     if record.hash != record_hash(prev_hash, expected_index, record.payload):
@@ -114,12 +114,14 @@ class AuditReport:
 
 
 def _truncation(store: EventStore, result: Replay) -> Failure | None:
-    """Snapshots record how far the log reached: a log now shorter than that lost its tail."""
+    """Snapshots record how far the log reached: a log now shorter than that lost its tail,
+    and a log whose record differs from a snapshot's head hash was rewritten."""
     for index, head_hash in store.snapshot_marks():
-        if index > result.count and result.failure is None:
-            return Failure(result.count, "?", "log_truncated", f"a snapshot was taken after {index} events")
-        if 0 < index <= result.count and store.record_at(index - 1).hash != head_hash:  # type: ignore[union-attr]
-            return Failure(index - 1, "?", "snapshot_mismatch", "history differs from the snapshot taken here")
+        if index > result.count:
+            return Failure(result.count, "end of log", "log_truncated", f"a snapshot was taken after {index} events")
+        record = store.record_at(index - 1) if index else None
+        if record is not None and record.hash != head_hash:
+            return Failure(index - 1, record.topic, "snapshot_mismatch", "history differs from the snapshot taken here")
     return None
 
 
