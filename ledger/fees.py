@@ -1,13 +1,14 @@
 """Fee rules: a transaction pays its fee implicitly, as inputs minus outputs, in one token.
 
-As elixir-omg's fee check does it: every token's outputs must be covered by its
-inputs; at most one token may show a surplus; that surplus is the fee and must
-equal the schedule's fee for (tx type, token) exactly. An empty schedule means no
-fee is required, and any surplus is still collected as fee.
+As elixir-omg's OMG.Fees and its merge-transaction rule do it: every token's
+outputs must be covered by its inputs; at most one token may show a surplus; that
+surplus is the fee and must equal the schedule's fee for (tx type, token) exactly.
+A merge (one owner folding more inputs into fewer outputs of one token) pays no
+fee. An empty schedule requires no fee, and any surplus is collected as fee.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from immutables import Map
 
@@ -22,7 +23,15 @@ def token_totals(outputs: Iterable[Output]) -> dict[bytes, int]:
     return totals
 
 
-def implicit_fee(tx_type: int, spent: Iterable[Output], created: Iterable[Output], schedule: Map) -> tuple[bytes, int]:
+def is_merge(spent: Sequence[Output], created: Sequence[Output], signers: Sequence[bytes]) -> bool:
+    """elixir-omg's MergeTransactionValidator: fewer outputs than inputs, one token out,
+    and every output owner and signer the same address."""
+    owners = {o.owner for o in created} | set(signers)
+    return 0 < len(created) < len(spent) and len({o.token for o in created}) == 1 and len(owners) == 1
+
+
+def implicit_fee(tx_type: int, spent: Sequence[Output], created: Sequence[Output], schedule: Map,
+                 merge: bool = False) -> tuple[bytes, int]:
     """(token, amount) of the fee a transaction pays; `Rejected` when it does not add up."""
     inputs, outputs = token_totals(spent), token_totals(created)
     for token, amount in outputs.items():
@@ -33,12 +42,16 @@ def implicit_fee(tx_type: int, spent: Iterable[Output], created: Iterable[Output
         raise Rejected("multiple_potential_currency_fees", "a fee is paid in one token only")
     if not schedule:
         return next(iter(surplus.items()), (b"", 0))
+    if merge:
+        if surplus:
+            raise Rejected("overpaying_fees", "a merge transaction pays no fee")
+        return b"", 0
     if not surplus:
         raise Rejected("fees_not_covered", "the transaction pays no fee")
     [(token, paid)] = surplus.items()
     required = schedule.get((tx_type, token))
     if required is None:
-        raise Rejected("fee_currency_not_accepted", f"no fee is accepted in token 0x{token.hex()}")
+        raise Rejected("fees_not_covered", f"no fee is accepted in token 0x{token.hex()}")
     if paid < required:
         raise Rejected("fees_not_covered", f"pays {paid}, the schedule asks {required}")
     if paid > required:

@@ -17,7 +17,18 @@ from ledger.events import BlockSealed, Deposit, FeeCollected, Genesis, Payment
 from ledger.state import CHILD_BLOCK_INTERVAL, Block, Effects, Params, State, add_to
 from proofs import eip712, merkle
 from proofs.errors import DecodeError
-from proofs.payment import PAYMENT_TX_TYPE, Output, PaymentTx, decode, encode_utxo_pos
+from proofs.payment import (
+    BLOCK_OFFSET,
+    PAYMENT_TX_TYPE,
+    Output,
+    PaymentTx,
+    decode,
+    encode,
+    encode_utxo_pos,
+    unsigned_bytes,
+)
+
+NULL_SIGNATURE = bytes(65)
 
 
 def _params(state: State) -> Params:
@@ -58,8 +69,8 @@ def apply_deposit(state: State, event: Deposit) -> State:
     if state.next_deposit_offset >= CHILD_BLOCK_INTERVAL:
         raise Rejected("deposit_blocks_exhausted", "999 deposit blocks already follow this child block")
     tx = _decode_tx(event.tx)
-    if tx.inputs or len(tx.outputs) != 1 or tx.signatures:
-        raise Rejected("not_a_deposit", "a deposit has no inputs, no signatures and one output")
+    if tx.inputs or len(tx.outputs) != 1 or encode(tx) != event.tx:
+        raise Rejected("not_a_deposit", "a deposit is the unsigned form with no inputs and one output")
     output = tx.outputs[0]
     pos = encode_utxo_pos(event.blknum, 0, 0)
     return attrs.evolve(
@@ -76,30 +87,32 @@ def apply_deposit(state: State, event: Deposit) -> State:
 def _spendable(state: State, pos: int) -> Output:
     output = state.utxos.get(pos)
     if output is None:
+        if pos // BLOCK_OFFSET > state.next_child_blknum:
+            raise Rejected("input_utxo_ahead_of_state", f"input {pos} is in a block not formed yet")
         code = "utxo_already_spent" if pos in state.spent else "utxo_not_found"
         raise Rejected(code, f"input {pos}")
     return output
 
 
 def _signers(tx: PaymentTx, separator: bytes) -> tuple[bytes, ...]:
-    """One recovered address per input, in input order."""
-    if len(tx.signatures) < len(tx.inputs):
-        raise Rejected("missing_signature", f"{len(tx.inputs)} inputs, {len(tx.signatures)} signatures")
-    if len(tx.signatures) > len(tx.inputs):
-        raise Rejected("superfluous_signature", f"{len(tx.inputs)} inputs, {len(tx.signatures)} signatures")
+    """One recovered address per input, in input order. As in elixir-omg, an all-zero
+    signature counts as absent."""
+    signatures = [s for s in tx.signatures if s != NULL_SIGNATURE]
+    if len(signatures) < len(tx.inputs):
+        raise Rejected("missing_signature", f"{len(tx.inputs)} inputs, {len(signatures)} signatures")
+    if len(signatures) > len(tx.inputs):
+        raise Rejected("superfluous_signature", f"{len(tx.inputs)} inputs, {len(signatures)} signatures")
     digest = eip712.signing_hash_with_separator(tx, separator)
     try:
-        return tuple(eip712.recover(digest, signature) for signature in tx.signatures)
+        return tuple(eip712.recover(digest, signature) for signature in signatures)
     except DecodeError as exc:
-        raise Rejected("signature_corrupt", exc.detail) from None
+        raise Rejected(exc.reason, exc.detail) from None
 
 
 def apply_payment(state: State, event: Payment) -> State:
     """Spends signed inputs into new outputs of the open child block; the surplus is the fee."""
     params = _params(state)
     tx = _decode_tx(event.tx)
-    if not tx.inputs:
-        raise Rejected("no_inputs", "a payment spends at least one input")
     if len(set(tx.inputs)) != len(tx.inputs):
         raise Rejected("duplicate_inputs", "an input appears twice")
     signers = _signers(tx, params.domain_separator)
@@ -107,19 +120,21 @@ def apply_payment(state: State, event: Payment) -> State:
     for (pos, output), signer in zip(spent, signers):
         if output.owner != signer:
             raise Rejected("unauthorized_spend", f"input {pos} is owned by 0x{output.owner.hex()}")
-    fee_token, fee = fees.implicit_fee(PAYMENT_TX_TYPE, (o for _, o in spent), tx.outputs, params.fee_schedule)
+    spent_outputs = [output for _, output in spent]
+    merge = fees.is_merge(spent_outputs, tx.outputs, signers)
+    fee_token, fee = fees.implicit_fee(PAYMENT_TX_TYPE, spent_outputs, tx.outputs, params.fee_schedule, merge)
     txindex = len(state.open_block_txs)
     if txindex >= merkle.MAX_LEAVES:
-        raise Rejected("block_full", f"child block {state.next_child_blknum} holds {merkle.MAX_LEAVES} transactions")
+        raise Rejected("too_many_transactions_in_block", f"block {state.next_child_blknum} is full")
     created = tuple(
         (encode_utxo_pos(state.next_child_blknum, txindex, oindex), output) for oindex, output in enumerate(tx.outputs)
     )
-    return _record_payment(state, event.tx, spent, created, signers, fee_token, fee)
+    return _record_payment(state, unsigned_bytes(event.tx), spent, created, signers, fee_token, fee)
 
 
 def _record_payment(
     state: State,
-    tx_bytes: bytes,
+    leaf: bytes,
     spent: tuple[tuple[int, Output], ...],
     created: tuple[tuple[int, Output], ...],
     signers: tuple[bytes, ...],
@@ -139,7 +154,7 @@ def _record_payment(
         utxos=utxos.finish(),
         spent=spent_at.finish(),
         unspent=unspent.finish(),
-        open_block_txs=state.open_block_txs.append(tx_bytes),
+        open_block_txs=state.open_block_txs.append(leaf),
         open_block_fees=add_to(state.open_block_fees, fee_token, fee) if fee else state.open_block_fees,
         effects=Effects(Payment.KIND, spent, created, signers, fee_token, fee),
     )

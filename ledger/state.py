@@ -56,7 +56,7 @@ class State:
     blocks: Map = Map()  # blknum -> Block
     next_child_blknum: int = CHILD_BLOCK_INTERVAL
     next_deposit_offset: int = 1  # PlasmaFramework's nextDeposit
-    open_block_txs: PVector = pvector()  # signed tx bytes of child block next_child_blknum
+    open_block_txs: PVector = pvector()  # unsigned tx bytes (the Merkle leaves) of the open child block
     open_block_fees: Map = Map()  # token -> fees paid in the open block, not yet collected
     deposited: Map = Map()  # token -> total deposited
     unspent: Map = Map()  # token -> total of unspent outputs

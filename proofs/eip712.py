@@ -26,6 +26,10 @@ TX_TYPE = (
     + OUTPUT_TYPE
 )
 
+# Signatures with s above half the curve order are the malleable twin of a low-s one;
+# the root chain's ECDSA.recover (OpenZeppelin) rejects them, so we do too.
+SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+
 DOMAIN_TYPE_HASH = keccak256(EIP712_DOMAIN_TYPE)
 INPUT_TYPE_HASH = keccak256(INPUT_TYPE)
 OUTPUT_TYPE_HASH = keccak256(OUTPUT_TYPE)
@@ -101,10 +105,12 @@ def sign(digest: bytes, private_key: bytes) -> bytes:
 def recover(digest: bytes, signature: bytes) -> bytes:
     """The 20-byte address that signed `digest`; `DecodeError` if the signature is invalid."""
     if len(signature) != 65:
-        raise DecodeError("malformed_signature", "a signature is 65 bytes")
+        raise DecodeError("malformed_witnesses", "a signature is 65 bytes")
     v = signature[64]
     if v not in (27, 28):
-        raise DecodeError("malformed_signature", f"v must be 27 or 28, got {v}")
+        raise DecodeError("signature_corrupt", f"v must be 27 or 28, got {v}")
+    if int.from_bytes(signature[32:64], "big") > SECP256K1_HALF_N:
+        raise DecodeError("signature_corrupt", "s is in the upper half of the curve order")
     try:
         public_key = coincurve.PublicKey.from_signature_and_message(
             signature[:64] + bytes([v - 27]), digest, hasher=None

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import attrs
 import rlp
-from rlp.exceptions import DecodingError
+from rlp.exceptions import RLPException
 
 from proofs.errors import DecodeError
 
@@ -29,7 +29,8 @@ SIGNATURE_LENGTH = 65
 BLOCK_OFFSET = 1_000_000_000
 TX_OFFSET = 10_000
 MAX_OUTPUT_INDEX = TX_OFFSET - 1
-MAX_TX_INDEX = BLOCK_OFFSET // TX_OFFSET - 1
+MAX_TX_INDEX = 2**16 - 1  # a block's Merkle tree has depth 16
+MAX_BLOCK_NUM = (2**56 - 1 - MAX_TX_INDEX) // (BLOCK_OFFSET // TX_OFFSET)
 UINT256_MAX = 2**256 - 1
 
 
@@ -67,24 +68,26 @@ def deposit_tx(owner: bytes, token: bytes, amount: int, metadata: bytes = NULL_M
     return PaymentTx(inputs=(), outputs=(Output(OUTPUT_TYPE_PAYMENT, owner, token, amount),), metadata=metadata)
 
 
-# --- UTXO positions -------------------------------------------------------------
+# --- UTXO positions (plasma-contracts PosLib) ------------------------------------
 
 def encode_utxo_pos(blknum: int, txindex: int, oindex: int) -> int:
     if not 0 <= oindex <= MAX_OUTPUT_INDEX:
         raise ValueError(f"oindex {oindex} out of range 0..{MAX_OUTPUT_INDEX}")
     if not 0 <= txindex <= MAX_TX_INDEX:
         raise ValueError(f"txindex {txindex} out of range 0..{MAX_TX_INDEX}")
-    if blknum < 0:
-        raise ValueError(f"blknum {blknum} is negative")
+    if not 0 <= blknum <= MAX_BLOCK_NUM:
+        raise ValueError(f"blknum {blknum} out of range 0..{MAX_BLOCK_NUM}")
     return blknum * BLOCK_OFFSET + txindex * TX_OFFSET + oindex
 
 
 def decode_utxo_pos(pos: int) -> tuple[int, int, int]:
-    """(blknum, txindex, oindex) of a position."""
+    """(blknum, txindex, oindex) of a position, with PosLib's bounds."""
     if pos < 0:
         raise ValueError(f"utxo position {pos} is negative")
     blknum, rest = divmod(pos, BLOCK_OFFSET)
     txindex, oindex = divmod(rest, TX_OFFSET)
+    if txindex > MAX_TX_INDEX or blknum > MAX_BLOCK_NUM:
+        raise ValueError(f"utxo position {pos} is out of PosLib's range")
     return blknum, txindex, oindex
 
 
@@ -117,53 +120,53 @@ def encode_unsigned(tx: PaymentTx) -> bytes:
 
 
 # --- decoding -------------------------------------------------------------------
+# Codes and check order follow elixir-omg (OMG.State.Transaction, Payment, Output):
+# type, inputs, outputs, txData, metadata; in an output: type, owner, token, amount.
 
 def decode(raw: bytes) -> PaymentTx:
     """Parse the unsigned or the signed form; raise `DecodeError` on anything malformed."""
-    if not isinstance(raw, (bytes, bytearray)):
-        raise DecodeError("malformed_transaction_rlp", f"expected bytes, got {type(raw).__name__}")
-    try:
-        items = rlp.decode(bytes(raw), strict=True)
-    except (DecodingError, rlp.exceptions.RLPException) as exc:
-        raise DecodeError("malformed_transaction_rlp", str(exc)) from None
-    if not isinstance(items, list):
-        raise DecodeError("malformed_transaction", "not an RLP list")
+    items = _rlp_list(raw)
     signatures: tuple[bytes, ...] = ()
-    if len(items) == 6:
-        signatures = _signatures(items[0])
-        items = items[1:]
+    if items and isinstance(items[0], list):
+        signatures, items = _signatures(items[0]), items[1:]
     if len(items) != 5:
         raise DecodeError("malformed_transaction", f"expected 5 fields, got {len(items)}")
     raw_type, raw_inputs, raw_outputs, raw_data, metadata = items
-    tx_type = _decode_uint(raw_type, "tx_type")
-    if tx_type != PAYMENT_TX_TYPE:
-        raise DecodeError("unrecognized_transaction_type", f"tx type {tx_type}")
-    tx_data = _decode_uint(raw_data, "tx_data")
-    if tx_data != 0:
+    if not isinstance(raw_type, bytes) or raw_type[:1] == b"\0" or int.from_bytes(raw_type, "big") != PAYMENT_TX_TYPE:
+        raise DecodeError("unrecognized_transaction_type", f"tx type {raw_type!r}")
+    inputs, outputs = _inputs(raw_inputs), _decode_outputs(raw_outputs)
+    if not isinstance(raw_data, bytes):
+        raise DecodeError("malformed_uint256", "txData must be an integer")
+    if _decode_uint(raw_data, "tx_data") != 0:
         raise DecodeError("malformed_tx_data", "txData must be 0")
     if not isinstance(metadata, bytes) or len(metadata) != 32:
         raise DecodeError("malformed_metadata", "metadata must be 32 bytes")
-    return PaymentTx(
-        inputs=_inputs(raw_inputs),
-        outputs=_decode_outputs(raw_outputs),
-        metadata=metadata,
-        tx_type=tx_type,
-        tx_data=tx_data,
-        signatures=signatures,
-    )
+    return PaymentTx(inputs=inputs, outputs=outputs, metadata=metadata, signatures=signatures)
 
 
-def _signatures(item: object) -> tuple[bytes, ...]:
-    if not isinstance(item, list) or not all(isinstance(s, bytes) for s in item):
-        raise DecodeError("malformed_signatures", "signatures must be a list of byte strings")
-    if any(len(s) != SIGNATURE_LENGTH for s in item):
-        raise DecodeError("malformed_signatures", f"every signature must be {SIGNATURE_LENGTH} bytes")
+def _rlp_list(raw: bytes) -> list:
+    if not isinstance(raw, (bytes, bytearray)):
+        raise DecodeError("malformed_transaction_rlp", f"expected bytes, got {type(raw).__name__}")
+    if not raw:
+        raise DecodeError("malformed_transaction", "no bytes")
+    try:
+        items = rlp.decode(bytes(raw), strict=True)
+    except RLPException as exc:
+        raise DecodeError("malformed_transaction_rlp", str(exc)) from None
+    if not isinstance(items, list):
+        raise DecodeError("malformed_transaction", "not an RLP list")
+    return items
+
+
+def _signatures(item: list) -> tuple[bytes, ...]:
+    if not all(isinstance(s, bytes) and len(s) == SIGNATURE_LENGTH for s in item):
+        raise DecodeError("malformed_witnesses", f"every signature must be {SIGNATURE_LENGTH} bytes")
     return tuple(item)
 
 
 def _decode_uint(item: object, field: str) -> int:
     if not isinstance(item, bytes):
-        raise DecodeError("malformed_transaction", f"{field} must be an integer, got a list")
+        raise DecodeError("malformed_outputs", f"{field} must be an integer, got a list")
     if len(item) > 32:
         raise DecodeError("encoded_uint_too_big", f"{field} is over 32 bytes")
     if item[:1] == b"\0":
@@ -183,6 +186,10 @@ def _inputs(item: object) -> tuple[int, ...]:
         pos = int.from_bytes(raw, "big")
         if pos == 0:
             raise DecodeError("malformed_inputs", "null input")
+        try:
+            decode_utxo_pos(pos)
+        except ValueError as exc:
+            raise DecodeError("malformed_inputs", str(exc)) from None
         positions.append(pos)
     return tuple(positions)
 
@@ -200,15 +207,44 @@ def _decode_outputs(item: object) -> tuple[Output, ...]:
 def _decode_output(raw: object) -> Output:
     if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[1], list) or len(raw[1]) != 3:
         raise DecodeError("malformed_outputs", "an output must be [outputType, [outputGuard, token, amount]]")
-    output_type = _decode_uint(raw[0], "output_type")
-    owner, token, raw_amount = raw[1]
-    if output_type != OUTPUT_TYPE_PAYMENT:
-        raise DecodeError("unrecognized_output_type", f"output type {output_type}")
-    if not isinstance(owner, bytes) or len(owner) != 20 or not isinstance(token, bytes) or len(token) != 20:
-        raise DecodeError("malformed_address", "output guard and token must be 20 bytes")
+    raw_type, (owner, token, raw_amount) = raw
+    if not isinstance(raw_type, bytes) or raw_type[:1] == b"\0" or int.from_bytes(raw_type, "big") != OUTPUT_TYPE_PAYMENT:
+        raise DecodeError("unrecognized_output_type", f"output type {raw_type!r}")
+    if not isinstance(owner, bytes) or len(owner) != 20:
+        raise DecodeError("malformed_address", "output guard must be 20 bytes")
     if owner == bytes(20):
         raise DecodeError("output_guard_cant_be_zero", "output guard must not be the zero address")
+    if not isinstance(token, bytes) or len(token) != 20:
+        raise DecodeError("malformed_address", "token must be 20 bytes")
     amount = _decode_uint(raw_amount, "amount")
     if amount == 0:
         raise DecodeError("amount_cant_be_zero", "output amount must not be 0")
-    return Output(output_type, owner, token, amount)
+    return Output(OUTPUT_TYPE_PAYMENT, owner, token, amount)
+
+
+def unsigned_bytes(signed: bytes) -> bytes:
+    """The unsigned encoding inside a well-formed signed encoding (the Merkle leaf of a
+    block), cut out of the bytes rather than re-encoded: RLP is canonical, so it is exact."""
+    body_start = _payload_start(signed, 0)
+    sigs_end = _payload_start(signed, body_start) + _payload_length(signed, body_start)
+    rest = signed[sigs_end:]
+    return _list_header(len(rest)) + rest
+
+
+def _payload_start(raw: bytes, at: int) -> int:
+    prefix = raw[at]
+    return at + 1 + (prefix - 0xF7 if prefix > 0xF7 else 0)
+
+
+def _payload_length(raw: bytes, at: int) -> int:
+    prefix = raw[at]
+    if prefix <= 0xF7:
+        return prefix - 0xC0
+    return int.from_bytes(raw[at + 1 : at + 1 + prefix - 0xF7], "big")
+
+
+def _list_header(length: int) -> bytes:
+    if length <= 55:
+        return bytes([0xC0 + length])
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0xF7 + len(size)]) + size

@@ -113,7 +113,12 @@ def block_order(before: State, event: Event, after: State) -> str | None:
 
 
 def merkle_roots(before: State, event: Event, after: State) -> str | None:
-    """A block's recorded root is the Merkle root of its transactions' bytes."""
+    """A block's root is the Merkle root of its transactions' unsigned bytes, and each
+    leaf is the unsigned body carried at the tail of the signed transaction."""
+    if isinstance(event, Payment):
+        leaf = after.open_block_txs[-1]
+        body = leaf[_list_header_length(leaf):]
+        return None if body and event.tx.endswith(body) else "the block leaf is not the transaction's unsigned body"
     if isinstance(event, BlockSealed):
         expected, blknum = merkle.root(list(before.open_block_txs)), event.blknum
     elif isinstance(event, Deposit):
@@ -124,6 +129,10 @@ def merkle_roots(before: State, event: Event, after: State) -> str | None:
     if block is None or block.root != expected:
         return f"block {blknum} root does not match its transactions"
     return None
+
+
+def _list_header_length(encoded: bytes) -> int:
+    return 1 + max(0, encoded[0] - 0xF7)
 
 
 def outputs_in_their_block(before: State, event: Event, after: State) -> str | None:
@@ -185,8 +194,8 @@ CATALOGUE: tuple[Invariant, ...] = (
     ),
     Invariant(
         "INV-MERKLE-ROOT",
-        "Every block's root is the depth-16 Merkle root of its transactions.",
-        "plasma-contracts Merkle.sol; elixir-omg OMG.Block",
+        "Every block's root is the depth-16 Merkle root of its transactions' unsigned bytes.",
+        "plasma-contracts Merkle.sol and Vault.getDepositBlockRoot; elixir-omg OMG.Block.hashed_txs_at",
         "transition",
         merkle_roots,
     ),
