@@ -277,3 +277,7 @@ def demo(home: Path | None, transfers: int) -> None:
 
     sys.exit(run_demo(home, transfers))
 
+
+
+if __name__ == "__main__":
+    main()
