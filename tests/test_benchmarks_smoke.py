@@ -1,0 +1,91 @@
+"""Smoke test of benchmarks/run.py on a tiny workload: structure only, never a timing."""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not put the repo root on the path
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import run as bench  # noqa: E402
+
+TXS = 200
+CHAINS = 20
+SEAL_EVERY = 120  # one full block and one partial block
+
+
+def _positive(x: float) -> bool:
+    return isinstance(x, float) and math.isfinite(x) and x > 0
+
+
+@pytest.fixture(scope="module")
+def workload() -> bench.Workload:
+    return bench.build_workload(TXS, chains=CHAINS, seal_every=SEAL_EVERY, seed=7)
+
+
+def test_workload_is_one_input_payments(workload: bench.Workload) -> None:
+    from proofs.payment import decode
+
+    assert len(workload.payments) == TXS
+    assert len(workload.setup) == 1 + CHAINS  # genesis and one deposit per chain
+    txs = [decode(p.tx) for p in workload.payments]
+    assert all(len(tx.inputs) == 1 and len(tx.signatures) == 1 and 1 <= len(tx.outputs) <= 2 for tx in txs)
+    assert len({p.tx for p in workload.payments}) == TXS
+
+
+def test_ingest_log_audits_ok(workload: bench.Workload, tmp_path: Path) -> None:
+    ingest = bench.run_ingest(workload, tmp_path / "ingest.sqlite", batch_size=50)
+    assert ingest.payments == TXS
+    assert ingest.blocks == 2
+    # genesis + deposits + payments + per block one fee collection and one seal
+    assert ingest.events == 1 + CHAINS + TXS + 2 * ingest.blocks
+    assert _positive(ingest.per_s)
+
+    audited = bench.run_audit(ingest.path, trace_memory=True)
+    assert audited.report.ok, audited.report.failure
+    assert audited.report.events == ingest.events
+    assert audited.payments == TXS
+    assert audited.report.blocks == ingest.blocks
+    assert audited.report.deposit_blocks == CHAINS
+    assert _positive(audited.per_s)
+    assert audited.peak_bytes is not None and audited.peak_bytes > 0
+
+
+def test_per_event_commit_matches_batched_log(workload: bench.Workload, tmp_path: Path) -> None:
+    batched = bench.run_ingest(workload, tmp_path / "batched.sqlite", batch_size=50, txs=60)
+    single = bench.run_ingest(workload, tmp_path / "single.sqlite", batch_size=1, txs=60)
+    assert single.events == batched.events == 1 + CHAINS + 60 + 2
+    a = bench.run_audit(batched.path, trace_memory=False).report
+    b = bench.run_audit(single.path, trace_memory=False).report
+    assert a.ok and b.ok and a.head_hash == b.head_hash  # same events, same chain, whatever the batching
+
+
+def test_raw_limits_and_merkle_are_positive(tmp_path: Path) -> None:
+    ecrecover = bench.raw_ecrecover(samples=200, repeats=1)
+    assert _positive(ecrecover.recover_per_s) and _positive(ecrecover.address_per_s)
+    keccak = bench.raw_keccak(samples=2_000, repeats=1)
+    assert _positive(keccak["pysha3"])
+    assert keccak["pycryptodome"] is None or _positive(keccak["pycryptodome"])
+    sqlite = bench.raw_sqlite(tmp_path, rows=1_000, commits=20)
+    assert _positive(sqlite.executemany_rows_per_s) and _positive(sqlite.commits_per_s)
+    tree = bench.merkle_block(leaves=256, repeats=1)
+    assert tree.raw_calls == 2 * 256 - 1
+    assert _positive(tree.seconds) and _positive(tree.ratio)
+
+
+def test_full_run_renders_a_table(tmp_path: Path) -> None:
+    results = bench.run(
+        TXS, batch_size=50, batch1_txs=40, seal_every=SEAL_EVERY, chains=CHAINS, quick=True,
+        directory=tmp_path, verbose=False, merkle_leaves=256,
+    )
+    rows = results.rows()
+    ratios = [row.ratio for row in rows if row.ratio is not None]
+    assert ratios and all(_positive(r) for r in ratios)
+    assert {row.verdict for row in rows if row.target is not None} <= {"PASS", "MISS"}
+    results.facts = bench.machine_facts(None)
+    text = bench.render_markdown(results, "python -m benchmarks.run --test")
+    assert "| measure |" in text and "ecrecover" in text and "Merkle root" in text
