@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Callable, ClassVar, Union
 
 import attrs
-import rlp
-from rlp.exceptions import RLPException
 
+from proofs import rlp
 from proofs.errors import DecodeError
 
 
@@ -124,9 +123,9 @@ def encode(event: Event) -> bytes:
 def decode(raw: bytes) -> Event:
     """The event encoded in `raw`; `DecodeError` if it is not a canonical event encoding."""
     try:
-        items = rlp.decode(raw, strict=True)
-    except RLPException as exc:
-        raise DecodeError("malformed_event", str(exc)) from None
+        items = rlp.decode(raw)
+    except DecodeError as exc:
+        raise DecodeError("malformed_event", exc.detail) from None
     if not isinstance(items, list) or not items or not isinstance(items[0], bytes):
         raise DecodeError("malformed_event", "an event is an RLP list headed by its kind")
     cls = EVENT_TYPES.get(items[0].decode("ascii", "replace"))

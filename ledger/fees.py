@@ -26,8 +26,10 @@ def token_totals(outputs: Iterable[Output]) -> dict[bytes, int]:
 def is_merge(spent: Sequence[Output], created: Sequence[Output], signers: Sequence[bytes]) -> bool:
     """elixir-omg's MergeTransactionValidator: fewer outputs than inputs, one token out,
     and every output owner and signer the same address."""
+    if not 0 < len(created) < len(spent):
+        return False
     owners = {o.owner for o in created} | set(signers)
-    return 0 < len(created) < len(spent) and len({o.token for o in created}) == 1 and len(owners) == 1
+    return len({o.token for o in created}) == 1 and len(owners) == 1
 
 
 def implicit_fee(tx_type: int, spent: Sequence[Output], created: Sequence[Output], schedule: Map,

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 
 import attrs
 
-from ledger import events
+from ledger import events, witnesses
 from ledger.errors import Rejected
-from ledger.events import BlockSealed, Event, FeeCollected
+from ledger.events import BlockSealed, Event, FeeCollected, Payment
 from ledger.replay import Hook, Replay, replay
 from ledger.state import State
 from ledger.store import EventStore, Snapshot, StoreError
 from ledger.transition import apply
+from ledger.witnesses import Batch, Prefetcher
 from proofs import merkle
 
 
@@ -38,9 +39,16 @@ class Outcome:
 
 
 class Node:
-    def __init__(self, store: EventStore, hook: Hook | None = None, snapshot_every: int = 10_000) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        hook: Hook | None = None,
+        snapshot_every: int = 10_000,
+        prefetcher: Prefetcher | None = None,
+    ) -> None:
         assert snapshot_every > 0
         self.store, self.hook, self.snapshot_every = store, hook, snapshot_every
+        self.prefetcher = prefetcher
         self.state = self._restore()
 
     def _restore(self) -> State:
@@ -51,7 +59,7 @@ class Node:
             record = self.store.record_at(snapshot.index - 1)
             if record is not None and record.hash == snapshot.head_hash:
                 start = Replay(snapshot.state, snapshot.index, snapshot.head_hash)
-        result = replay(self.store, start=start)
+        result = replay(self.store, start=start, prefetcher=self.prefetcher)
         if result.failure is not None:
             f = result.failure
             raise StoreError("corrupt_log", f"record {f.index} ({f.kind}): {f.code}: {f.detail}; run `omg audit`")
@@ -60,7 +68,12 @@ class Node:
     def submit(self, batch: Sequence[Event]) -> list[Outcome]:
         """Apply each event in order; persist the accepted ones together; answer once durable."""
         state, staged, outcomes = self.state, [], []
+        prefetched = self._prefetch(batch)
+        payments = 0
         for event in batch:
+            if prefetched is not None and isinstance(event, Payment):
+                prefetched.ready(payments)
+                payments += 1
             index = self.store.count + len(staged)
             try:
                 after = self._accept(index, state, event)
@@ -70,11 +83,19 @@ class Node:
             state = after
             staged.append((event.KIND, events.encode(event)))
             outcomes.append(Outcome(event, index=index))
+        witnesses.forget()
         first = self.store.count
         hashes = self.store.append(staged)
         self.state = state
         self._maybe_snapshot(first)
         return [attrs.evolve(o, hash=hashes[o.index - first]) if o.accepted else o for o in outcomes]
+
+    def _prefetch(self, batch: Sequence[Event]) -> Batch | None:
+        params = self.state.params
+        if self.prefetcher is None or params is None:
+            return None
+        raws = [event.tx for event in batch if isinstance(event, Payment)]
+        return self.prefetcher.submit(raws, params.domain_separator)
 
     def _accept(self, index: int, state: State, event: Event) -> State:
         after = apply(state, event)

@@ -7,14 +7,13 @@ deposit blocks numbered between two child blocks.
 """
 from __future__ import annotations
 
-import attrs
 from immutables import Map
 from pyrsistent import pvector
 
-from ledger import fees
+from ledger import fees, witnesses
 from ledger.errors import Rejected
 from ledger.events import BlockSealed, Deposit, FeeCollected, Genesis, Payment
-from ledger.state import CHILD_BLOCK_INTERVAL, Block, Effects, Params, State, add_to
+from ledger.state import CHILD_BLOCK_INTERVAL, Block, Effects, Params, State, add_to, advance
 from proofs import eip712, merkle
 from proofs.errors import DecodeError
 from proofs.payment import (
@@ -28,7 +27,6 @@ from proofs.payment import (
     unsigned_bytes,
 )
 
-NULL_SIGNATURE = bytes(65)
 
 
 def _params(state: State) -> Params:
@@ -58,7 +56,7 @@ def apply_genesis(state: State, event: Genesis) -> State:
         domain_separator=eip712.domain_separator(event.verifying_contract),
         fee_schedule=Map({(r.tx_type, r.token): r.amount for r in event.fee_schedule}),
     )
-    return attrs.evolve(state, params=params, effects=Effects(kind=Genesis.KIND))
+    return advance(state, params=params, effects=Effects(kind=Genesis.KIND))
 
 
 def apply_deposit(state: State, event: Deposit) -> State:
@@ -73,7 +71,7 @@ def apply_deposit(state: State, event: Deposit) -> State:
         raise Rejected("not_a_deposit", "a deposit is the unsigned form with no inputs and one output")
     output = tx.outputs[0]
     pos = encode_utxo_pos(event.blknum, 0, 0)
-    return attrs.evolve(
+    return advance(
         state,
         utxos=state.utxos.set(pos, output),
         blocks=state.blocks.set(event.blknum, Block(merkle.root([event.tx]), 1, is_deposit=True)),
@@ -94,17 +92,15 @@ def _spendable(state: State, pos: int) -> Output:
     return output
 
 
-def _signers(tx: PaymentTx, separator: bytes) -> tuple[bytes, ...]:
-    """One recovered address per input, in input order. As in elixir-omg, an all-zero
-    signature counts as absent."""
-    signatures = [s for s in tx.signatures if s != NULL_SIGNATURE]
-    if len(signatures) < len(tx.inputs):
-        raise Rejected("missing_signature", f"{len(tx.inputs)} inputs, {len(signatures)} signatures")
-    if len(signatures) > len(tx.inputs):
-        raise Rejected("superfluous_signature", f"{len(tx.inputs)} inputs, {len(signatures)} signatures")
-    digest = eip712.signing_hash_with_separator(tx, separator)
+def _signers(raw: bytes, tx: PaymentTx, separator: bytes) -> tuple[bytes, ...]:
+    """One recovered address per input, in input order."""
+    count = len(witnesses.present_signatures(tx))
+    if count < len(tx.inputs):
+        raise Rejected("missing_signature", f"{len(tx.inputs)} inputs, {count} signatures")
+    if count > len(tx.inputs):
+        raise Rejected("superfluous_signature", f"{len(tx.inputs)} inputs, {count} signatures")
     try:
-        return tuple(eip712.recover(digest, signature) for signature in signatures)
+        return witnesses.witnesses(raw, tx, separator)
     except DecodeError as exc:
         raise Rejected(exc.reason, exc.detail) from None
 
@@ -115,7 +111,7 @@ def apply_payment(state: State, event: Payment) -> State:
     tx = _decode_tx(event.tx)
     if len(set(tx.inputs)) != len(tx.inputs):
         raise Rejected("duplicate_inputs", "an input appears twice")
-    signers = _signers(tx, params.domain_separator)
+    signers = _signers(event.tx, tx, params.domain_separator)
     spent = tuple((pos, _spendable(state, pos)) for pos in tx.inputs)
     for (pos, output), signer in zip(spent, signers):
         if output.owner != signer:
@@ -149,7 +145,7 @@ def _record_payment(
     for pos, output in created:
         utxos[pos] = output
         unspent[output.token] = unspent.get(output.token, 0) + output.amount
-    return attrs.evolve(
+    return advance(
         state,
         utxos=utxos.finish(),
         spent=spent_at.finish(),
@@ -168,7 +164,7 @@ def apply_fee_collected(state: State, event: FeeCollected) -> State:
     owed = state.open_block_fees.get(event.token, 0)
     if event.amount != owed or owed == 0:
         raise Rejected("fee_mismatch", f"block {event.blknum} owes {owed} in 0x{event.token.hex()}, got {event.amount}")
-    return attrs.evolve(
+    return advance(
         state,
         open_block_fees=state.open_block_fees.delete(event.token),
         fees_collected=add_to(state.fees_collected, event.token, owed),
@@ -188,7 +184,7 @@ def apply_block_sealed(state: State, event: BlockSealed) -> State:
     root = merkle.root(state.open_block_txs)
     if event.root != root:
         raise Rejected("wrong_merkle_root", f"block {event.blknum} root is 0x{root.hex()}")
-    return attrs.evolve(
+    return advance(
         state,
         blocks=state.blocks.set(event.blknum, Block(root, event.tx_count, is_deposit=False)),
         next_child_blknum=state.next_child_blknum + CHILD_BLOCK_INTERVAL,

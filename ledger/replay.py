@@ -7,16 +7,19 @@ index, its kind and a stable code; nothing after it is trusted.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import attrs
 
-from ledger import events
+from ledger import events, witnesses
 from ledger.errors import Rejected
+from ledger.events import Genesis, Payment
 from ledger.state import GENESIS_STATE, State
+from ledger.witnesses import Batch, Prefetcher
 from ledger.store import GENESIS_HASH, EventStore, Record, record_hash
 from ledger.transition import apply
+from proofs.eip712 import domain_separator
 from proofs.errors import DecodeError
 
 
@@ -83,18 +86,65 @@ def replay(
     start: Replay | None = None,
     hook: Hook | None = None,
     progress: Callable[[int], None] | None = None,
+    prefetcher: Prefetcher | None = None,
 ) -> Replay:
-    """Verify and apply every record after `start` (default: genesis), stopping at the first bad one."""
+    """Verify and apply every record after `start` (default: genesis), stopping at the first bad one.
+    With a `prefetcher`, the next page's signatures are recovered on other cores meanwhile."""
     result = start or Replay(GENESIS_STATE, 0, GENESIS_HASH)
-    for record in store.read(result.count):
-        if failure := _apply_record(result, record, hook):
-            result.failure = failure
-            break
-        if progress is not None and result.count % 1000 == 0:
+    separator = _domain_separator(store, result.state)
+    for page, batch in _pages_ahead(store.read_pages(result.count), prefetcher, separator):
+        payments = 0
+        for record in page:
+            if batch is not None and record.topic == Payment.KIND:
+                batch.ready(payments)
+                payments += 1
+            if failure := _apply_record(result, record, hook):
+                result.failure = failure
+                break
+        if progress is not None:
             progress(result.count)
-    if progress is not None:
-        progress(result.count)
+        if result.failure is not None:
+            break
+    witnesses.forget()
     return result
+
+
+def _domain_separator(store: EventStore, state: State) -> bytes | None:
+    """The separator signatures are checked under: known once genesis is applied, and
+    read ahead from record 0 otherwise (a wrong guess only wastes prefetching)."""
+    if state.params is not None:
+        return state.params.domain_separator
+    first = store.record_at(0)
+    try:
+        genesis = events.decode(first.payload) if first is not None else None
+    except DecodeError:
+        return None
+    return domain_separator(genesis.verifying_contract) if isinstance(genesis, Genesis) else None
+
+
+def _pages_ahead(
+    pages: Iterator[list[Record]], prefetcher: Prefetcher | None, separator: bytes | None
+) -> Iterator[tuple[list[Record], Batch | None]]:
+    """Each page with its witnesses batch, submitted one page before the fold reaches it."""
+    pending = None
+    for page in pages:
+        batch = None
+        if prefetcher is not None and separator is not None:
+            raws = [_payment_tx(r) for r in page if r.topic == Payment.KIND]
+            batch = prefetcher.submit(raws, separator)
+        if pending is not None:
+            yield pending
+        pending = (page, batch)
+    if pending is not None:
+        yield pending
+
+
+def _payment_tx(record: Record) -> bytes:
+    try:
+        event = events.decode(record.payload)
+    except DecodeError:
+        return b""
+    return event.tx if isinstance(event, Payment) else b""
 
 
 @attrs.frozen
@@ -137,9 +187,14 @@ def _value(state: State) -> dict[str, dict[str, int]]:
     }
 
 
-def audit(store: EventStore, hook: Hook, progress: Callable[[int], None] | None = None) -> AuditReport:
+def audit(
+    store: EventStore,
+    hook: Hook,
+    progress: Callable[[int], None] | None = None,
+    prefetcher: Prefetcher | None = None,
+) -> AuditReport:
     """Replay the whole log from genesis with `hook` after every event; report the first failure."""
-    result = replay(store, hook=hook, progress=progress)
+    result = replay(store, hook=hook, progress=progress, prefetcher=prefetcher)
     failure = result.failure or _truncation(store, result)
     if failure is None and result.count and (violation := hook.finish(result.count - 1, result.state)):
         failure = Failure(result.count - 1, "final state", violation.invariant, violation.detail)

@@ -71,6 +71,11 @@ class State:
 GENESIS_STATE = State()
 
 
+def advance(state: State, **changes: object) -> State:
+    """The state after one more event, with `changes`: every rule's single evolve."""
+    return attrs.evolve(state, event_count=state.event_count + 1, **changes)
+
+
 def add_to(totals: Map, token: bytes, amount: int) -> Map:
     """`totals` with `amount` added under `token` (amount may be negative)."""
     return totals.set(token, totals.get(token, 0) + amount)

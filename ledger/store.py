@@ -117,18 +117,20 @@ class EventStore:
         self.count, self.head_hash = index, prev
         return hashes
 
-    def read(self, start: int = 0, stop: int | None = None) -> Iterator[Record]:
-        """Records in index order from `start`, as stored (unverified)."""
+    def read_pages(self, start: int = 0, stop: int | None = None) -> Iterator[list[Record]]:
+        """Records in index order from `start`, a page at a time, as stored (unverified)."""
         last = start - 1
         while stop is None or last + 1 < stop:
             limit = READ_PAGE if stop is None else min(READ_PAGE, stop - last - 1)
             page = self.events.select_events(LEDGER_ID, gt=last, limit=limit)
-            for item in page:
-                blob = item.state
-                yield Record(item.originator_version, item.topic, blob[:32], blob[32:64], blob[64:])
+            yield [Record(i.originator_version, i.topic, i.state[:32], i.state[32:64], i.state[64:]) for i in page]
             if len(page) < limit:
                 return
             last = page[-1].originator_version
+
+    def read(self, start: int = 0, stop: int | None = None) -> Iterator[Record]:
+        for page in self.read_pages(start, stop):
+            yield from page
 
     def record_at(self, index: int) -> Record | None:
         return next(self.read(index, index + 1), None)

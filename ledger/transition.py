@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import attrs
-
 from ledger import plasma
 from ledger.errors import Rejected
 from ledger.events import BlockSealed, Deposit, Event, FeeCollected, Genesis, Payment
@@ -28,8 +26,7 @@ def apply(state: State, event: Event) -> State:
     rule = RULES.get(type(event))
     if rule is None:
         raise Rejected("unknown_event_kind", type(event).__name__)
-    after = rule(state, event)
-    return attrs.evolve(after, event_count=state.event_count + 1)
+    return rule(state, event)
 
 
 def fold(events: Iterable[Event], state: State = GENESIS_STATE) -> State:

@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import attrs
-import rlp
-from rlp.exceptions import RLPException
 
+from proofs import rlp
 from proofs.errors import DecodeError
 
 PAYMENT_TX_TYPE = 1
@@ -150,9 +149,9 @@ def _rlp_list(raw: bytes) -> list:
     if not raw:
         raise DecodeError("malformed_transaction", "no bytes")
     try:
-        items = rlp.decode(bytes(raw), strict=True)
-    except RLPException as exc:
-        raise DecodeError("malformed_transaction_rlp", str(exc)) from None
+        items = rlp.decode(bytes(raw))
+    except DecodeError as exc:
+        raise DecodeError("malformed_transaction_rlp", exc.detail) from None
     if not isinstance(items, list):
         raise DecodeError("malformed_transaction", "not an RLP list")
     return items
