@@ -7,6 +7,7 @@ or an unreadable ledger.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from ledger.events import Deposit, FeeRule, Genesis, Payment
 from ledger.node import Node, Outcome
 from ledger.replay import AuditReport, audit
 from ledger.store import EventStore, StoreError
+from ledger.witnesses import Prefetcher
 from proofs.keccak import keccak256
 from proofs.payment import deposit_tx, encode
 from specs.hooks import InvariantHook
@@ -228,24 +230,29 @@ def report_json(report_: AuditReport) -> str:
     )
 
 
-def run_audit(log: Path, as_json: bool = False, progress: bool = True) -> AuditReport:
+def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: int = 1) -> AuditReport:
     try:
         store = EventStore(log)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
+    prefetcher = Prefetcher(workers)
     try:
         with tqdm(total=store.count, unit="ev", desc="audit", disable=as_json or not progress, file=sys.stderr) as bar:
-            return audit(store, InvariantHook(full_every=10_000), lambda done: bar.update(done - bar.n))
+            hook = InvariantHook(full_every=10_000)
+            return audit(store, hook, lambda done: bar.update(done - bar.n), prefetcher)
     finally:
+        prefetcher.close()
         store.close()
 
 
 @main.command("audit")
 @click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
-def audit_command(log: Path, as_json: bool) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="every core",
+              help="Processes recovering signatures ahead of the replay.")
+def audit_command(log: Path, as_json: bool, workers: int) -> None:
     """Replay LOG from genesis: hash chain, signatures, Merkle roots, every invariant."""
-    result = run_audit(log, as_json)
+    result = run_audit(log, as_json, workers=workers)
     click.echo(report_json(result) if as_json else render(result))
     sys.exit(0 if result.ok else 1)
 

@@ -46,12 +46,24 @@ def _item(raw: bytes, pos: int, limit: int) -> tuple[Item, int]:
     prefix = raw[pos]
     if prefix < 0x80:
         return raw[pos : pos + 1], pos + 1
-    if prefix < 0xC0:
-        start, end = _span(raw, pos, limit, prefix - 0x80)
+    if prefix <= 0xB7:  # short string, the common case, inlined
+        start = pos + 1
+        end = start + prefix - 0x80
+        if end > limit:
+            raise DecodeError("malformed_rlp", f"payload of {end - start} bytes runs past its container")
         if end - start == 1 and raw[start] < 0x80:
             raise DecodeError("malformed_rlp", "a single byte below 0x80 is its own encoding")
         return raw[start:end], end
-    start, end = _span(raw, pos, limit, prefix - 0xC0)
+    if prefix < 0xC0:
+        start, end = _long_span(raw, pos, limit, prefix - 0xB7)
+        return raw[start:end], end
+    if prefix <= 0xF7:
+        start = pos + 1
+        end = start + prefix - 0xC0
+        if end > limit:
+            raise DecodeError("malformed_rlp", f"list of {end - start} bytes runs past its container")
+    else:
+        start, end = _long_span(raw, pos, limit, prefix - 0xF7)
     items = []
     while start < end:
         child, start = _item(raw, start, end)
@@ -59,19 +71,14 @@ def _item(raw: bytes, pos: int, limit: int) -> tuple[Item, int]:
     return items, end
 
 
-def _span(raw: bytes, pos: int, limit: int, short: int) -> tuple[int, int]:
-    """(start, end) of the payload whose header is at `pos`; `short` is prefix minus base."""
-    if short <= 55:
-        start, length = pos + 1, short
-    else:
-        size = short - 55
-        start = pos + 1 + size
-        if start > limit or raw[pos + 1] == 0:
-            raise DecodeError("malformed_rlp", "length of length truncated or with leading zeros")
-        length = int.from_bytes(raw[pos + 1 : start], "big")
-        if length <= 55:
-            raise DecodeError("malformed_rlp", "long form used for a short payload")
-    end = start + length
-    if end > limit:
+def _long_span(raw: bytes, pos: int, limit: int, size: int) -> tuple[int, int]:
+    """(start, end) of a payload over 55 bytes whose length takes `size` bytes."""
+    start = pos + 1 + size
+    if start > limit or raw[pos + 1] == 0:
+        raise DecodeError("malformed_rlp", "length of length truncated or with leading zeros")
+    length = int.from_bytes(raw[pos + 1 : start], "big")
+    if length <= 55:
+        raise DecodeError("malformed_rlp", "long form used for a short payload")
+    if start + length > limit:
         raise DecodeError("malformed_rlp", f"payload of {length} bytes runs past its container")
-    return start, end
+    return start, start + length
