@@ -41,6 +41,8 @@ class Output(NamedTuple):
 
 
 def _outputs(items: object) -> tuple[Output, ...]:
+    if type(items) is tuple and all(type(item) is Output for item in items):
+        return items  # the decoder's own product: nothing to convert
     return tuple(Output(*item) for item in items)  # type: ignore[attr-defined]
 
 
