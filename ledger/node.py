@@ -67,28 +67,33 @@ class Node:
 
     def submit(self, batch: Sequence[Event]) -> list[Outcome]:
         """Apply each event in order; persist the accepted ones together; answer once durable."""
-        state, staged, outcomes = self.state, [], []
+        state, staged, verdicts = self.state, [], []
         prefetched = self._prefetch(batch)
         payments = 0
         for event in batch:
             if prefetched is not None and isinstance(event, Payment):
                 prefetched.ready(payments)
                 payments += 1
-            index = self.store.count + len(staged)
             try:
-                after = self._accept(index, state, event)
+                state = self._accept(self.store.count + len(staged), state, event)
             except Rejected as exc:
-                outcomes.append(Outcome(event, code=exc.code, detail=exc.detail))
+                verdicts.append((exc.code, exc.detail))
                 continue
-            state = after
             staged.append((event.KIND, events.encode(event)))
-            outcomes.append(Outcome(event, index=index))
+            verdicts.append(None)
         witnesses.forget()
         first = self.store.count
-        hashes = self.store.append(staged)
+        hashes = iter(self.store.append(staged))
         self.state = state
         self._maybe_snapshot(first)
-        return [attrs.evolve(o, hash=hashes[o.index - first]) if o.accepted else o for o in outcomes]
+        indexes = iter(range(first, first + len(staged)))
+        outcomes = []
+        for event, verdict in zip(batch, verdicts):
+            if verdict is None:
+                outcomes.append(Outcome(event, next(indexes), next(hashes)))
+            else:
+                outcomes.append(Outcome(event, code=verdict[0], detail=verdict[1]))
+        return outcomes
 
     def _prefetch(self, batch: Sequence[Event]) -> Batch | None:
         params = self.state.params
