@@ -67,7 +67,7 @@ def apply_deposit(state: State, event: Deposit) -> State:
     if state.next_deposit_offset >= CHILD_BLOCK_INTERVAL:
         raise Rejected("deposit_blocks_exhausted", "999 deposit blocks already follow this child block")
     tx = _decode_tx(event.tx)
-    if tx.inputs or len(tx.outputs) != 1 or encode(tx) != event.tx:
+    if tx.inputs or len(tx.outputs) != 1 or tx.signatures or encode(tx) != event.tx:
         raise Rejected("not_a_deposit", "a deposit is the unsigned form with no inputs and one output")
     output = tx.outputs[0]
     pos = encode_utxo_pos(event.blknum, 0, 0)
@@ -85,8 +85,6 @@ def apply_deposit(state: State, event: Deposit) -> State:
 def _spendable(state: State, pos: int) -> Output:
     output = state.utxos.get(pos)
     if output is None:
-        if pos // BLOCK_OFFSET > state.next_child_blknum:
-            raise Rejected("input_utxo_ahead_of_state", f"input {pos} is in a block not formed yet")
         code = "utxo_already_spent" if pos in state.spent else "utxo_not_found"
         raise Rejected(code, f"input {pos}")
     return output
@@ -112,6 +110,9 @@ def apply_payment(state: State, event: Payment) -> State:
     if len(set(tx.inputs)) != len(tx.inputs):
         raise Rejected("duplicate_inputs", "an input appears twice")
     signers = _signers(event.tx, tx, params.domain_separator)
+    for pos in tx.inputs:  # as elixir-omg: a future block is reported before a missing output
+        if pos // BLOCK_OFFSET > state.next_child_blknum:
+            raise Rejected("input_utxo_ahead_of_state", f"input {pos} is in a block not formed yet")
     spent = tuple((pos, _spendable(state, pos)) for pos in tx.inputs)
     for (pos, output), signer in zip(spent, signers):
         if output.owner != signer:

@@ -14,6 +14,7 @@ from typing import Union
 from proofs.errors import DecodeError
 
 Item = Union[bytes, list["Item"]]
+MAX_DEPTH = 32  # our deepest structure nests 4 lists; deeper input is refused, not recursed into
 
 
 def encode(item: Item) -> bytes:
@@ -36,13 +37,13 @@ def decode(raw: bytes) -> Item:
     """The one item encoded by all of `raw`; `DecodeError("malformed_rlp", ...)` otherwise."""
     if not raw:
         raise DecodeError("malformed_rlp", "no bytes")
-    item, end = _item(raw, 0, len(raw))
+    item, end = _item(raw, 0, len(raw), MAX_DEPTH)
     if end != len(raw):
         raise DecodeError("malformed_rlp", f"{len(raw) - end} trailing bytes")
     return item
 
 
-def _item(raw: bytes, pos: int, limit: int) -> tuple[Item, int]:
+def _item(raw: bytes, pos: int, limit: int, depth: int) -> tuple[Item, int]:
     prefix = raw[pos]
     if prefix < 0x80:
         return raw[pos : pos + 1], pos + 1
@@ -64,9 +65,11 @@ def _item(raw: bytes, pos: int, limit: int) -> tuple[Item, int]:
             raise DecodeError("malformed_rlp", f"list of {end - start} bytes runs past its container")
     else:
         start, end = _long_span(raw, pos, limit, prefix - 0xF7)
+    if depth == 0:
+        raise DecodeError("malformed_rlp", f"lists nested deeper than {MAX_DEPTH}")
     items = []
     while start < end:
-        child, start = _item(raw, start, end)
+        child, start = _item(raw, start, end, depth - 1)
         items.append(child)
     return items, end
 

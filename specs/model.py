@@ -7,6 +7,19 @@ a plain comparison, and it shares no rule code with the ledger. The search
 (`specs.search`) feeds both the same commands and demands the same verdicts and
 the same resulting state.
 
+The rules, as the model states them:
+- deposit: numbered exactly the next deposit block (one more than the last block after
+  the last child block), at most 999 after a child block; the unsigned form with one output.
+- payment: ≤4 inputs, 1..4 outputs, nonzero amounts; inputs distinct, not from a block
+  beyond the open one, existing and unspent; exactly one signature per input, in order,
+  by that input's owner (all-zero signatures do not count); per token outputs ≤ inputs;
+  at most one token with a surplus; under a non-empty schedule that surplus must equal
+  the payment fee for its token exactly, except that a merge (one owner, fewer outputs
+  than inputs, one token out) must pay none. The surplus is the block's fee.
+- fee collection: for the open child block, exactly what it owes in that token (> 0).
+- seal: the open child block (a multiple of 1000), fees all collected, the right
+  transaction count and the Merkle root of the unsigned transactions.
+
 The model judges *intents*: the search tells it what a command means (which
 positions it spends, which outputs it creates, whose key made each signature),
 and the model decides whether the ledger must accept it. A rejection comes with
@@ -21,11 +34,14 @@ from dataclasses import dataclass, field
 from proofs.keccak import keccak256
 
 CHILD_INTERVAL = 1000
+BLOCK_OFFSET = 1_000_000_000
+PAYMENT_TX_TYPE = 1
 MAX_INPUTS = 4
 MAX_OUTPUTS = 4
 MERKLE_DEPTH = 16
 
 Out = tuple[bytes, bytes, int]  # (owner, token, amount)
+ABSENT = b""  # the signer of an all-zero signature: nobody, and it does not count
 
 
 # --- commands (what the search means by an event) ------------------------------------
@@ -33,10 +49,13 @@ Out = tuple[bytes, bytes, int]  # (owner, token, amount)
 
 @dataclass(frozen=True)
 class DepositIntent:
-    """A deposit transaction with `outputs` (a valid one has exactly one) in block `blknum`."""
+    """A deposit transaction with `outputs` (a valid one has exactly one) in block `blknum`;
+    `signed` when its bytes are the signed form (a deposit is the unsigned form)."""
 
     blknum: int
     outputs: tuple[Out, ...]
+    leaf: bytes  # the unsigned encoding: a deposit block's one Merkle leaf
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -44,14 +63,16 @@ class PaymentIntent:
     """A payment spending `inputs` into `outputs`.
 
     `signers[i]` is the address whose key made a valid signature of this very
-    transaction in slot i, or None when slot i holds anything else (random bytes,
-    a signature of another transaction). `raw` is the signed bytes submitted.
+    transaction in slot i, ABSENT for an all-zero signature (which counts as no
+    signature, as in elixir-omg), or None when slot i holds anything else (random
+    bytes, a signature of another transaction). `leaf` is the unsigned encoding, the
+    transaction's Merkle leaf.
     """
 
     inputs: tuple[int, ...]
     outputs: tuple[Out, ...]
     signers: tuple[bytes | None, ...]
-    raw: bytes
+    leaf: bytes
 
 
 @dataclass(frozen=True)
@@ -118,7 +139,7 @@ def naive_root(leaves: list[bytes], height: int = MERKLE_DEPTH) -> bytes:
 
 
 def position(blknum: int, txindex: int, oindex: int) -> int:
-    return blknum * 1_000_000_000 + txindex * 10_000 + oindex
+    return blknum * BLOCK_OFFSET + txindex * 10_000 + oindex
 
 
 def totals(outputs: list[Out]) -> dict[bytes, int]:
@@ -130,7 +151,7 @@ def totals(outputs: list[Out]) -> dict[bytes, int]:
 
 
 def shape_codes(outputs: tuple[Out, ...], input_count: int) -> set[str]:
-    """Encoding rules any transaction obeys: ≤4 inputs, 1..4 outputs, nonzero amounts."""
+    """Encoding rules any transaction obeys: ≤4 inputs, 1..4 outputs, nonzero amounts and owners."""
     codes = set()
     if input_count > MAX_INPUTS:
         codes.add("too_many_inputs")
@@ -140,15 +161,19 @@ def shape_codes(outputs: tuple[Out, ...], input_count: int) -> set[str]:
         codes.add("too_many_outputs")
     if any(amount == 0 for _, _, amount in outputs):
         codes.add("amount_cant_be_zero")
+    if any(owner == bytes(20) for owner, _, _ in outputs):
+        codes.add("output_guard_cant_be_zero")
     return codes
 
 
 @dataclass
 class Model:
-    fee_schedule: dict[bytes, int]  # token -> exact fee of a payment; empty: no fee required
+    """The ledger as plain containers; `step` judges a command and applies it if accepted."""
+
+    fee_schedule: dict[tuple[int, bytes], int]  # (tx type, token) -> exact fee; empty: no fee required
     utxos: dict[int, Out] = field(default_factory=dict)
     spent: set[int] = field(default_factory=set)
-    blocks: list[int] = field(default_factory=list)  # every block number, in order
+    blocks: dict[int, tuple[bytes, int]] = field(default_factory=dict)  # blknum -> (root, tx count)
     open_txs: list[bytes] = field(default_factory=list)
     open_fees: dict[bytes, int] = field(default_factory=dict)
     collected: dict[bytes, int] = field(default_factory=dict)
@@ -163,7 +188,13 @@ class Model:
         return self.last_child() + CHILD_INTERVAL
 
     def next_deposit(self) -> int:
-        return max((b for b in self.blocks if b > self.last_child()), default=self.last_child()) + 1
+        last_child = self.last_child()
+        return max((b for b in self.blocks if b > last_child), default=last_child) + 1
+
+    def payment_fee(self, token: bytes) -> int | None:
+        """The fee a payment pays in `token`, None if the schedule takes no fee in it.
+        (A non-empty schedule with no payment entry at all makes every payment unpayable.)"""
+        return self.fee_schedule.get((PAYMENT_TX_TYPE, token))
 
     def unspent(self) -> dict[bytes, int]:
         return totals(list(self.utxos.values()))
@@ -190,12 +221,12 @@ class Model:
             codes.add("wrong_block_number")
         if self.next_deposit() % CHILD_INTERVAL == 0:
             codes.add("deposit_blocks_exhausted")
-        if len(c.outputs) != 1:
+        if len(c.outputs) != 1 or c.signed:
             codes.add("not_a_deposit")
         if not codes:
             owner, token, amount = c.outputs[0]
             self.utxos[position(c.blknum, 0, 0)] = c.outputs[0]
-            self.blocks.append(c.blknum)
+            self.blocks[c.blknum] = (naive_root([c.leaf]), 1)
             self.deposited[token] = self.deposited.get(token, 0) + amount
         return Verdict.of(codes)
 
@@ -203,7 +234,7 @@ class Model:
         codes = shape_codes(c.outputs, len(c.inputs))
         codes |= self._input_codes(c)
         fee: dict[bytes, int] = {}
-        if all(pos in self.utxos for pos in c.inputs) and c.inputs:
+        if all(pos in self.utxos for pos in c.inputs):
             fee, fee_codes = self._fee(c)
             codes |= fee_codes
         if not codes:
@@ -211,33 +242,38 @@ class Model:
         return Verdict.of(codes)
 
     def _input_codes(self, c: PaymentIntent) -> set[str]:
-        """Inputs exist, are unspent, distinct, and each carries one valid signature by its owner."""
+        """Inputs exist, are unspent, distinct, and each carries one valid signature by its owner.
+        (No inputs at all is caught by the amounts: outputs then exceed inputs.)"""
         codes = set()
-        if not c.inputs:
-            codes.add("no_inputs")
+        signers = [s for s in c.signers if s != ABSENT]
         if len(set(c.inputs)) != len(c.inputs):
             codes.add("duplicate_inputs")
-        if len(c.signers) < len(c.inputs):
+        if len(signers) < len(c.inputs):
             codes.add("missing_signature")
-        if len(c.signers) > len(c.inputs):
+        if len(signers) > len(c.inputs):
             codes.add("superfluous_signature")
-        for i, pos in enumerate(c.inputs):
-            if pos in self.spent:
+        if None in signers:
+            codes.add("signature_corrupt")  # random bytes may also recover to some stranger
+        for pos, signer in zip(c.inputs, signers + [ABSENT] * len(c.inputs)):
+            if pos // BLOCK_OFFSET > self.open_child():
+                codes.add("input_utxo_ahead_of_state")
+            elif pos in self.spent:
                 codes.add("utxo_already_spent")
             elif pos not in self.utxos:
                 codes.add("utxo_not_found")
-            if i >= len(c.signers):
-                continue
-            if c.signers[i] is None:
-                codes.add("signature_corrupt")  # it may also recover to some stranger
-            if pos in self.utxos and c.signers[i] != self.utxos[pos][0]:
+            elif signer != self.utxos[pos][0]:
                 codes.add("unauthorized_spend")
-        if any(s is None for s in c.signers[len(c.inputs):]):
-            codes.add("signature_corrupt")
         return codes
 
+    def _is_merge(self, c: PaymentIntent) -> bool:
+        """One owner folding more inputs into fewer outputs of one token (elixir-omg's merge rule)."""
+        owners = {owner for owner, _, _ in c.outputs} | {self.utxos[pos][0] for pos in c.inputs}
+        tokens = {token for _, token, _ in c.outputs}
+        return 0 < len(c.outputs) < len(c.inputs) and len(tokens) == 1 and len(owners) == 1
+
     def _fee(self, c: PaymentIntent) -> tuple[dict[bytes, int], set[str]]:
-        """Per token outputs ≤ inputs; at most one surplus; the schedule's fee exactly, if any."""
+        """Per token outputs ≤ inputs; at most one surplus; the schedule's fee exactly, if any;
+        a merge pays none."""
         ins = totals([self.utxos[pos] for pos in c.inputs])
         outs = totals(list(c.outputs))
         codes = set()
@@ -246,15 +282,17 @@ class Model:
         surplus = {t: ins[t] - outs.get(t, 0) for t in ins if ins[t] > outs.get(t, 0)}
         if len(surplus) > 1:
             codes.add("multiple_potential_currency_fees")
-        if self.fee_schedule and not surplus:
+        if self.fee_schedule and self._is_merge(c):
+            if surplus:
+                codes.add("overpaying_fees")
+        elif self.fee_schedule and not surplus:
             codes.add("fees_not_covered")
-        if self.fee_schedule and len(surplus) == 1:
+        elif self.fee_schedule and len(surplus) == 1:
             [(token, paid)] = surplus.items()
-            if token not in self.fee_schedule:
-                codes.add("fee_currency_not_accepted")
-            elif paid < self.fee_schedule[token]:
+            required = self.payment_fee(token)
+            if required is None or paid < required:
                 codes.add("fees_not_covered")
-            elif paid > self.fee_schedule[token]:
+            elif paid > required:
                 codes.add("overpaying_fees")
         return surplus, codes
 
@@ -265,7 +303,7 @@ class Model:
             self.spent.add(pos)
         for oindex, out in enumerate(c.outputs):
             self.utxos[position(blknum, txindex, oindex)] = out
-        self.open_txs.append(c.raw)
+        self.open_txs.append(c.leaf)
         for token, amount in fee.items():
             self.open_fees[token] = self.open_fees.get(token, 0) + amount
 
@@ -291,6 +329,6 @@ class Model:
         if c.root != self.root():
             codes.add("wrong_merkle_root")
         if not codes:
-            self.blocks.append(c.blknum)
+            self.blocks[c.blknum] = (c.root, c.tx_count)
             self.open_txs = []
         return Verdict.of(codes)
