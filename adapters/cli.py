@@ -7,7 +7,6 @@ or an unreadable ledger.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,7 @@ from ledger.events import Deposit, FeeRule, Genesis, Payment
 from ledger.node import Node, Outcome
 from ledger.replay import AuditReport, audit
 from ledger.store import EventStore, StoreError
-from ledger.witnesses import Prefetcher
+from ledger.witnesses import Prefetcher, default_workers
 from proofs.keccak import keccak256
 from proofs.payment import deposit_tx, encode
 from specs.hooks import InvariantHook
@@ -230,7 +229,7 @@ def report_json(report_: AuditReport) -> str:
     )
 
 
-def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: int = 1) -> AuditReport:
+def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: int = 0) -> AuditReport:
     try:
         store = EventStore(log)
     except StoreError as exc:
@@ -248,8 +247,8 @@ def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: 
 @main.command("audit")
 @click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
-@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="every core",
-              help="Processes recovering signatures ahead of the replay.")
+@click.option("--workers", type=click.IntRange(min=0), default=default_workers(), show_default="cores - 1",
+              help="Processes recovering signatures ahead of the replay (0: none).")
 def audit_command(log: Path, as_json: bool, workers: int) -> None:
     """Replay LOG from genesis: hash chain, signatures, Merkle roots, every invariant."""
     result = run_audit(log, as_json, workers=workers)

@@ -42,7 +42,7 @@ from ledger.node import Node, Outcome
 from ledger.replay import AuditReport, audit
 from ledger.state import CHILD_BLOCK_INTERVAL
 from ledger.store import EventStore
-from ledger.witnesses import Prefetcher
+from ledger.witnesses import Prefetcher, default_workers
 from proofs import eip712, merkle
 from proofs import payment as ptx
 from proofs.keccak import address_of_public_key
@@ -303,7 +303,7 @@ def run_ingest(
     batch_size: int = 500,
     txs: int | None = None,
     progress: Progress | None = None,
-    workers: int = 1,
+    workers: int = 0,
 ) -> IngestResult:
     """Submit the first `txs` payments to a fresh file-backed node, `batch_size` per `submit`.
 
@@ -362,7 +362,7 @@ def _maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
-def _audit_once(path: Path, progress: Progress | None, workers: int = 1) -> AuditReport:
+def _audit_once(path: Path, progress: Progress | None, workers: int = 0) -> AuditReport:
     store = EventStore(path)
     prefetcher = Prefetcher(workers)
     try:
@@ -373,7 +373,7 @@ def _audit_once(path: Path, progress: Progress | None, workers: int = 1) -> Audi
 
 
 def run_audit(
-    path: Path, trace_memory: bool = True, progress: Progress | None = None, workers: int = 1
+    path: Path, trace_memory: bool = True, progress: Progress | None = None, workers: int = 0
 ) -> AuditResult:
     """`ledger.replay.audit` of the log at `path` with the default runtime hook; then, if
     `trace_memory`, once more under tracemalloc for its peak (the timed run is untraced)."""
@@ -560,9 +560,9 @@ class Results:
 
     @property
     def _cores(self) -> str:
-        if self.workers < 2:
+        if self.workers < 1:
             return "one core"
-        return f"fold on one core, signatures on {self.workers} worker processes"
+        return f"fold on one core, signatures on {self.workers} worker process(es)"
 
     def table(self) -> str:
         header = ["measure", "value", "raw limit", "ratio", "target", "result"]
@@ -628,7 +628,7 @@ def run(
     directory: Path | None = None,
     verbose: bool = True,
     merkle_leaves: int = merkle.MAX_LEAVES,
-    workers: int = 1,
+    workers: int = 0,
     pin: bool = True,
 ) -> Results:
     """Every measurement, in order: raw limits (on one pinned core), workload, ingest and
@@ -672,7 +672,7 @@ def run(
         audited = run_audit(ingest.path, trace_memory=True, progress=progress, workers=workers)
         progress.close()
         _say(verbose, "audit replay on one core …")
-        audited_one_core = run_audit(ingest.path, trace_memory=False, workers=1)
+        audited_one_core = run_audit(ingest.path, trace_memory=False, workers=0)
         if not audited.report.ok:
             raise RuntimeError(f"the ingest log does not audit: {audited.report.failure}")
 
@@ -756,8 +756,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=None, help=f"where to write the report (default {RESULTS_PATH})")
     parser.add_argument("--no-write", action="store_true", help="print only, write no RESULTS.md")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the raw limits to one CPU")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="signature-recovery processes for ingest and audit (default: every core)")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help="signature-recovery processes beside the fold for ingest and audit (default: cores - 1)")
     parser.add_argument("--profile", action="store_true", help="also cProfile ingest and audit (sorted by tottime)")
     parser.add_argument("--profile-top", type=int, default=30)
     parser.add_argument("--tmpdir", type=Path, default=None, help="where the temporary stores go (default: system temp)")

@@ -18,8 +18,8 @@ from proofs.errors import DecodeError
 from proofs.payment import PaymentTx, decode
 
 NULL_SIGNATURE = bytes(65)
-CHUNK = 256  # transactions per worker task: ~15 ms of work, far above the task overhead
-MIN_PARALLEL = 2 * CHUNK  # below this, shipping bytes to workers costs more than it saves
+MAX_CHUNK = 256  # transactions per worker task: ~15 ms of work, far above the task overhead
+MIN_PARALLEL = 64  # below this, shipping bytes to workers costs more than it saves
 
 _memo: dict[tuple[bytes, bytes], tuple[bytes, ...] | DecodeError] = {}
 
@@ -67,34 +67,42 @@ def forget() -> None:
 class Batch:
     """Witnesses of some transactions being recovered; `ready(i)` before applying the i-th."""
 
-    def __init__(self, raws: Sequence[bytes], separator: bytes, futures: list[Future]) -> None:
-        self.raws, self.separator, self.futures = raws, separator, futures
+    def __init__(self, raws: Sequence[bytes], separator: bytes, chunk: int, futures: list[Future]) -> None:
+        self.raws, self.separator, self.chunk, self.futures = raws, separator, chunk, futures
         self.collected = 0
 
     def ready(self, index: int) -> None:
-        while self.collected * CHUNK <= index and self.collected < len(self.futures):
-            start = self.collected * CHUNK
-            for raw, result in zip(self.raws[start : start + CHUNK], self.futures[self.collected].result()):
+        while self.collected * self.chunk <= index and self.collected < len(self.futures):
+            start = self.collected * self.chunk
+            for raw, result in zip(self.raws[start : start + self.chunk], self.futures[self.collected].result()):
                 if result is not None:
                     _memo[(raw, self.separator)] = result
             self.collected += 1
 
 
+def default_workers() -> int:
+    """One worker per core beside the one the fold runs on."""
+    return max(0, (os.cpu_count() or 1) - 1)
+
+
 class Prefetcher:
-    """A pool of worker processes recovering witnesses ahead of the fold."""
+    """`workers` processes recovering witnesses ahead of the fold (0: recover in place)."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self.workers = default_workers() if workers is None else workers
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, raws: Sequence[bytes], separator: bytes) -> Batch | None:
-        """Start recovering; None when it is not worth it (few transactions, one core)."""
-        if self.workers < 2 or len(raws) < MIN_PARALLEL:
+        """Start recovering; None when it is not worth it (few transactions, no workers)."""
+        if self.workers < 1 or len(raws) < MIN_PARALLEL:
             return None
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
-        chunks = [raws[i : i + CHUNK] for i in range(0, len(raws), CHUNK)]
-        return Batch(raws, separator, [self._pool.submit(_recover_chunk, chunk, separator) for chunk in chunks])
+        # small first chunks would start the fold sooner; equal ones keep this simple: at
+        # least eight per worker, so the fold waits for one chunk and then overlaps the rest
+        size = max(MIN_PARALLEL // 4, min(MAX_CHUNK, len(raws) // (8 * self.workers)))
+        chunks = [raws[i : i + size] for i in range(0, len(raws), size)]
+        return Batch(raws, separator, size, [self._pool.submit(_recover_chunk, c, separator) for c in chunks])
 
     def close(self) -> None:
         if self._pool is not None:

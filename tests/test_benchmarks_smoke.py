@@ -80,13 +80,13 @@ def test_raw_limits_and_merkle_are_positive(tmp_path: Path) -> None:
 def test_full_run_renders_a_table(tmp_path: Path) -> None:
     results = bench.run(
         TXS, batch_size=50, batch1_txs=40, seal_every=SEAL_EVERY, chains=CHAINS, quick=True,
-        directory=tmp_path, verbose=False, merkle_leaves=256, workers=2, pin=False,
+        directory=tmp_path, verbose=False, merkle_leaves=256, workers=1, pin=False,
     )
     rows = results.rows()
     ratios = [row.ratio for row in rows if row.ratio is not None]
     assert ratios and all(_positive(r) for r in ratios)
     assert {row.verdict for row in rows if row.target is not None} <= {"PASS", "MISS"}
     assert results.audit.report.ok and results.audit_one_core.report.head_hash == results.audit.report.head_hash
-    results.facts = bench.machine_facts(False, 2)
+    results.facts = bench.machine_facts(False, 1)
     text = bench.render_markdown(results, "python -m benchmarks.run --test")
     assert "| measure |" in text and "ecrecover" in text and "Merkle root" in text
