@@ -14,10 +14,6 @@ from proofs import rlp
 from proofs.errors import DecodeError
 
 
-def _uint_bytes(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 def _parse_uint(item: object) -> int:
     if not isinstance(item, bytes) or item[:1] == b"\0" or len(item) > 32:
         raise DecodeError("malformed_event", "expected a minimal big-endian integer")
@@ -49,10 +45,10 @@ def _parse_fee_rules(item: object) -> tuple[FeeRule, ...]:
 
 
 def _fee_rules_rlp(rules: tuple[FeeRule, ...]) -> list:
-    return [[_uint_bytes(r.tx_type), r.token, _uint_bytes(r.amount)] for r in rules]
+    return [[rlp.encode_uint(r.tx_type), r.token, rlp.encode_uint(r.amount)] for r in rules]
 
 
-UINT = (_uint_bytes, _parse_uint)
+UINT = (rlp.encode_uint, _parse_uint)
 BYTES = (bytes, _parse_bytes(None))
 ADDRESS = (bytes, _parse_bytes(20))
 HASH = (bytes, _parse_bytes(32))

@@ -30,7 +30,6 @@ TX_OFFSET = 10_000
 MAX_OUTPUT_INDEX = TX_OFFSET - 1
 MAX_TX_INDEX = 2**16 - 1  # a block's Merkle tree has depth 16
 MAX_BLOCK_NUM = (2**56 - 1 - MAX_TX_INDEX) // (BLOCK_OFFSET // TX_OFFSET)
-UINT256_MAX = 2**256 - 1
 
 
 class Output(NamedTuple):
@@ -94,18 +93,12 @@ def decode_utxo_pos(pos: int) -> tuple[int, int, int]:
 
 # --- encoding -------------------------------------------------------------------
 
-def _uint(value: int) -> bytes:
-    if not 0 <= value <= UINT256_MAX:
-        raise ValueError(f"{value} is not a uint256")
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 def _body(tx: PaymentTx) -> list:
     return [
-        _uint(tx.tx_type),
-        [_uint(pos).rjust(32, b"\0") for pos in tx.inputs],
-        [[_uint(o.output_type), [o.owner, o.token, _uint(o.amount)]] for o in tx.outputs],
-        _uint(tx.tx_data),
+        rlp.encode_uint(tx.tx_type),
+        [rlp.encode_uint(pos).rjust(32, b"\0") for pos in tx.inputs],
+        [[rlp.encode_uint(o.output_type), [o.owner, o.token, rlp.encode_uint(o.amount)]] for o in tx.outputs],
+        rlp.encode_uint(tx.tx_data),
         tx.metadata,
     ]
 
@@ -229,7 +222,7 @@ def unsigned_bytes(signed: bytes) -> bytes:
     body_start = _payload_start(signed, 0)
     sigs_end = _payload_start(signed, body_start) + _payload_length(signed, body_start)
     rest = signed[sigs_end:]
-    return _list_header(len(rest)) + rest
+    return rlp.list_header(len(rest)) + rest
 
 
 def _payload_start(raw: bytes, at: int) -> int:
@@ -242,10 +235,3 @@ def _payload_length(raw: bytes, at: int) -> int:
     if prefix <= 0xF7:
         return prefix - 0xC0
     return int.from_bytes(raw[at + 1 : at + 1 + prefix - 0xF7], "big")
-
-
-def _list_header(length: int) -> bytes:
-    if length <= 55:
-        return bytes([0xC0 + length])
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0xF7 + len(size)]) + size

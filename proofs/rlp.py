@@ -14,7 +14,19 @@ from typing import Union
 from proofs.errors import DecodeError
 
 Item = Union[bytes, list["Item"]]
+UINT256_MAX = 2**256 - 1
 MAX_DEPTH = 32  # our deepest structure nests 4 lists; deeper input is refused, not recursed into
+
+
+def encode_uint(value: int) -> bytes:
+    """A uint256 as RLP wants it: minimal big-endian, zero as the empty string."""
+    if not 0 <= value <= UINT256_MAX:
+        raise ValueError(f"{value} is not a uint256")
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+
+def list_header(payload_length: int) -> bytes:
+    return _header(0xC0, payload_length)
 
 
 def encode(item: Item) -> bytes:

@@ -23,12 +23,12 @@ from ledger.state import CHILD_BLOCK_INTERVAL, GENESIS_STATE, State
 from ledger.transition import apply
 from proofs import merkle, payment, rlp
 from proofs.errors import DecodeError
+from proofs.rlp import UINT256_MAX
 from proofs.payment import MAX_BLOCK_NUM, MAX_OUTPUT_INDEX, MAX_TX_INDEX, OUTPUT_TYPE_PAYMENT, Output
 from specs.hooks import InvariantHook
 
 ETH, TOKEN = bytes(20), bytes.fromhex("5e1f" * 10)
 ALICE, BOB = bytes.fromhex("a1" * 20), bytes.fromhex("b0" * 20)
-UINT256_MAX = 2**256 - 1
 FEE_CODES = {"amounts_do_not_add_up", "multiple_potential_currency_fees", "fees_not_covered", "overpaying_fees"}
 OPENED = apply(GENESIS_STATE, Genesis(bytes.fromhex("c0ffee" * 6 + "c0de"), ()))
 
