@@ -23,8 +23,8 @@ from ledger.state import CHILD_BLOCK_INTERVAL, GENESIS_STATE, State
 from ledger.transition import apply
 from proofs import merkle, payment, rlp
 from proofs.errors import DecodeError
-from proofs.rlp import UINT256_MAX
 from proofs.payment import MAX_BLOCK_NUM, MAX_OUTPUT_INDEX, MAX_TX_INDEX, OUTPUT_TYPE_PAYMENT, Output
+from proofs.rlp import UINT256_MAX
 from specs.hooks import InvariantHook
 
 ETH, TOKEN = bytes(20), bytes.fromhex("5e1f" * 10)
