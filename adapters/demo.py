@@ -172,10 +172,8 @@ def audit_clean(db: Path) -> None:
 
 def audit_tampered(home: Path, db: Path) -> None:
     store = EventStore(db)
-    target = store.count // 2
-    while store.record_at(target).topic != "payment":  # type: ignore[union-attr]
-        target += 1
-    payload = store.record_at(target).payload  # type: ignore[union-attr]
+    chosen = next(record for record in store.read(store.count // 2) if record.topic == "payment")
+    target, payload = chosen.index, chosen.payload
     tampered, truncated = home / "tampered.db", home / "truncated.db"
     store.copy_to(tampered)
     store.copy_to(truncated)
