@@ -15,12 +15,12 @@ import attrs
 from ledger import events, witnesses
 from ledger.errors import Rejected
 from ledger.events import BlockSealed, Event, FeeCollected, Payment
+from ledger.plasma import open_block_root
 from ledger.replay import Hook, Replay, replay
 from ledger.state import State
 from ledger.store import EventStore, Snapshot, StoreError
 from ledger.transition import apply
 from ledger.witnesses import Batch, Prefetcher
-from proofs import merkle
 
 
 @attrs.frozen
@@ -118,10 +118,10 @@ class Node:
     def seal(self) -> list[Outcome]:
         """Collect the open block's fees and seal it with the root of its transactions."""
         state = self.state
-        txs = list(state.open_block_txs)
+        leaves = state.open_block_txs
         closing: list[Event] = [
             FeeCollected(state.next_child_blknum, token, amount) for token, amount in sorted(state.open_block_fees.items())
         ]
-        closing.append(BlockSealed(state.next_child_blknum, merkle.root(txs), len(txs)))
+        closing.append(BlockSealed(state.next_child_blknum, open_block_root(leaves), len(leaves)))
         return self.submit(closing)
 

@@ -7,8 +7,10 @@ deposit blocks numbered between two child blocks.
 """
 from __future__ import annotations
 
+import functools
+
 from immutables import Map
-from pyrsistent import pvector
+from pyrsistent import PVector, pvector
 
 from ledger import fees, witnesses
 from ledger.errors import Rejected
@@ -173,6 +175,13 @@ def apply_fee_collected(state: State, event: FeeCollected) -> State:
     )
 
 
+@functools.lru_cache(maxsize=2)
+def open_block_root(leaves: PVector) -> bytes:
+    """Merkle root of the open block's leaves; cached because the node computes it to
+    propose the seal and `apply` again to check it (a pvector hashes and compares by value)."""
+    return merkle.root(leaves)
+
+
 def apply_block_sealed(state: State, event: BlockSealed) -> State:
     """Closes the open child block; its root must be the Merkle root of its transactions."""
     _params(state)
@@ -182,7 +191,7 @@ def apply_block_sealed(state: State, event: BlockSealed) -> State:
         raise Rejected("fees_not_collected", f"block {event.blknum} has fees not yet collected")
     if event.tx_count != len(state.open_block_txs):
         raise Rejected("wrong_tx_count", f"block holds {len(state.open_block_txs)} transactions, got {event.tx_count}")
-    root = merkle.root(state.open_block_txs)
+    root = open_block_root(state.open_block_txs)
     if event.root != root:
         raise Rejected("wrong_merkle_root", f"block {event.blknum} root is 0x{root.hex()}")
     return advance(

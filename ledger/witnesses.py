@@ -20,6 +20,7 @@ from proofs.payment import PaymentTx, decode
 NULL_SIGNATURE = bytes(65)
 MAX_CHUNK = 256  # transactions per worker task: ~15 ms of work, far above the task overhead
 MIN_PARALLEL = 64  # below this, shipping bytes to workers costs more than it saves
+FIRST_CHUNK = 16
 
 _memo: dict[tuple[bytes, bytes], tuple[bytes, ...] | DecodeError] = {}
 
@@ -67,14 +68,15 @@ def forget() -> None:
 class Batch:
     """Witnesses of some transactions being recovered; `ready(i)` before applying the i-th."""
 
-    def __init__(self, raws: Sequence[bytes], separator: bytes, chunk: int, futures: list[Future]) -> None:
-        self.raws, self.separator, self.chunk, self.futures = raws, separator, chunk, futures
+    def __init__(self, raws: Sequence[bytes], separator: bytes, starts: list[int], futures: list[Future]) -> None:
+        self.raws, self.separator, self.futures = raws, separator, futures
+        self.bounds = list(zip(starts, [*starts[1:], len(raws)]))
         self.collected = 0
 
     def ready(self, index: int) -> None:
-        while self.collected * self.chunk <= index and self.collected < len(self.futures):
-            start = self.collected * self.chunk
-            for raw, result in zip(self.raws[start : start + self.chunk], self.futures[self.collected].result()):
+        while self.collected < len(self.futures) and self.bounds[self.collected][0] <= index:
+            start, end = self.bounds[self.collected]
+            for raw, result in zip(self.raws[start:end], self.futures[self.collected].result()):
                 if result is not None:
                     _memo[(raw, self.separator)] = result
             self.collected += 1
@@ -98,11 +100,15 @@ class Prefetcher:
             return None
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
-        # small first chunks would start the fold sooner; equal ones keep this simple: at
-        # least eight per worker, so the fold waits for one chunk and then overlaps the rest
-        size = max(MIN_PARALLEL // 4, min(MAX_CHUNK, len(raws) // (8 * self.workers)))
-        chunks = [raws[i : i + size] for i in range(0, len(raws), size)]
-        return Batch(raws, separator, size, [self._pool.submit(_recover_chunk, c, separator) for c in chunks])
+        # a small first chunk lets the fold start almost at once; then at least eight
+        # chunks per worker keep the workers ahead of it
+        size = max(FIRST_CHUNK, min(MAX_CHUNK, len(raws) // (8 * self.workers)))
+        starts = [0, *range(FIRST_CHUNK, len(raws), size)]
+        futures = [
+            self._pool.submit(_recover_chunk, raws[start:end], separator)
+            for start, end in zip(starts, [*starts[1:], len(raws)])
+        ]
+        return Batch(raws, separator, starts, futures)
 
     def close(self) -> None:
         if self._pool is not None:
