@@ -1,0 +1,1 @@
+"""Ethereum adapter: the Vyper root-chain contracts and their deployment."""

@@ -1,0 +1,310 @@
+# pragma version ~=0.4.3
+"""
+@title PlasmaFramework
+@notice The root-chain anchor of the child chain, after plasma-contracts v2's
+        PlasmaFramework (BlockController + ExitGameController + registries):
+        - the authority submits child block roots at 1000, 2000, ...;
+        - registered vaults submit deposit blocks between them (n*1000 + 1 ... n*1000 + 999);
+        - registered exit games enqueue exits in per (vault, token) priority queues,
+          which anyone processes once an exit's exitable timestamp has passed;
+        - outputs that have exited are flagged so no second exit game pays them twice.
+        Its address is the EIP-712 verifying contract of the child chain.
+        Not (yet) here: quarantine of newly registered vaults and exit games,
+        maintainer role, child chain activation.
+"""
+
+CHILD_BLOCK_INTERVAL: public(constant(uint256)) = 1000
+TX_OFFSET: constant(uint256) = 10_000
+# Exit priority layout (ExitPriority): exitableAt (32 bits) | tx position / 10^4 (56 bits) | exitId (168 bits)
+PRIORITY_EXITABLE_AT_SHIFT: constant(uint256) = 224
+PRIORITY_TX_POS_SHIFT: constant(uint256) = 168
+EXIT_ID_MASK: constant(uint256) = (1 << 168) - 1
+TX_POS_MASK: constant(uint256) = (1 << 56) - 1
+# Heap bounds: a queue holds fewer than 2**64 exits, so a path is at most 64 levels.
+MAX_HEAP_LEVELS: constant(uint256) = 64
+MAX_EXITS_PER_CALL: constant(uint256) = 128
+PROTOCOL_MVP: constant(uint8) = 1
+PROTOCOL_MORE_VP: constant(uint8) = 2
+
+interface ExitProcessor:
+    def processExit(exitId: uint168, vaultId: uint256, token: address): nonpayable
+
+
+struct Block:
+    root: bytes32
+    timestamp: uint256
+
+
+event BlockSubmitted:
+    blknum: uint256
+
+event VaultRegistered:
+    vaultId: uint256
+    vaultAddress: address
+
+event ExitGameRegistered:
+    txType: uint256
+    exitGameAddress: address
+    protocol: uint8
+
+event ExitQueueAdded:
+    vaultId: uint256
+    token: address
+
+event ExitQueued:
+    exitId: indexed(uint168)
+    priority: uint256
+
+event ProcessedExitsNum:
+    processedNum: uint256
+    vaultId: uint256
+    token: address
+
+
+authority: public(address)
+minExitPeriod: public(uint256)
+nextChildBlock: public(uint256)
+nextDeposit: public(uint256)
+blocks: public(HashMap[uint256, Block])
+
+vaults: public(HashMap[uint256, address])
+vaultToId: public(HashMap[address, uint256])
+exitGames: public(HashMap[uint256, address])
+exitGameToTxType: public(HashMap[address, uint256])
+protocols: public(HashMap[uint256, uint8])
+
+# outputId => exitId of the exit that paid it
+outputsFinalized: public(HashMap[bytes32, uint168])
+
+# Exit queues: a binary min-heap of priorities per keccak(vaultId, token), 1-based.
+_queue_exists: HashMap[bytes32, bool]
+_heap: HashMap[bytes32, HashMap[uint256, uint256]]
+_heap_size: HashMap[bytes32, uint256]
+# priority => the exit game that processes it
+_exit_processors: HashMap[uint256, address]
+
+
+@deploy
+def __init__(min_exit_period_s: uint256):
+    assert min_exit_period_s > 0, "Minimum exit period must be positive"
+    self.authority = msg.sender
+    self.minExitPeriod = min_exit_period_s
+    self.nextChildBlock = CHILD_BLOCK_INTERVAL
+    self.nextDeposit = 1
+
+
+# --- blocks (BlockController) ---------------------------------------------------
+
+@external
+def submitBlock(blockRoot: bytes32):
+    """The authority submits the next child block's Merkle root."""
+    assert msg.sender == self.authority, "Can only be called by the authority"
+    blknum: uint256 = self.nextChildBlock
+    self.blocks[blknum] = Block(root=blockRoot, timestamp=block.timestamp)
+    self.nextChildBlock = blknum + CHILD_BLOCK_INTERVAL
+    self.nextDeposit = 1
+    log BlockSubmitted(blknum=blknum)
+
+
+@external
+def submitDepositBlock(blockRoot: bytes32) -> uint256:
+    """A registered vault submits a one-transaction deposit block; returns its number."""
+    assert self.vaultToId[msg.sender] != 0, "The call is not from a registered vault"
+    assert self.nextDeposit < CHILD_BLOCK_INTERVAL, "Exceeded limit of deposits per child block interval"
+    blknum: uint256 = self.nextChildBlock - CHILD_BLOCK_INTERVAL + self.nextDeposit
+    self.blocks[blknum] = Block(root=blockRoot, timestamp=block.timestamp)
+    self.nextDeposit += 1
+    log BlockSubmitted(blknum=blknum)
+    return blknum
+
+
+@view
+@external
+def isDeposit(blknum: uint256) -> bool:
+    return blknum % CHILD_BLOCK_INTERVAL != 0
+
+
+# --- registries -----------------------------------------------------------------
+
+@external
+def registerVault(vaultId: uint256, vaultAddress: address):
+    assert msg.sender == self.authority, "Can only be called by the authority"
+    assert vaultId != 0, "Should not register with vault ID 0"
+    assert vaultAddress != empty(address), "Should not register an empty vault address"
+    assert self.vaults[vaultId] == empty(address), "The vault ID is already registered"
+    assert self.vaultToId[vaultAddress] == 0, "The vault contract is already registered"
+    self.vaults[vaultId] = vaultAddress
+    self.vaultToId[vaultAddress] = vaultId
+    log VaultRegistered(vaultId=vaultId, vaultAddress=vaultAddress)
+
+
+@external
+def registerExitGame(txType: uint256, exitGame: address, protocol: uint8):
+    assert msg.sender == self.authority, "Can only be called by the authority"
+    assert txType != 0, "Should not register with tx type 0"
+    assert exitGame != empty(address), "Should not register with an empty exit game address"
+    assert protocol == PROTOCOL_MVP or protocol == PROTOCOL_MORE_VP, "Invalid protocol value"
+    assert self.exitGames[txType] == empty(address), "The tx type is already registered"
+    assert self.exitGameToTxType[exitGame] == 0, "The exit game contract is already registered"
+    self.exitGames[txType] = exitGame
+    self.exitGameToTxType[exitGame] = txType
+    self.protocols[txType] = protocol
+    log ExitGameRegistered(txType=txType, exitGameAddress=exitGame, protocol=protocol)
+
+
+# --- exit queues (ExitGameController) ---------------------------------------------
+
+@pure
+@internal
+def _queue_key(vaultId: uint256, token: address) -> bytes32:
+    return keccak256(abi_encode(vaultId, token))
+
+
+@view
+@external
+def hasExitQueue(vaultId: uint256, token: address) -> bool:
+    return self._queue_exists[self._queue_key(vaultId, token)]
+
+
+@external
+def addExitQueue(vaultId: uint256, token: address):
+    """Anyone may open the exit queue of a registered vault and a token."""
+    assert vaultId != 0, "Vault ID must not be 0"
+    assert self.vaults[vaultId] != empty(address), "Vault ID is not registered"
+    key: bytes32 = self._queue_key(vaultId, token)
+    assert not self._queue_exists[key], "Exit queue exists"
+    self._queue_exists[key] = True
+    log ExitQueueAdded(vaultId=vaultId, token=token)
+
+
+@view
+@external
+def exitQueueSize(vaultId: uint256, token: address) -> uint256:
+    return self._heap_size[self._queue_key(vaultId, token)]
+
+
+@view
+@external
+def getNextExit(vaultId: uint256, token: address) -> uint256:
+    """The smallest priority in the queue (the next exit to process)."""
+    key: bytes32 = self._queue_key(vaultId, token)
+    assert self._heap_size[key] > 0, "Exit queue is empty"
+    return self._heap[key][1]
+
+
+@pure
+@external
+def computePriority(exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256:
+    return self._priority(exitableAt, txPos, exitId)
+
+
+@pure
+@internal
+def _priority(exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256:
+    tx_pos_field: uint256 = txPos // TX_OFFSET
+    assert tx_pos_field <= TX_POS_MASK, "Tx position does not fit the priority"
+    return (
+        (convert(exitableAt, uint256) << PRIORITY_EXITABLE_AT_SHIFT)
+        | (tx_pos_field << PRIORITY_TX_POS_SHIFT)
+        | convert(exitId, uint256)
+    )
+
+
+@external
+def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256:
+    """A registered exit game queues one of its exits; the caller processes it later."""
+    assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
+    key: bytes32 = self._queue_key(vaultId, token)
+    assert self._queue_exists[key], "The queue for the (vaultId, token) pair is not yet added to the Plasma framework"
+    priority: uint256 = self._priority(exitableAt, txPos, exitId)
+    assert self._exit_processors[priority] == empty(address), "Exit is already queued"
+    self._exit_processors[priority] = msg.sender
+    self._heap_insert(key, priority)
+    log ExitQueued(exitId=exitId, priority=priority)
+    return priority
+
+
+@external
+@nonreentrant
+def processExits(vaultId: uint256, token: address, topExitId: uint168, maxExitsToProcess: uint256):
+    """Process up to `maxExitsToProcess` exits whose exitable timestamp has passed, in priority order.
+    `topExitId` (0 to skip the check) guards against processing a different exit than expected."""
+    assert vaultId != 0, "Vault ID must not be 0"
+    key: bytes32 = self._queue_key(vaultId, token)
+    assert self._queue_exists[key], "The exit queue for vault ID and token does not exist"
+    assert self._heap_size[key] > 0, "Exit queue is empty"
+    top_exit_id: uint168 = convert(self._heap[key][1] & EXIT_ID_MASK, uint168)
+    assert topExitId == 0 or topExitId == top_exit_id, "Top exit ID of the queue is different to the one specified"
+    processed: uint256 = 0
+    for i: uint256 in range(MAX_EXITS_PER_CALL):
+        if processed == maxExitsToProcess or self._heap_size[key] == 0:
+            break
+        priority: uint256 = self._heap[key][1]
+        if (priority >> PRIORITY_EXITABLE_AT_SHIFT) >= block.timestamp:
+            break
+        self._heap_del_min(key)
+        processor: address = self._exit_processors[priority]
+        self._exit_processors[priority] = empty(address)
+        extcall ExitProcessor(processor).processExit(convert(priority & EXIT_ID_MASK, uint168), vaultId, token)
+        processed += 1
+    log ProcessedExitsNum(processedNum=processed, vaultId=vaultId, token=token)
+
+
+# --- outputs that have exited ---------------------------------------------------
+
+@view
+@external
+def isOutputFinalized(outputId: bytes32) -> bool:
+    return self.outputsFinalized[outputId] != 0
+
+
+@external
+def flagOutputFinalized(outputId: bytes32, exitId: uint168):
+    assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
+    assert outputId != empty(bytes32), "Should not flag an empty output ID"
+    assert exitId != 0, "Should not flag with exit ID 0"
+    assert self.outputsFinalized[outputId] == 0, "Output is already finalized"
+    self.outputsFinalized[outputId] = exitId
+
+
+# --- binary min-heap ------------------------------------------------------------
+
+@internal
+def _heap_insert(key: bytes32, priority: uint256):
+    size: uint256 = self._heap_size[key] + 1
+    assert size < (1 << MAX_HEAP_LEVELS), "Exit queue is full"
+    self._heap_size[key] = size
+    i: uint256 = size
+    for level: uint256 in range(MAX_HEAP_LEVELS):
+        if i == 1:
+            break
+        parent_value: uint256 = self._heap[key][i // 2]
+        if parent_value <= priority:
+            break
+        self._heap[key][i] = parent_value
+        i = i // 2
+    self._heap[key][i] = priority
+
+
+@internal
+def _heap_del_min(key: bytes32):
+    size: uint256 = self._heap_size[key]
+    last: uint256 = self._heap[key][size]
+    self._heap[key][size] = 0
+    size -= 1
+    self._heap_size[key] = size
+    if size == 0:
+        return
+    i: uint256 = 1
+    for level: uint256 in range(MAX_HEAP_LEVELS):
+        child: uint256 = 2 * i
+        if child > size:
+            break
+        if child + 1 <= size and self._heap[key][child + 1] < self._heap[key][child]:
+            child += 1
+        child_value: uint256 = self._heap[key][child]
+        if child_value >= last:
+            break
+        self._heap[key][i] = child_value
+        i = child
+    self._heap[key][i] = last
