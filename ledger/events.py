@@ -48,11 +48,34 @@ def _fee_rules_rlp(rules: tuple[FeeRule, ...]) -> list:
     return [[rlp.encode_uint(r.tx_type), r.token, rlp.encode_uint(r.amount)] for r in rules]
 
 
+def _list_of(codec: tuple) -> tuple:
+    to_rlp, parse = codec
+
+    def parse_list(item: object) -> tuple:
+        if not isinstance(item, list):
+            raise DecodeError("malformed_event", "expected a list")
+        return tuple(parse(element) for element in item)
+
+    return (lambda values: [to_rlp(value) for value in values], parse_list)
+
+
 UINT = (rlp.encode_uint, _parse_uint)
 BYTES = (bytes, _parse_bytes(None))
 ADDRESS = (bytes, _parse_bytes(20))
 HASH = (bytes, _parse_bytes(32))
 FEE_RULES = (_fee_rules_rlp, _parse_fee_rules)
+UINTS = _list_of(UINT)
+BYTES_LIST = _list_of(BYTES)
+
+
+def _parse_flag(item: object) -> bool:
+    value = _parse_uint(item)
+    if value > 1:
+        raise DecodeError("malformed_event", "expected a flag, 0 or 1")
+    return bool(value)
+
+
+FLAG = (lambda flag: rlp.encode_uint(int(flag)), _parse_flag)
 
 
 @attrs.frozen
@@ -106,8 +129,123 @@ class BlockSealed:
     tx_count: int
 
 
-Event = Union[Genesis, Deposit, Payment, FeeCollected, BlockSealed]
-EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in (Genesis, Deposit, Payment, FeeCollected, BlockSealed)}
+# --- root-chain facts: what the PlasmaFramework and the payment exit game logged ---
+# A Deposit (above) is the root-chain deposit observed; the events below follow the
+# exit game's own events field for field, so the follower maps them one to one.
+
+
+@attrs.frozen
+class BlockSubmitted:
+    """The root chain holds `root` for child block `blknum` (PlasmaFramework.BlockSubmitted)."""
+
+    KIND: ClassVar[str] = "block_submitted"
+    SCHEMA: ClassVar[tuple] = (UINT, HASH)
+    blknum: int
+    root: bytes
+
+
+@attrs.frozen
+class ExitStarted:
+    """A standard exit of output `utxo_pos` of `output_tx` (unsigned bytes) started."""
+
+    KIND: ClassVar[str] = "exit_started"
+    SCHEMA: ClassVar[tuple] = (UINT, UINT, BYTES)
+    exit_id: int
+    utxo_pos: int
+    output_tx: bytes
+
+
+@attrs.frozen
+class ExitChallenged:
+    """A standard exit was shown spent; the challenger took its bond."""
+
+    KIND: ClassVar[str] = "exit_challenged"
+    SCHEMA: ClassVar[tuple] = (UINT,)
+    exit_id: int
+
+
+@attrs.frozen
+class ExitProcessed:
+    """A standard exit's turn came: `paid` (ExitFinalized) or omitted (ExitOmitted)."""
+
+    KIND: ClassVar[str] = "exit_processed"
+    SCHEMA: ClassVar[tuple] = (UINT, FLAG)
+    exit_id: int
+    paid: bool
+
+
+@attrs.frozen
+class InFlightExitStarted:
+    """An in-flight exit of `tx` (unsigned bytes), whose inputs are outputs of `input_txs`."""
+
+    KIND: ClassVar[str] = "in_flight_exit_started"
+    SCHEMA: ClassVar[tuple] = (UINT, BYTES, BYTES_LIST, UINTS)
+    exit_id: int
+    tx: bytes
+    input_txs: tuple[bytes, ...]
+    input_positions: tuple[int, ...]
+
+
+@attrs.frozen
+class InFlightExitPiggybacked:
+    """The owner of input or output `index` of an in-flight exit joined it with a bond."""
+
+    KIND: ClassVar[str] = "in_flight_exit_piggybacked"
+    SCHEMA: ClassVar[tuple] = (UINT, FLAG, UINT)
+    exit_id: int
+    is_output: bool
+    index: int
+
+
+@attrs.frozen
+class InFlightExitChallenged:
+    """A competitor spending an input was shown: the exit is non-canonical for now."""
+
+    KIND: ClassVar[str] = "in_flight_exit_challenged"
+    SCHEMA: ClassVar[tuple] = (UINT, UINT)
+    exit_id: int
+    competitor_pos: int  # the competitor's tx position, 0 when it is not in a block
+
+
+@attrs.frozen
+class InFlightExitResponded:
+    """The in-flight transaction was shown included at `tx_pos`: canonical again."""
+
+    KIND: ClassVar[str] = "in_flight_exit_responded"
+    SCHEMA: ClassVar[tuple] = (UINT, UINT)
+    exit_id: int
+    tx_pos: int
+
+
+@attrs.frozen
+class PiggybackChallenged:
+    """A piggybacked input or output was shown spent; the piggyback is removed."""
+
+    KIND: ClassVar[str] = "piggyback_challenged"
+    SCHEMA: ClassVar[tuple] = (UINT, FLAG, UINT)
+    exit_id: int
+    is_output: bool
+    index: int
+
+
+@attrs.frozen
+class InFlightExitWithdrawn:
+    """Processing paid piggybacked input or output `index` of an in-flight exit."""
+
+    KIND: ClassVar[str] = "in_flight_exit_withdrawn"
+    SCHEMA: ClassVar[tuple] = (UINT, FLAG, UINT)
+    exit_id: int
+    is_output: bool
+    index: int
+
+
+Event = Union[
+    Genesis, Deposit, Payment, FeeCollected, BlockSealed, BlockSubmitted,
+    ExitStarted, ExitChallenged, ExitProcessed,
+    InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
+    PiggybackChallenged, InFlightExitWithdrawn,
+]
+EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 
 
 def encode(event: Event) -> bytes:

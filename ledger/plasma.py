@@ -18,6 +18,7 @@ from ledger.events import BlockSealed, Deposit, FeeCollected, Genesis, Payment
 from ledger.state import CHILD_BLOCK_INTERVAL, Block, Effects, Params, State, add_to, advance
 from proofs import eip712, merkle
 from proofs.errors import DecodeError
+from proofs.keccak import keccak256
 from proofs.payment import (
     BLOCK_OFFSET,
     PAYMENT_TX_TYPE,
@@ -31,13 +32,13 @@ from proofs.payment import (
 
 
 
-def _params(state: State) -> Params:
+def params_of(state: State) -> Params:
     if state.params is None:
         raise Rejected("no_genesis", "the first event of a ledger must be its genesis")
     return state.params
 
 
-def _decode_tx(raw: bytes) -> PaymentTx:
+def decode_tx(raw: bytes) -> PaymentTx:
     try:
         return decode(raw)
     except DecodeError as exc:
@@ -63,12 +64,12 @@ def apply_genesis(state: State, event: Genesis) -> State:
 
 def apply_deposit(state: State, event: Deposit) -> State:
     """A deposit creates one output in the next deposit block, as the root-chain vaults do."""
-    _params(state)
+    params_of(state)
     if event.blknum != state.next_deposit_blknum:
         raise Rejected("wrong_block_number", f"next deposit block is {state.next_deposit_blknum}, got {event.blknum}")
     if state.next_deposit_offset >= CHILD_BLOCK_INTERVAL:
         raise Rejected("deposit_blocks_exhausted", "999 deposit blocks already follow this child block")
-    tx = _decode_tx(event.tx)
+    tx = decode_tx(event.tx)
     if tx.inputs or len(tx.outputs) != 1 or tx.signatures or encode(tx) != event.tx:
         raise Rejected("not_a_deposit", "a deposit is the unsigned form with no inputs and one output")
     output = tx.outputs[0]
@@ -87,7 +88,7 @@ def apply_deposit(state: State, event: Deposit) -> State:
 def _spendable(state: State, pos: int) -> Output:
     output = state.utxos.get(pos)
     if output is None:
-        code = "utxo_already_spent" if pos in state.spent else "utxo_not_found"
+        code = "utxo_exiting" if pos in state.exiting else "utxo_already_spent" if pos in state.spent else "utxo_not_found"
         raise Rejected(code, f"input {pos}")
     return output
 
@@ -107,8 +108,8 @@ def _signers(raw: bytes, tx: PaymentTx, separator: bytes) -> tuple[bytes, ...]:
 
 def apply_payment(state: State, event: Payment) -> State:
     """Spends signed inputs into new outputs of the open child block; the surplus is the fee."""
-    params = _params(state)
-    tx = _decode_tx(event.tx)
+    params = params_of(state)
+    tx = decode_tx(event.tx)
     if len(set(tx.inputs)) != len(tx.inputs):
         raise Rejected("duplicate_inputs", "an input appears twice")
     signers = _signers(event.tx, tx, params.domain_separator)
@@ -161,7 +162,7 @@ def _record_payment(
 
 def apply_fee_collected(state: State, event: FeeCollected) -> State:
     """Moves one token's fees of the open block to the collected total, exactly."""
-    _params(state)
+    params_of(state)
     if event.blknum != state.next_child_blknum:
         raise Rejected("wrong_block_number", f"open child block is {state.next_child_blknum}, got {event.blknum}")
     owed = state.open_block_fees.get(event.token, 0)
@@ -184,7 +185,7 @@ def open_block_root(leaves: PVector) -> bytes:
 
 def apply_block_sealed(state: State, event: BlockSealed) -> State:
     """Closes the open child block; its root must be the Merkle root of its transactions."""
-    _params(state)
+    params_of(state)
     if event.blknum != state.next_child_blknum:
         raise Rejected("wrong_block_number", f"next child block is {state.next_child_blknum}, got {event.blknum}")
     if state.open_block_fees:
@@ -194,8 +195,12 @@ def apply_block_sealed(state: State, event: BlockSealed) -> State:
     root = open_block_root(state.open_block_txs)
     if event.root != root:
         raise Rejected("wrong_merkle_root", f"block {event.blknum} root is 0x{root.hex()}")
+    positions = state.tx_positions.mutate()
+    for txindex, leaf in enumerate(state.open_block_txs):
+        positions[keccak256(leaf)] = encode_utxo_pos(event.blknum, txindex, 0)
     return advance(
         state,
+        tx_positions=positions.finish(),
         blocks=state.blocks.set(event.blknum, Block(root, event.tx_count, is_deposit=False)),
         next_child_blknum=state.next_child_blknum + CHILD_BLOCK_INTERVAL,
         next_deposit_offset=1,

@@ -32,6 +32,32 @@ class Block:
 
 
 @attrs.frozen
+class StandardExit:
+    """A standard exit as the ledger saw it start; `backed` when the ledger held the output."""
+
+    utxo_pos: int
+    output: Output
+    backed: bool
+    status: str = "pending"  # pending | challenged | paid | omitted
+
+
+@attrs.frozen
+class InFlightExit:
+    """An in-flight exit (MoreVP): the transaction, its inputs as the exit game saw them,
+    canonicity, piggybacks and payouts. `reserve` holds, per token, the value of inputs
+    consumed when a canonical but unincluded transaction's outputs began to be paid."""
+
+    tx_hash: bytes
+    inputs: tuple[tuple[int, Output], ...]  # (position, output) per input
+    outputs: tuple[Output, ...]
+    canonical: bool = True
+    piggybacked: frozenset = frozenset()  # (is_output, index)
+    withdrawn: frozenset = frozenset()  # (is_output, index)
+    reserve: Map = Map()
+    inputs_consumed: bool = False
+
+
+@attrs.frozen
 class Effects:
     """What the last applied event did, for the invariant checks to re-verify.
 
@@ -45,6 +71,9 @@ class Effects:
     signers: tuple[bytes, ...] = ()
     fee_token: bytes = b""
     fee_amount: int = 0
+    locked: tuple[tuple[int, Output], ...] = ()  # outputs an exit took off the child chain
+    exited: tuple[tuple[int, Output], ...] = ()  # locked outputs the root chain paid
+    unbacked: tuple[tuple[bytes, int], ...] = ()  # (token, amount) paid with no ledger backing
 
 
 @attrs.frozen
@@ -61,6 +90,13 @@ class State:
     deposited: Map = Map()  # token -> total deposited
     unspent: Map = Map()  # token -> total of unspent outputs
     fees_collected: Map = Map()  # token -> total collected
+    submitted_blknum: int = 0  # last child block whose root the root chain holds
+    tx_positions: Map = Map()  # keccak(unsigned tx) -> position of a sealed transaction (oindex 0)
+    exits: Map = Map()  # exit id -> StandardExit | InFlightExit
+    exiting: Map = Map()  # position -> Output taken off the child chain by an exit, not yet paid
+    in_exit: Map = Map()  # token -> value of exiting outputs and in-flight reserves
+    exited: Map = Map()  # token -> value the root chain paid for ledger outputs
+    unbacked: Map = Map()  # token -> value the root chain paid for outputs the ledger did not hold
     effects: Effects = Effects()
 
     @property

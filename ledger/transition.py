@@ -7,9 +7,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ledger import plasma
+from ledger import exits, plasma
 from ledger.errors import Rejected
-from ledger.events import BlockSealed, Deposit, Event, FeeCollected, Genesis, Payment
+from ledger.events import (
+    BlockSealed,
+    BlockSubmitted,
+    Deposit,
+    Event,
+    ExitChallenged,
+    ExitProcessed,
+    ExitStarted,
+    FeeCollected,
+    Genesis,
+    InFlightExitChallenged,
+    InFlightExitPiggybacked,
+    InFlightExitResponded,
+    InFlightExitStarted,
+    InFlightExitWithdrawn,
+    Payment,
+    PiggybackChallenged,
+)
 from ledger.state import GENESIS_STATE, State
 
 RULES: dict[type, Callable] = {
@@ -18,6 +35,16 @@ RULES: dict[type, Callable] = {
     Payment: plasma.apply_payment,
     FeeCollected: plasma.apply_fee_collected,
     BlockSealed: plasma.apply_block_sealed,
+    BlockSubmitted: exits.apply_block_submitted,
+    ExitStarted: exits.apply_exit_started,
+    ExitChallenged: exits.apply_exit_challenged,
+    ExitProcessed: exits.apply_exit_processed,
+    InFlightExitStarted: exits.apply_in_flight_exit_started,
+    InFlightExitPiggybacked: exits.apply_piggybacked,
+    InFlightExitChallenged: exits.apply_ife_challenged,
+    InFlightExitResponded: exits.apply_ife_responded,
+    PiggybackChallenged: exits.apply_piggyback_challenged,
+    InFlightExitWithdrawn: exits.apply_withdrawn,
 }
 
 

@@ -13,6 +13,7 @@ from typing import Literal
 import attrs
 
 from ledger.events import BlockSealed, Deposit, Event, Payment
+from ledger.exits import reserves
 from ledger.fees import token_totals
 from ledger.state import CHILD_BLOCK_INTERVAL, State
 from proofs import merkle
@@ -36,10 +37,11 @@ def _hex(token: bytes) -> str:
 
 
 def value_conserved(state: State) -> str | None:
-    """deposited = unspent + fees in the open block + fees collected, per token."""
-    tokens = set(state.deposited.keys()) | set(state.unspent.keys()) | set(state.fees_collected.keys())
+    """deposited = unspent + fees in the open block + fees collected + in exit + exited, per token."""
+    parts = (state.unspent, state.open_block_fees, state.fees_collected, state.in_exit, state.exited)
+    tokens = set(state.deposited.keys()).union(*(part.keys() for part in parts))
     for token in tokens:
-        held = state.unspent.get(token, 0) + state.open_block_fees.get(token, 0) + state.fees_collected.get(token, 0)
+        held = sum(part.get(token, 0) for part in parts)
         if state.deposited.get(token, 0) != held:
             return f"token {_hex(token)}: deposited {state.deposited.get(token, 0)} but holds {held}"
     return None
@@ -62,6 +64,31 @@ def unspent_tally(state: State) -> str | None:
     recount = token_totals(state.utxos.values())
     tally = {token: amount for token, amount in state.unspent.items() if amount}
     return None if recount == tally else f"recount {recount} != tally {tally}"
+
+
+def exit_tally(state: State) -> str | None:
+    """The per-token in-exit totals equal a recount of exiting outputs and in-flight reserves."""
+    recount = token_totals(state.exiting.values())
+    for token, amount in reserves(state).items():
+        recount[token] = recount.get(token, 0) + amount
+    tally = {token: amount for token, amount in state.in_exit.items() if amount}
+    recount = {token: amount for token, amount in recount.items() if amount}
+    return None if recount == tally else f"recount {recount} != tally {tally}"
+
+
+def exits_locked_and_paid_once(before: State, event: Event, after: State) -> str | None:
+    """An exit takes only unspent outputs off the child chain, and the root chain pays a
+    ledger output at most once, only after an exit took it off."""
+    fx = after.effects
+    for pos, output in fx.locked:
+        if before.utxos.get(pos) != output or pos in after.utxos or after.exiting.get(pos) != output:
+            return f"output {pos} was not moved from unspent to exiting"
+    for pos, output in fx.exited:
+        if before.exiting.get(pos) != output:
+            return f"output {pos} was paid without an exit holding it"
+        if pos in before.spent or pos in after.exiting or pos not in after.spent:
+            return f"output {pos} was paid twice or stays exiting"
+    return None
 
 
 def _outputs_moved(before: State, after: State, spent: Iterable[tuple[int, Output]]) -> str | None:
@@ -152,7 +179,7 @@ def outputs_in_their_block(before: State, event: Event, after: State) -> str | N
 CATALOGUE: tuple[Invariant, ...] = (
     Invariant(
         "INV-VALUE-CONSERVED",
-        "Per token, deposits equal unspent outputs plus fees (open block and collected).",
+        "Per token, deposits equal unspent outputs plus fees (open block and collected) plus value in exit and exited.",
         "Plasma paper (Poon, Buterin 2017) §3: the child chain only moves deposited value; OMG fees are the input-output surplus",
         "state",
         value_conserved,
@@ -205,6 +232,20 @@ CATALOGUE: tuple[Invariant, ...] = (
         "plasma-contracts PosLib (utxo position = blknum*1e9 + txindex*1e4 + oindex)",
         "transition",
         outputs_in_their_block,
+    ),
+    Invariant(
+        "INV-EXIT-TALLY",
+        "The per-token value in exit equals a recount of exiting outputs and in-flight reserves.",
+        "elixir-omg OMG.State.Core.exit_utxos: an exiting output leaves the child chain, its value stays in the vault",
+        "full",
+        exit_tally,
+    ),
+    Invariant(
+        "INV-EXIT-PAID-ONCE",
+        "Exits take only unspent outputs off the child chain; a ledger output is paid at most once.",
+        "plasma-contracts PlasmaFramework.flagOutputFinalized / isOutputFinalized; Plasma MVP exit priority",
+        "transition",
+        exits_locked_and_paid_once,
     ),
 )
 

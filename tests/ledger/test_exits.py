@@ -1,0 +1,173 @@
+"""Root-chain facts through the one `apply`: block submission, standard and in-flight exits,
+with the whole catalogue checked after every event."""
+from __future__ import annotations
+
+import pytest
+
+from ledger import events
+from ledger.errors import Rejected
+from ledger.events import (
+    BlockSealed,
+    BlockSubmitted,
+    ExitChallenged,
+    ExitProcessed,
+    ExitStarted,
+    InFlightExitChallenged,
+    InFlightExitPiggybacked,
+    InFlightExitResponded,
+    InFlightExitStarted,
+    InFlightExitWithdrawn,
+    Payment,
+    PiggybackChallenged,
+)
+from ledger.plasma import open_block_root
+from ledger.state import State
+from ledger.transition import apply
+from proofs.payment import decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos
+from specs.hooks import InvariantHook
+from tests.conftest import ADDRS, ETH, TOKEN, out, signed
+
+D1, D2 = encode_utxo_pos(1, 0, 0), encode_utxo_pos(2, 0, 0)
+DEPOSIT_TX = encode(deposit_tx(ADDRS[0], ETH, 100))
+
+
+def checked(state: State, *evs: events.Event) -> State:
+    """Apply `evs` in order with every invariant of the catalogue checked after each."""
+    hook = InvariantHook(full_every=1)
+    for event in evs:
+        after = apply(state, event)
+        assert hook(0, state, event, after) is None
+        state = after
+    return state
+
+
+def rejected(state: State, event: events.Event) -> str:
+    with pytest.raises(Rejected) as info:
+        apply(state, event)
+    return info.value.code
+
+
+def seal(state: State) -> State:
+    leaves = state.open_block_txs
+    return checked(state, BlockSealed(state.next_child_blknum, open_block_root(leaves), len(leaves)))
+
+
+def transfer(funded: State) -> tuple[State, bytes]:
+    """Key 0 pays 60 to key 2 and 40 back to itself in child block 1000, sealed."""
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])
+    return seal(checked(funded, Payment(raw))), raw
+
+
+def test_every_exit_event_round_trips_its_encoding():
+    for event in (
+        BlockSubmitted(1000, b"\x01" * 32),
+        ExitStarted(7, D1, DEPOSIT_TX),
+        ExitChallenged(7),
+        ExitProcessed(7, True),
+        InFlightExitStarted(9, b"\xc0", (DEPOSIT_TX,), (D1,)),
+        InFlightExitPiggybacked(9, False, 0),
+        InFlightExitChallenged(9, 0),
+        InFlightExitResponded(9, encode_utxo_pos(1000, 0, 0)),
+        PiggybackChallenged(9, True, 1),
+        InFlightExitWithdrawn(9, True, 1),
+    ):
+        assert events.decode(events.encode(event)) == event
+
+
+def test_blocks_are_submitted_in_order_with_their_sealed_root(funded):
+    sealed, _ = transfer(funded)
+    root = sealed.blocks[1000].root
+    assert rejected(funded, BlockSubmitted(1000, root)) == "block_not_sealed"
+    assert rejected(sealed, BlockSubmitted(2000, root)) == "wrong_block_number"
+    assert rejected(sealed, BlockSubmitted(1000, b"\x02" * 32)) == "submitted_root_mismatch"
+    assert checked(sealed, BlockSubmitted(1000, root)).submitted_blknum == 1000
+
+
+def test_standard_exit_takes_the_output_off_the_child_chain_and_pays_it_once(funded):
+    exiting = checked(funded, ExitStarted(7, D1, DEPOSIT_TX))
+    assert D1 not in exiting.utxos and exiting.exiting[D1] == out(0, 100)
+    assert exiting.unspent[ETH] == 0 and exiting.in_exit[ETH] == 100
+    assert rejected(exiting, Payment(signed([D1], [out(2, 100)], [0]))) == "utxo_exiting"
+    paid = checked(exiting, ExitProcessed(7, True))
+    assert paid.exited[ETH] == 100 and paid.in_exit[ETH] == 0 and D1 in paid.spent
+    assert paid.exits[7].status == "paid" and not paid.unbacked
+    assert rejected(paid, ExitProcessed(7, True)) == "exit_not_pending"
+    assert rejected(paid, ExitStarted(7, D1, DEPOSIT_TX)) == "exit_already_started"
+
+
+def test_challenged_exit_is_omitted_and_its_output_stays_off_the_child_chain(funded):
+    challenged = checked(funded, ExitStarted(7, D1, DEPOSIT_TX), ExitChallenged(7))
+    assert rejected(challenged, ExitProcessed(7, True)) == "exit_not_pending"
+    omitted = checked(challenged, ExitProcessed(7, False))
+    assert omitted.exits[7].status == "omitted" and omitted.in_exit[ETH] == 100 and D1 in omitted.exiting
+    assert rejected(omitted, ExitChallenged(7)) == "exit_not_pending"
+
+
+def test_exit_of_a_spent_output_is_unbacked_and_paying_it_is_counted_apart(funded):
+    sealed, _ = transfer(funded)
+    invalid = checked(sealed, ExitStarted(7, D1, DEPOSIT_TX))
+    assert invalid.exits[7].backed is False and invalid.utxos == sealed.utxos
+    stolen = checked(invalid, ExitProcessed(7, True))
+    assert stolen.unbacked[ETH] == 100 and stolen.exited.get(ETH, 0) == 0
+    assert stolen.effects.unbacked == ((ETH, 100),)
+
+
+def test_unknown_exits_and_bad_indexes_are_rejected(funded):
+    assert rejected(funded, ExitChallenged(1)) == "exit_not_found"
+    assert rejected(funded, InFlightExitPiggybacked(1, True, 0)) == "exit_not_found"
+    assert rejected(funded, ExitStarted(7, D1 + 1, DEPOSIT_TX)) == "malformed_event"
+    assert rejected(funded, ExitStarted(7, D1, b"\x01\x02")) == "malformed_transaction_rlp"
+
+
+def in_flight(state: State, raw: bytes, exit_id: int = 9) -> State:
+    tx = decode(raw)
+    return checked(state, InFlightExitStarted(exit_id, encode_unsigned(tx), (DEPOSIT_TX,), tx.inputs))
+
+
+def test_in_flight_exit_of_an_included_transaction_pays_its_piggybacked_output(funded):
+    sealed, raw = transfer(funded)
+    started = in_flight(sealed, raw)
+    assert started.utxos == sealed.utxos  # its input was already spent by the included transaction
+    out0 = encode_utxo_pos(1000, 0, 0)
+    piggybacked = checked(started, InFlightExitPiggybacked(9, True, 0))
+    assert piggybacked.exiting[out0] == out(2, 60) and out0 not in piggybacked.utxos
+    assert rejected(piggybacked, InFlightExitPiggybacked(9, True, 0)) == "already_piggybacked"
+    assert rejected(piggybacked, InFlightExitWithdrawn(9, True, 1)) == "not_piggybacked"
+    paid = checked(piggybacked, InFlightExitWithdrawn(9, True, 0))
+    assert paid.exited[ETH] == 60 and out0 in paid.spent and not paid.unbacked
+
+
+def test_in_flight_exit_of_a_withheld_transaction_pays_outputs_from_its_inputs(funded):
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])  # never included: the operator withholds it
+    started = in_flight(funded, raw)
+    assert started.exiting[D1] == out(0, 100) and started.in_exit[ETH] == 100
+    both = checked(started, InFlightExitPiggybacked(9, True, 0), InFlightExitPiggybacked(9, True, 1))
+    paid = checked(both, InFlightExitWithdrawn(9, True, 0), InFlightExitWithdrawn(9, True, 1))
+    assert paid.exited[ETH] == 100 and paid.in_exit[ETH] == 0 and D1 in paid.spent
+    assert not paid.unbacked and paid.exits[9].withdrawn == {(True, 0), (True, 1)}
+
+
+def test_non_canonical_exit_pays_piggybacked_inputs(funded):
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])
+    started = in_flight(funded, raw)
+    challenged = checked(started, InFlightExitChallenged(9, 0), InFlightExitPiggybacked(9, False, 0))
+    assert challenged.exits[9].canonical is False
+    paid = checked(challenged, InFlightExitWithdrawn(9, False, 0))
+    assert paid.exited[ETH] == 100 and D1 in paid.spent
+    assert checked(started, InFlightExitChallenged(9, 0), InFlightExitResponded(9, 1)).exits[9].canonical
+
+
+def test_challenged_piggyback_cannot_be_paid(funded):
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])
+    piggybacked = checked(in_flight(funded, raw), InFlightExitPiggybacked(9, False, 0))
+    dropped = checked(piggybacked, PiggybackChallenged(9, False, 0))
+    assert rejected(dropped, InFlightExitWithdrawn(9, False, 0)) == "not_piggybacked"
+    assert rejected(dropped, PiggybackChallenged(9, False, 0)) == "not_piggybacked"
+
+
+def test_in_flight_exit_event_must_match_its_transaction(funded):
+    tx = decode(signed([D1], [out(2, 100)], [0]))
+    unsigned = encode_unsigned(tx)
+    assert rejected(funded, InFlightExitStarted(9, unsigned, (DEPOSIT_TX,), (D2,))) == "malformed_event"
+    assert rejected(funded, InFlightExitStarted(9, unsigned, (), (D1,))) == "malformed_event"
+    assert rejected(funded, InFlightExitStarted(9, unsigned, (b"\xc0",), (D1,))) == "malformed_transaction"
