@@ -1,7 +1,8 @@
 """Helpers for the root-chain tests: the deployed contracts and payloads built with our proofs.
 
 The accounts are eth-tester's defaults, whose private keys are 1, 2, 3, ... as 32-byte
-integers, so our own `proofs.eip712.sign` can sign for them.
+integers, so our own `proofs.eip712.sign` can sign for them. On a real node (anvil) the
+same keys are used, funded by the caller and signed for locally by web3.
 """
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from typing import Any
 
 import pytest
 
+from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
 from web3 import EthereumTesterProvider, Web3
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
+from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from adapters.ethereum import contracts
 from proofs import eip712, merkle
@@ -41,12 +44,14 @@ def raw(address: str) -> bytes:
 class Chain:
     """The deployed root chain plus helpers that build payloads with our Python proofs."""
 
-    def __init__(self, tester: EthereumTester, w3: Web3, root: contracts.RootChain, token: Any) -> None:
-        self.tester, self.w3, self.root, self.token = tester, w3, root, token
+    def __init__(
+        self, tester: EthereumTester | None, w3: Web3, root: contracts.RootChain, token: Any, accounts: list[str] | None = None
+    ) -> None:
+        self.tester, self.w3, self.root, self.token = tester, w3, root, token  # tester is None on a real node
         self.framework, self.eth_vault, self.erc20_vault, self.exit_game = (
             root.framework, root.eth_vault, root.erc20_vault, root.exit_game,
         )
-        self.accounts = w3.eth.accounts
+        self.accounts = accounts or w3.eth.accounts
         for i in range(4):
             assert eip712.address_of(key(i)) == raw(self.accounts[i])
 
@@ -65,8 +70,12 @@ class Chain:
         return self.w3.eth.get_block("latest").timestamp
 
     def travel(self, seconds: int) -> None:
-        """Mine a block `seconds` after the latest one."""
-        self.tester.time_travel(self.now() + seconds)
+        """Mine a block `seconds` after the latest one (at least that, on a real node's clock)."""
+        if self.tester is not None:
+            self.tester.time_travel(self.now() + seconds)
+        else:  # the dev RPCs anvil and hardhat share
+            self.w3.provider.make_request("evm_increaseTime", [seconds])
+            self.w3.provider.make_request("evm_mine", [])
 
     # --- deposits -----------------------------------------------------------------
 
@@ -123,14 +132,24 @@ def reverts(reason: str) -> Any:
     return pytest.raises((ContractLogicError, TransactionFailed), match=re.escape(reason))
 
 
-def new_chain() -> Chain:
-    """A fresh in-process chain with the root chain deployed and an ERC20 with its exit queue."""
-    tester = EthereumTester(PyEVMBackend())
-    w3 = Web3(EthereumTesterProvider(tester))
-    root = contracts.deploy_plasma(w3, min_exit_period_s=MIN_EXIT_PERIOD_S, standard_exit_bond_wei=BOND_WEI)
-    token = contracts.deploy(w3, "TestERC20", "Test token", "TST")
+def new_chain(w3: Web3 | None = None) -> Chain:
+    """A fresh chain with the root chain deployed and an ERC20 with its exit queue: in process,
+    or on `w3`, a real node where the addresses of key(0..3) are funded (signed for locally)."""
+    tester: EthereumTester | None = None
+    if w3 is None:
+        tester = EthereumTester(PyEVMBackend())
+        w3 = Web3(EthereumTesterProvider(tester))
+        accounts = list(w3.eth.accounts)
+    else:  # a real node holds no keys of ours: web3 signs each transaction and sends it raw
+        signers = [Account.from_key(key(i)) for i in range(4)]
+        w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(signers), layer=0)
+        accounts = [s.address for s in signers]
+    root = contracts.deploy_plasma(
+        w3, min_exit_period_s=MIN_EXIT_PERIOD_S, standard_exit_bond_wei=BOND_WEI, authority=accounts[AUTHORITY]
+    )
+    token = contracts.deploy(w3, "TestERC20", "Test token", "TST", sender=accounts[AUTHORITY])
     receipt = w3.eth.wait_for_transaction_receipt(
         root.framework.functions.addExitQueue(contracts.ERC20_VAULT_ID, token.address).transact({"from": root.authority})
     )
     assert receipt.status == 1
-    return Chain(tester, w3, root, token)
+    return Chain(tester, w3, root, token, accounts)
