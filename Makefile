@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test check install dev bench clean
+.PHONY: demo test check install dev bench clean anvil
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,8 +17,18 @@ dev: $(PY)
 demo: install
 	$(VENV)/bin/omg demo
 
+# anvil (Foundry's Ethereum node) for tests/integration, from npm's platform package, which
+# carries the binary itself: no postinstall script, no download at run time.
+ANVIL_VERSION := 1.7.1
+ANVIL := .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+
+$(ANVIL):
+	npm install --no-save --no-audit --no-fund --prefix .tools @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION)
+
+anvil: $(ANVIL)
+
 # The whole suite, then the catalogue's own searches with bounded budgets.
-test: dev
+test: dev anvil
 	$(PY) -m pytest -n 2
 	$(MAKE) check
 
@@ -30,4 +40,4 @@ bench: install
 	$(PY) -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis .tools
