@@ -62,13 +62,23 @@ def apply_genesis(state: State, event: Genesis) -> State:
     return advance(state, params=params, effects=Effects(kind=Genesis.KIND))
 
 
+def _check_deposit_number(state: State, blknum: int) -> None:
+    """As PlasmaFramework numbers deposits: consecutively after the last child block the root
+    chain holds. That block may already be sealed here and not yet submitted, so a deposit
+    may still land in the interval before the open block's predecessor."""
+    last = state.last_deposit_blknum
+    if last % CHILD_BLOCK_INTERVAL == CHILD_BLOCK_INTERVAL - 1 and blknum == last + 1:
+        raise Rejected("deposit_blocks_exhausted", "999 deposit blocks already follow this child block")
+    base, last_base = blknum - blknum % CHILD_BLOCK_INTERVAL, last - last % CHILD_BLOCK_INTERVAL
+    expected = last + 1 if base == last_base else base + 1
+    if blknum != expected or base < max(last_base, state.submitted_blknum) or blknum >= state.next_child_blknum:
+        raise Rejected("wrong_block_number", f"next deposit block is {state.next_deposit_blknum}, got {blknum}")
+
+
 def apply_deposit(state: State, event: Deposit) -> State:
     """A deposit creates one output in the next deposit block, as the root-chain vaults do."""
     params_of(state)
-    if event.blknum != state.next_deposit_blknum:
-        raise Rejected("wrong_block_number", f"next deposit block is {state.next_deposit_blknum}, got {event.blknum}")
-    if state.next_deposit_offset >= CHILD_BLOCK_INTERVAL:
-        raise Rejected("deposit_blocks_exhausted", "999 deposit blocks already follow this child block")
+    _check_deposit_number(state, event.blknum)
     tx = decode_tx(event.tx)
     if tx.inputs or len(tx.outputs) != 1 or tx.signatures or encode(tx) != event.tx:
         raise Rejected("not_a_deposit", "a deposit is the unsigned form with no inputs and one output")
@@ -78,7 +88,7 @@ def apply_deposit(state: State, event: Deposit) -> State:
         state,
         utxos=state.utxos.set(pos, output),
         blocks=state.blocks.set(event.blknum, Block(merkle.root([event.tx]), 1, is_deposit=True)),
-        next_deposit_offset=state.next_deposit_offset + 1,
+        last_deposit_blknum=event.blknum,
         deposited=add_to(state.deposited, output.token, output.amount),
         unspent=add_to(state.unspent, output.token, output.amount),
         effects=Effects(kind=Deposit.KIND, created=((pos, output),)),
@@ -203,7 +213,6 @@ def apply_block_sealed(state: State, event: BlockSealed) -> State:
         tx_positions=positions.finish(),
         blocks=state.blocks.set(event.blknum, Block(root, event.tx_count, is_deposit=False)),
         next_child_blknum=state.next_child_blknum + CHILD_BLOCK_INTERVAL,
-        next_deposit_offset=1,
         open_block_txs=pvector(),
         effects=Effects(kind=BlockSealed.KIND),
     )

@@ -84,7 +84,7 @@ class State:
     spent: Map = Map()  # position -> spending event index
     blocks: Map = Map()  # blknum -> Block
     next_child_blknum: int = CHILD_BLOCK_INTERVAL
-    next_deposit_offset: int = 1  # PlasmaFramework's nextDeposit
+    last_deposit_blknum: int = 0
     open_block_txs: PVector = pvector()  # unsigned tx bytes (the Merkle leaves) of the open child block
     open_block_fees: Map = Map()  # token -> fees paid in the open block, not yet collected
     deposited: Map = Map()  # token -> total deposited
@@ -101,7 +101,9 @@ class State:
 
     @property
     def next_deposit_blknum(self) -> int:
-        return self.next_child_blknum - CHILD_BLOCK_INTERVAL + self.next_deposit_offset
+        """Where PlasmaFramework numbers the next deposit once the open block's predecessor is submitted."""
+        open_base = self.next_child_blknum - CHILD_BLOCK_INTERVAL
+        return max(self.last_deposit_blknum, open_base) + 1
 
 
 GENESIS_STATE = State()

@@ -132,10 +132,11 @@ def block_order(before: State, event: Event, after: State) -> str | None:
         if after.next_child_blknum != event.blknum + CHILD_BLOCK_INTERVAL:
             return "next child block did not advance by 1000"
     if isinstance(event, Deposit):
-        low, high = before.next_child_blknum - CHILD_BLOCK_INTERVAL, before.next_child_blknum
-        earlier = [b for b in range(low + 1, event.blknum) if b in before.blocks]
-        if not low < event.blknum < high or event.blknum in before.blocks or len(earlier) != event.blknum - low - 1:
-            return f"deposit block {event.blknum} out of order (child blocks {low}..{high})"
+        last, blknum = before.last_deposit_blknum, event.blknum
+        same_interval = blknum // CHILD_BLOCK_INTERVAL == last // CHILD_BLOCK_INTERVAL
+        consecutive = blknum == last + 1 if same_interval else blknum % CHILD_BLOCK_INTERVAL == 1
+        if not last < blknum < before.next_child_blknum or not consecutive or blknum in before.blocks:
+            return f"deposit block {event.blknum} out of order (last deposit block {last})"
     return None
 
 
@@ -214,7 +215,7 @@ CATALOGUE: tuple[Invariant, ...] = (
     ),
     Invariant(
         "INV-BLOCK-ORDER",
-        "Child blocks are consecutive multiples of 1000; deposit blocks increase by one between them.",
+        "Child blocks are consecutive multiples of 1000; deposit blocks increase by one after each child block.",
         "plasma-contracts BlockController (childBlockInterval, nextDeposit)",
         "transition",
         block_order,

@@ -145,7 +145,7 @@ def deposit_numbering(child: int, offset: int, amount: int) -> None:
     """A deposit lands in the next deposit block, strictly between two child blocks, and
     leaves every invariant holding; the 1000th one after a child block is refused."""
     assert 1 <= child <= 10**6 and 1 <= offset <= CHILD_BLOCK_INTERVAL and 0 < amount <= UINT256_MAX
-    before = attrs.evolve(OPENED, next_child_blknum=child * CHILD_BLOCK_INTERVAL, next_deposit_offset=offset)
+    before = attrs.evolve(OPENED, next_child_blknum=child * CHILD_BLOCK_INTERVAL, last_deposit_blknum=(child - 1) * CHILD_BLOCK_INTERVAL + offset - 1)
     blknum = before.next_deposit_blknum
     assert (child - 1) * CHILD_BLOCK_INTERVAL < blknum <= child * CHILD_BLOCK_INTERVAL
     event = Deposit(blknum, payment.encode(payment.deposit_tx(ALICE, ETH, amount)))

@@ -171,3 +171,15 @@ def test_in_flight_exit_event_must_match_its_transaction(funded):
     assert rejected(funded, InFlightExitStarted(9, unsigned, (DEPOSIT_TX,), (D2,))) == "malformed_event"
     assert rejected(funded, InFlightExitStarted(9, unsigned, (), (D1,))) == "malformed_event"
     assert rejected(funded, InFlightExitStarted(9, unsigned, (b"\xc0",), (D1,))) == "malformed_transaction"
+
+
+def test_deposits_follow_the_root_chain_numbering_across_an_unsubmitted_seal(funded):
+    """Block 1000 is sealed but not yet on the root chain, which still numbers deposits 3, 4..."""
+    sealed, _ = transfer(funded)
+    tx = encode(deposit_tx(ADDRS[1], ETH, 5))
+    late = checked(sealed, events.Deposit(3, tx))
+    assert late.utxos[encode_utxo_pos(3, 0, 0)] == out(1, 5) and late.next_deposit_blknum == 1001
+    submitted = checked(sealed, BlockSubmitted(1000, sealed.blocks[1000].root))
+    assert rejected(submitted, events.Deposit(3, tx)) == "wrong_block_number"
+    assert checked(submitted, events.Deposit(1001, tx)).last_deposit_blknum == 1001
+    assert rejected(late, events.Deposit(5, tx)) == "wrong_block_number"
