@@ -198,7 +198,12 @@ def render(report_: AuditReport) -> str:
         f"head hash     {report_.head_hash}",
     ]
     for token, value in report_.value.items():
-        lines.append(f"value {token}  deposited {value['deposited']} = unspent {value['unspent']} + fees {value['fees']}")
+        lines.append(
+            f"value {token}  deposited {value['deposited']} = unspent {value['unspent']} + fees {value['fees']}"
+            f" + in exit {value['in_exit']} + exited {value['exited']}"
+        )
+        if value["unbacked"]:
+            lines.append(f"      {token}  UNBACKED: the root chain paid {value['unbacked']} for outputs the ledger did not hold")
     checked = sum(report_.invariants_checked.values())
     lines.append(f"invariants    {len(report_.invariants_checked)} checked {checked} times")
     if report_.failure is None:

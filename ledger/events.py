@@ -239,11 +239,22 @@ class InFlightExitWithdrawn:
     index: int
 
 
+@attrs.frozen
+class RootChainSynced:
+    """Every root-chain fact up to Ethereum block `eth_block` (hash `eth_hash`) is in the log:
+    the follower's cursor, appended in the same batch as the facts, so it moves with them."""
+
+    KIND: ClassVar[str] = "root_chain_synced"
+    SCHEMA: ClassVar[tuple] = (UINT, HASH)
+    eth_block: int
+    eth_hash: bytes
+
+
 Event = Union[
     Genesis, Deposit, Payment, FeeCollected, BlockSealed, BlockSubmitted,
     ExitStarted, ExitChallenged, ExitProcessed,
     InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
-    PiggybackChallenged, InFlightExitWithdrawn,
+    PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced,
 ]
 EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 

@@ -32,6 +32,7 @@ from ledger.events import (
     InFlightExitStarted,
     InFlightExitWithdrawn,
     PiggybackChallenged,
+    RootChainSynced,
 )
 from ledger.plasma import decode_tx, params_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, InFlightExit, StandardExit, State, add_to, advance
@@ -53,6 +54,14 @@ def apply_block_submitted(state: State, event: BlockSubmitted) -> State:
     if block.root != event.root:
         raise Rejected("submitted_root_mismatch", f"block {event.blknum} was sealed with 0x{block.root.hex()}")
     return advance(state, submitted_blknum=event.blknum, effects=Effects(kind=BlockSubmitted.KIND))
+
+
+def apply_root_chain_synced(state: State, event: RootChainSynced) -> State:
+    """Moves the follower's cursor forward; a cursor that does not advance means a replay."""
+    params_of(state)
+    if event.eth_block <= state.root_cursor[0]:
+        raise Rejected("root_facts_replayed", f"facts up to Ethereum block {state.root_cursor[0]} are already in")
+    return advance(state, root_cursor=(event.eth_block, event.eth_hash), effects=Effects(kind=RootChainSynced.KIND))
 
 
 # --- taking outputs off the child chain and paying them --------------------------

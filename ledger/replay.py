@@ -154,7 +154,7 @@ class AuditReport:
     kinds: dict[str, int]
     blocks: int
     deposit_blocks: int
-    value: dict[str, dict[str, int]]  # token hex -> deposited / unspent / fees
+    value: dict[str, dict[str, int]]  # token hex -> deposited / unspent / fees / in_exit / exited / unbacked
     invariants_checked: dict[str, int]
     failure: Failure | None
 
@@ -176,12 +176,15 @@ def _truncation(store: EventStore, result: Replay) -> Failure | None:
 
 
 def _value(state: State) -> dict[str, dict[str, int]]:
-    tokens = sorted(set(state.deposited.keys()) | set(state.fees_collected.keys()))
+    tokens = sorted(set(state.deposited.keys()) | set(state.fees_collected.keys()) | set(state.unbacked.keys()))
     return {
         "0x" + token.hex(): {
             "deposited": state.deposited.get(token, 0),
             "unspent": state.unspent.get(token, 0),
             "fees": state.fees_collected.get(token, 0) + state.open_block_fees.get(token, 0),
+            "in_exit": state.in_exit.get(token, 0),
+            "exited": state.exited.get(token, 0),
+            "unbacked": state.unbacked.get(token, 0),
         }
         for token in tokens
     }

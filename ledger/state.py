@@ -91,6 +91,7 @@ class State:
     unspent: Map = Map()  # token -> total of unspent outputs
     fees_collected: Map = Map()  # token -> total collected
     submitted_blknum: int = 0  # last child block whose root the root chain holds
+    root_cursor: tuple[int, bytes] = (-1, b"")  # (Ethereum block, hash) the root-chain facts reach
     tx_positions: Map = Map()  # keccak(unsigned tx) -> position of a sealed transaction (oindex 0)
     exits: Map = Map()  # exit id -> StandardExit | InFlightExit
     exiting: Map = Map()  # position -> Output taken off the child chain by an exit, not yet paid

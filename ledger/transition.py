@@ -26,6 +26,7 @@ from ledger.events import (
     InFlightExitWithdrawn,
     Payment,
     PiggybackChallenged,
+    RootChainSynced,
 )
 from ledger.state import GENESIS_STATE, State
 
@@ -45,6 +46,7 @@ RULES: dict[type, Callable] = {
     InFlightExitResponded: exits.apply_ife_responded,
     PiggybackChallenged: exits.apply_piggyback_challenged,
     InFlightExitWithdrawn: exits.apply_withdrawn,
+    RootChainSynced: exits.apply_root_chain_synced,
 }
 
 

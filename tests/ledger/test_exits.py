@@ -70,6 +70,7 @@ def test_every_exit_event_round_trips_its_encoding():
         InFlightExitResponded(9, encode_utxo_pos(1000, 0, 0)),
         PiggybackChallenged(9, True, 1),
         InFlightExitWithdrawn(9, True, 1),
+        events.RootChainSynced(12, b"\x03" * 32),
     ):
         assert events.decode(events.encode(event)) == event
 
@@ -183,3 +184,10 @@ def test_deposits_follow_the_root_chain_numbering_across_an_unsubmitted_seal(fun
     assert rejected(submitted, events.Deposit(3, tx)) == "wrong_block_number"
     assert checked(submitted, events.Deposit(1001, tx)).last_deposit_blknum == 1001
     assert rejected(late, events.Deposit(5, tx)) == "wrong_block_number"
+
+
+def test_the_root_chain_cursor_only_moves_forward(funded):
+    synced = checked(funded, events.RootChainSynced(12, b"\x03" * 32))
+    assert synced.root_cursor == (12, b"\x03" * 32)
+    assert rejected(synced, events.RootChainSynced(12, b"\x04" * 32)) == "root_facts_replayed"
+    assert rejected(synced, events.RootChainSynced(3, b"\x04" * 32)) == "root_facts_replayed"
