@@ -1,0 +1,77 @@
+"""Root-chain actions of the operator and of users, with payloads built from the log.
+
+The operator submits sealed blocks' roots; users deposit, start and process exits;
+anyone challenges with a fraud proof. Each action reads what the contracts already
+hold first, so repeating one after a crash does not submit twice.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from web3 import Web3
+from web3.logs import DISCARD
+
+from adapters.ethereum import chain, contracts
+from adapters.ethereum.contracts import ERC20_VAULT_ID, ETH_VAULT_ID, RootChain
+from ledger.blocks import BlockIndex
+from ledger.state import CHILD_BLOCK_INTERVAL, State
+from proofs.fraud import InvalidExitProof
+from proofs.payment import deposit_tx, encode
+
+ETH = bytes(20)
+
+
+def checksum(address: bytes) -> str:
+    return Web3.to_checksum_address(address)
+
+
+class RootChainClient:
+    def __init__(self, w3: Web3, root: RootChain) -> None:
+        self.w3, self.root = w3, root
+
+    def submit_blocks(self, state: State) -> list[int]:
+        """Submit, in order, every child block sealed in `state` that the framework lacks."""
+        submitted = []
+        blknum = self.root.framework.functions.nextChildBlock().call()
+        while (block := state.blocks.get(blknum)) is not None:
+            chain.send(self.w3, self.root.framework.functions.submitBlock(block.root), self.root.authority)
+            submitted.append(blknum)
+            blknum += CHILD_BLOCK_INTERVAL
+        return submitted
+
+    def deposit(self, sender: str, token: bytes, amount: int) -> int:
+        """Deposit `amount` of `token` (ETH: 20 zero bytes) for `sender`; returns the deposit block."""
+        tx = encode(deposit_tx(bytes.fromhex(sender[2:]), token, amount))
+        if token == ETH:
+            receipt = chain.send(self.w3, self.root.eth_vault.functions.deposit(tx), sender, value=amount)
+            vault = self.root.eth_vault
+        else:
+            erc20 = contracts.at(self.w3, "TestERC20", checksum(token))  # any ERC20's approve
+            chain.send(self.w3, erc20.functions.approve(self.root.erc20_vault.address, amount), sender)
+            receipt = chain.send(self.w3, self.root.erc20_vault.functions.deposit(tx), sender)
+            vault = self.root.erc20_vault
+        [created] = vault.events.DepositCreated().process_receipt(receipt, errors=DISCARD)
+        return created.args.blknum
+
+    def start_standard_exit(self, sender: str, utxo_pos: int, index: BlockIndex) -> int:
+        """Start an exit of `utxo_pos` with its inclusion proof from the log; returns the exit id."""
+        tx_bytes, proof = index.exit_data(utxo_pos)
+        bond = self.root.exit_game.functions.startStandardExitBondSize().call()
+        call = self.root.exit_game.functions.startStandardExit((utxo_pos, tx_bytes, proof))
+        receipt = chain.send(self.w3, call, sender, value=bond)
+        [started] = self.root.exit_game.events.ExitStarted().process_receipt(receipt, errors=DISCARD)
+        return started.args.exitId
+
+    def challenge_standard_exit(self, sender: str, proof: InvalidExitProof) -> Any:
+        return chain.send(self.w3, self.root.exit_game.functions.challengeStandardExit(proof.contract_args()), sender)
+
+    def process_exits(self, sender: str, token: bytes = ETH, count: int = 100) -> Any:
+        vault_id = ETH_VAULT_ID if token == ETH else ERC20_VAULT_ID
+        return chain.send(self.w3, self.root.framework.functions.processExits(vault_id, checksum(token), 0, count), sender)
+
+    def vault_balance(self, token: bytes) -> int:
+        """What the vault of `token` holds on the root chain."""
+        if token == ETH:
+            return self.w3.eth.get_balance(self.root.eth_vault.address)
+        erc20 = contracts.at(self.w3, "TestERC20", checksum(token))
+        return erc20.functions.balanceOf(self.root.erc20_vault.address).call()

@@ -1,0 +1,177 @@
+"""Follow the root chain: turn the vaults', framework's and exit game's logs into ledger events.
+
+Exactly once, across restarts and reorgs: the follower reads only blocks at least
+`confirmations` deep, and appends each range's facts together with a `RootChainSynced`
+cursor event in one batch (one database transaction), so the log holds a fact if and
+only if it holds the cursor past it. A restart resumes after the cursor; a cursor whose
+block hash the chain no longer has is a reorg deeper than the confirmations, reported,
+never papered over.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+from web3 import Web3
+from web3._utils.events import get_event_data
+
+from adapters.ethereum.contracts import RootChain
+from ledger import events as ev
+from ledger.node import Node, Outcome
+from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
+from proofs import merkle
+from proofs.keccak import keccak256
+from proofs.payment import deposit_tx, encode
+
+
+class FollowError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail = code, detail
+
+
+@attrs.frozen
+class Log:
+    """One decoded root-chain log: which contract, which event, its arguments."""
+
+    block: int
+    index: int
+    source: str  # framework | vault | exit_game
+    name: str
+    args: Any
+    tx_hash: bytes
+
+
+class Follower:
+    def __init__(self, w3: Web3, root: RootChain, node: Node, confirmations: int = 12,
+                 start_block: int = 0, span: int = 2_000) -> None:
+        self.w3, self.root, self.node = w3, root, node
+        self.confirmations, self.start_block, self.span = confirmations, start_block, span
+        self._topics = self._topic_table()
+
+    def _topic_table(self) -> dict[tuple[str, bytes], tuple[str, Any]]:
+        table = {}
+        for source, contract in (("framework", self.root.framework), ("vault", self.root.eth_vault),
+                                 ("vault", self.root.erc20_vault), ("exit_game", self.root.exit_game)):
+            for abi in contract.abi:
+                if abi["type"] == "event":
+                    signature = f"{abi['name']}({','.join(i['type'] for i in abi['inputs'])})"
+                    table[(contract.address, Web3.keccak(text=signature))] = (source, abi)
+        return table
+
+    def poll(self) -> list[Outcome]:
+        """Apply every confirmed fact past the cursor; returns the outcomes (rejections included)."""
+        self._check_cursor()
+        safe = self.w3.eth.block_number - self.confirmations
+        outcomes: list[Outcome] = []
+        first = max(self.node.state.root_cursor[0] + 1, self.start_block)
+        for low in range(first, safe + 1, self.span):
+            high = min(low + self.span - 1, safe)
+            facts = list(self._facts(self._logs(low, high), self.node.state))
+            block_hash = bytes(self.w3.eth.get_block(high).hash)
+            outcomes += self.node.submit([*facts, ev.RootChainSynced(high, block_hash)])
+        return outcomes
+
+    def _check_cursor(self) -> None:
+        block, block_hash = self.node.state.root_cursor
+        if block >= 0 and bytes(self.w3.eth.get_block(block).hash) != block_hash:
+            raise FollowError("root_chain_reorg", f"Ethereum block {block} changed after it was followed")
+
+    def _logs(self, low: int, high: int) -> list[Log]:
+        addresses = sorted({address for address, _ in self._topics})
+        raw = self.w3.eth.get_logs({"fromBlock": low, "toBlock": high, "address": addresses})
+        decoded = []
+        for entry in sorted(raw, key=lambda e: (e["blockNumber"], e["logIndex"])):
+            known = self._topics.get((entry["address"], bytes(entry["topics"][0])))
+            if known is None:
+                continue
+            source, abi = known
+            data = get_event_data(self.w3.codec, abi, entry)
+            decoded.append(Log(entry["blockNumber"], entry["logIndex"], source, abi["name"], data.args,
+                               bytes(entry["transactionHash"])))
+        return decoded
+
+    def _facts(self, logs: list[Log], state: State) -> Iterator[ev.Event]:
+        """Ledger events for `logs`, in chain order; exit ids resolved against `state` plus
+        the exits started earlier in the same range."""
+        index = ExitIndex.of(state)
+        for log in logs:
+            handler = self._handlers().get((log.source, log.name))
+            if handler is not None:
+                for fact in handler(log, index):
+                    index.note(fact)
+                    yield fact
+
+    def _handlers(self) -> dict[tuple[str, str], Callable[[Log, ExitIndex], list[ev.Event]]]:
+        return {
+            ("vault", "DepositCreated"): self._deposit,
+            ("framework", "BlockSubmitted"): self._block,
+            ("exit_game", "ExitStarted"): lambda log, _: [ev.ExitStarted(log.args.exitId, log.args.utxoPos, log.args.outputTx)],
+            ("exit_game", "ExitChallenged"): lambda log, index: [ev.ExitChallenged(index.standard(log.args.utxoPos))],
+            ("exit_game", "ExitFinalized"): lambda log, _: [ev.ExitProcessed(log.args.exitId, True)],
+            ("exit_game", "ExitOmitted"): lambda log, _: [ev.ExitProcessed(log.args.exitId, False)],
+        }
+
+    def _deposit(self, log: Log, _: ExitIndex) -> list[ev.Event]:
+        """The vault logs owner, token and amount; the deposit's bytes are rebuilt and checked
+        against the block root, or read from the deposit call when it carried metadata."""
+        args = log.args
+        tx = encode(deposit_tx(bytes.fromhex(args.depositor[2:]), bytes.fromhex(args.token[2:]), args.amount))
+        root, _ = self.root.framework.functions.blocks(args.blknum).call()
+        if merkle.root([tx]) != bytes(root):
+            tx = self._deposit_calldata(log)
+        return [ev.Deposit(args.blknum, tx)]
+
+    def _deposit_calldata(self, log: Log) -> bytes:
+        sent = self.w3.eth.get_transaction(log.tx_hash)
+        for vault in (self.root.eth_vault, self.root.erc20_vault):
+            if sent["to"] == vault.address:
+                _, params = vault.decode_function_input(sent["input"])
+                return bytes(params["depositTx"])
+        raise FollowError("deposit_unrecoverable", f"deposit block {log.args.blknum} was not made by a direct call")
+
+    def _block(self, log: Log, _: ExitIndex) -> list[ev.Event]:
+        blknum = log.args.blknum
+        if blknum % CHILD_BLOCK_INTERVAL:
+            return []  # a deposit block: its vault's DepositCreated is the fact
+        root, _ = self.root.framework.functions.blocks(blknum).call()
+        return [ev.BlockSubmitted(blknum, bytes(root))]
+
+
+@attrs.define
+class ExitIndex:
+    """Exit ids by what the exit game's events name them by: utxo position or tx hash."""
+
+    standard_by_pos: dict[int, int]
+    in_flight_by_hash: dict[bytes, int]
+
+    @classmethod
+    def of(cls, state: State) -> ExitIndex:
+        by_pos, by_hash = {}, {}
+        for exit_id, record in state.exits.items():
+            if isinstance(record, StandardExit) and record.status == "pending":
+                by_pos[record.utxo_pos] = exit_id
+            elif isinstance(record, InFlightExit):
+                by_hash[record.tx_hash] = exit_id
+        return cls(by_pos, by_hash)
+
+    def note(self, fact: ev.Event) -> None:
+        if isinstance(fact, ev.ExitStarted):
+            self.standard_by_pos[fact.utxo_pos] = fact.exit_id
+        elif isinstance(fact, ev.ExitChallenged):
+            self.standard_by_pos = {pos: i for pos, i in self.standard_by_pos.items() if i != fact.exit_id}
+        elif isinstance(fact, ev.InFlightExitStarted):
+            self.in_flight_by_hash[keccak256(fact.tx)] = fact.exit_id
+
+    def standard(self, utxo_pos: int) -> int:
+        exit_id = self.standard_by_pos.get(utxo_pos)
+        if exit_id is None:
+            raise FollowError("unknown_exit", f"no pending standard exit of output {utxo_pos}")
+        return exit_id
+
+    def in_flight(self, tx_hash: bytes) -> int:
+        exit_id = self.in_flight_by_hash.get(bytes(tx_hash))
+        if exit_id is None:
+            raise FollowError("unknown_exit", f"no in-flight exit of transaction 0x{bytes(tx_hash).hex()}")
+        return exit_id

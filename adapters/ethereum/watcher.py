@@ -1,0 +1,112 @@
+"""The watcher: compares the root chain with the child chain's log and reports OMG's
+byzantine conditions, challenging the invalid exits it holds a fraud proof against.
+
+Conditions (elixir-omg's names): invalid_block (a root the log did not seal),
+block_withholding (a root for a block the log does not hold), invalid_exit (an exit of
+an output the ledger does not hold unspent), unchallenged_exit (an invalid exit no proof
+is known against: users should exit), noncanonical_ife (an in-flight exit with a known
+competitor), invalid_piggyback (a piggyback on an output known spent), piggyback_available
+(an in-flight exit's inputs or outputs not yet piggybacked).
+"""
+from __future__ import annotations
+
+import attrs
+
+from adapters.ethereum.client import RootChainClient
+from ledger.blocks import BlockIndex
+from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
+from ledger.store import EventStore
+from proofs.fraud import InvalidExitProof, Spend
+from proofs.keccak import keccak256
+
+
+@attrs.frozen
+class Report:
+    condition: str
+    detail: str
+    exit_id: int | None = None
+    blknum: int | None = None
+    challenged: bool = False
+
+
+class Watcher:
+    def __init__(self, store: EventStore, client: RootChainClient, challenger: str | None = None) -> None:
+        self.store, self.client, self.challenger = store, client, challenger
+        self.index = BlockIndex()
+        self._verified_blocks = 0  # child blocks below this number match the log
+
+    def check(self, state: State) -> list[Report]:
+        """Report every byzantine condition now visible; challenge invalid exits when a challenger is set."""
+        self.index.follow(self.store)
+        return [*self._blocks(state), *self._standard_exits(state), *self._in_flight_exits(state)]
+
+    def _blocks(self, state: State) -> list[Report]:
+        framework = self.client.root.framework.functions
+        reports = []
+        blknum = max(self._verified_blocks, CHILD_BLOCK_INTERVAL)
+        next_child = framework.nextChildBlock().call()
+        for blknum in range(blknum, next_child, CHILD_BLOCK_INTERVAL):
+            root = bytes(framework.blocks(blknum).call()[0])
+            sealed = state.blocks.get(blknum)
+            if sealed is None:
+                reports.append(Report("block_withholding", f"the root chain holds block {blknum}, the log does not", blknum=blknum))
+            elif sealed.root != root:
+                reports.append(Report("invalid_block", f"block {blknum} root 0x{root.hex()} was not sealed", blknum=blknum))
+            elif not reports:
+                self._verified_blocks = blknum + CHILD_BLOCK_INTERVAL
+        return reports
+
+    def _standard_exits(self, state: State) -> list[Report]:
+        reports = []
+        for exit_id, record in state.exits.items():
+            if not isinstance(record, StandardExit) or record.status != "pending" or record.backed:
+                continue
+            proof = self._invalid_exit_proof(exit_id, record)
+            if proof is None:
+                reports.append(Report("unchallenged_exit", f"exit {exit_id} of {record.utxo_pos}: no known spend", exit_id))
+                continue
+            challenged = self._challenge(exit_id, proof)
+            reports.append(Report("invalid_exit", f"exit {exit_id} of spent output {record.utxo_pos}", exit_id,
+                                  challenged=challenged))
+        return reports
+
+    def _invalid_exit_proof(self, exit_id: int, record: StandardExit) -> InvalidExitProof | None:
+        spent = self.index.spends.get(record.utxo_pos)
+        try:
+            exiting_tx, _ = self.index.exit_data(record.utxo_pos)
+        except KeyError:
+            return None
+        if spent is None:
+            return None
+        return InvalidExitProof(exit_id, record.utxo_pos, exiting_tx, Spend.of(spent.signed_tx, record.utxo_pos))
+
+    def _challenge(self, exit_id: int, proof: InvalidExitProof) -> bool:
+        """Challenge once: only while the exit game still holds the exit."""
+        if self.challenger is None:
+            return False
+        [held] = self.client.root.exit_game.functions.standardExits([exit_id]).call()
+        if held[0]:  # StandardExit.exitable
+            self.client.challenge_standard_exit(self.challenger, proof)
+        return True
+
+    def _in_flight_exits(self, state: State) -> list[Report]:
+        reports = []
+        for exit_id, record in state.exits.items():
+            if isinstance(record, InFlightExit):
+                reports += self._in_flight(exit_id, record)
+        return reports
+
+    def _in_flight(self, exit_id: int, record: InFlightExit) -> list[Report]:
+        reports = []
+        for input_index, (pos, _) in enumerate(record.inputs):
+            spent = self.index.spends.get(pos)
+            competitor = spent is not None and keccak256(Spend.of(spent.signed_tx, pos).tx) != record.tx_hash
+            if competitor and record.canonical:
+                reports.append(Report("noncanonical_ife", f"input {pos} of in-flight exit {exit_id} is spent elsewhere", exit_id))
+            if competitor and (False, input_index) in record.piggybacked:
+                reports.append(Report("invalid_piggyback", f"piggybacked input {pos} is spent", exit_id))
+        open_slots = [("input", i) for i in range(len(record.inputs)) if (False, i) not in record.piggybacked | record.withdrawn]
+        open_slots += [("output", i) for i in range(len(record.outputs)) if (True, i) not in record.piggybacked | record.withdrawn]
+        if open_slots:
+            reports.append(Report("piggyback_available", f"in-flight exit {exit_id}: {open_slots}", exit_id))
+        return reports

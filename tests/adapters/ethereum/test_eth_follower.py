@@ -1,0 +1,146 @@
+"""The node anchored to the embedded root chain: deposits and exits come in through the
+follower exactly once, across restarts; the watcher challenges an invalid exit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.ethereum import chain
+from adapters.ethereum.client import RootChainClient
+from adapters.ethereum.contracts import deploy_plasma
+from adapters.ethereum.follower import Follower, FollowError
+from adapters.ethereum.watcher import Watcher
+from ledger.events import Genesis, Payment
+from ledger.node import Node
+from ledger.store import EventStore
+from proofs import eip712
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, encode, encode_utxo_pos
+from specs.hooks import InvariantHook
+
+PERIOD, BOND = 1000, 10**16
+ETH = bytes(20)
+KEYS = [(i + 1).to_bytes(32, "big") for i in range(4)]  # eth-tester's default accounts
+OPERATOR, ALICE, BOB, CAROL = 0, 1, 2, 3
+
+
+class Anchored:
+    """A node whose ledger follows a freshly deployed root chain."""
+
+    def __init__(self, home: Path, confirmations: int = 0) -> None:
+        self.w3 = chain.embedded()
+        self.accounts = self.w3.eth.accounts
+        self.root = deploy_plasma(self.w3, min_exit_period_s=PERIOD, standard_exit_bond_wei=BOND)
+        self.client = RootChainClient(self.w3, self.root)
+        self.home, self.confirmations = home, confirmations
+        self.vc = bytes.fromhex(self.root.framework.address[2:])
+        self.open()
+        assert self.node.submit([Genesis(self.vc)])[0].accepted
+
+    def open(self) -> None:
+        self.node = Node(EventStore(self.home / "events.db"), hook=InvariantHook(full_every=1))
+        self.follower = Follower(self.w3, self.root, self.node, confirmations=self.confirmations)
+        self.watcher = Watcher(self.node.store, self.client, challenger=self.accounts[CAROL])
+
+    def restart(self) -> None:
+        self.node.store.close()
+        self.open()
+
+    def addr(self, who: int) -> bytes:
+        return bytes.fromhex(self.accounts[who][2:])
+
+    def pay(self, inputs: list[int], outputs: list[Output], signer: int) -> bytes:
+        tx = PaymentTx(inputs, outputs)
+        digest = eip712.signing_hash(tx, self.vc)
+        raw = encode(tx.with_signatures(tuple(eip712.sign(digest, KEYS[signer]) for _ in inputs)))
+        [outcome] = self.node.submit([Payment(raw)])
+        assert outcome.accepted, outcome
+        return raw
+
+    def sync(self) -> None:
+        outcomes = self.follower.poll()
+        assert all(o.accepted for o in outcomes), [o for o in outcomes if not o.accepted]
+
+
+def out(owner: bytes, amount: int) -> Output:
+    return Output(OUTPUT_TYPE_PAYMENT, owner, ETH, amount)
+
+
+@pytest.fixture
+def anchored(tmp_path: Path) -> Anchored:
+    return Anchored(tmp_path)
+
+
+def test_deposit_transfer_exit_and_challenge_end_to_end(anchored: Anchored):
+    a = anchored
+    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    a.sync()
+    deposit_pos = encode_utxo_pos(blknum, 0, 0)
+    assert a.node.state.utxos[deposit_pos] == out(a.addr(ALICE), 10**18)
+
+    a.pay([deposit_pos], [out(a.addr(BOB), 6 * 10**17), out(a.addr(ALICE), 4 * 10**17)], ALICE)
+    a.node.seal()
+    assert a.client.submit_blocks(a.node.state) == [1000]
+    assert a.client.submit_blocks(a.node.state) == []  # idempotent: the framework has it
+    a.sync()
+    assert a.node.state.submitted_blknum == 1000
+
+    a.watcher.check(a.node.state)
+    bob_pos = encode_utxo_pos(1000, 0, 0)
+    honest = a.client.start_standard_exit(a.accounts[BOB], bob_pos, a.watcher.index)
+    cheat = a.client.start_standard_exit(a.accounts[ALICE], deposit_pos, a.watcher.index)  # already spent
+    a.sync()
+    assert a.node.state.exiting[bob_pos] == out(a.addr(BOB), 6 * 10**17)
+    assert a.node.state.exits[cheat].backed is False
+
+    carol_before = a.w3.eth.get_balance(a.accounts[CAROL])
+    [report] = a.watcher.check(a.node.state)
+    assert (report.condition, report.exit_id, report.challenged) == ("invalid_exit", cheat, True)
+    a.sync()
+    assert a.node.state.exits[cheat].status == "challenged"
+    assert a.watcher.check(a.node.state) == []
+    assert a.w3.eth.get_balance(a.accounts[CAROL]) > carol_before  # the bond, less gas
+
+    a.restart()  # nothing is applied twice: the cursor travelled with the facts
+    count = a.node.store.count
+    a.sync()
+    assert a.node.store.count == count
+
+    chain.travel(a.w3, 2 * PERIOD + 1)
+    bob_before = a.w3.eth.get_balance(a.accounts[BOB])
+    a.client.process_exits(a.accounts[OPERATOR])
+    a.sync()
+    state = a.node.state
+    assert a.w3.eth.get_balance(a.accounts[BOB]) - bob_before == 6 * 10**17 + BOND
+    assert state.exits[honest].status == "paid" and state.exits[cheat].status == "omitted"
+    assert state.exited[ETH] == 6 * 10**17 and not state.unbacked
+    assert a.client.vault_balance(ETH) == state.deposited[ETH] - state.exited[ETH]
+
+
+def test_facts_wait_for_their_confirmations(tmp_path: Path):
+    a = Anchored(tmp_path, confirmations=3)
+    a.client.deposit(a.accounts[ALICE], ETH, 5)
+    a.sync()
+    assert not a.node.state.utxos
+    chain.mine(a.w3, 3)
+    a.sync()
+    assert len(a.node.state.utxos) == 1
+
+
+def test_a_reorg_below_the_cursor_is_reported(anchored: Anchored):
+    a = anchored
+    snapshot = a.w3.provider.ethereum_tester.take_snapshot()
+    a.client.deposit(a.accounts[ALICE], ETH, 5)
+    a.sync()
+    a.w3.provider.ethereum_tester.revert_to_snapshot(snapshot)
+    chain.mine(a.w3, 5)  # a different chain, past the followed height
+    with pytest.raises(FollowError) as info:
+        a.follower.poll()
+    assert info.value.code == "root_chain_reorg"
+
+
+def test_a_block_the_log_never_sealed_is_reported(anchored: Anchored):
+    a = anchored
+    chain.send(a.w3, a.root.framework.functions.submitBlock(b"\x07" * 32), a.root.authority)
+    [report] = a.watcher.check(a.node.state)
+    assert (report.condition, report.blknum) == ("block_withholding", 1000)
