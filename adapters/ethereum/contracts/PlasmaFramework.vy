@@ -23,6 +23,8 @@ TX_POS_MASK: constant(uint256) = (1 << 56) - 1
 # Heap bounds: a queue holds fewer than 2**64 exits, so a path is at most 64 levels.
 MAX_HEAP_LEVELS: constant(uint256) = 64
 MAX_EXITS_PER_CALL: constant(uint256) = 128
+# Output ids an exit game flags or checks in one call: an in-flight exit's inputs and outputs.
+MAX_OUTPUT_IDS: constant(uint256) = 16
 PROTOCOL_MVP: constant(uint8) = 1
 PROTOCOL_MORE_VP: constant(uint8) = 2
 
@@ -80,8 +82,9 @@ outputsFinalized: public(HashMap[bytes32, uint168])
 _queue_exists: HashMap[bytes32, bool]
 _heap: HashMap[bytes32, HashMap[uint256, uint256]]
 _heap_size: HashMap[bytes32, uint256]
-# priority => the exit game that processes it
-_exit_processors: HashMap[uint256, address]
+# queue => priority => the exit game that processes it. Per queue: an in-flight exit of several
+# tokens is queued once per token, with the same priority in each.
+_exit_processors: HashMap[bytes32, HashMap[uint256, address]]
 
 
 @deploy
@@ -217,8 +220,8 @@ def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256
     key: bytes32 = self._queue_key(vaultId, token)
     assert self._queue_exists[key], "The queue for the (vaultId, token) pair is not yet added to the Plasma framework"
     priority: uint256 = self._priority(exitableAt, txPos, exitId)
-    assert self._exit_processors[priority] == empty(address), "Exit is already queued"
-    self._exit_processors[priority] = msg.sender
+    assert self._exit_processors[key][priority] == empty(address), "Exit is already queued"
+    self._exit_processors[key][priority] = msg.sender
     self._heap_insert(key, priority)
     log ExitQueued(exitId=exitId, priority=priority)
     return priority
@@ -243,8 +246,8 @@ def processExits(vaultId: uint256, token: address, topExitId: uint168, maxExitsT
         if (priority >> PRIORITY_EXITABLE_AT_SHIFT) >= block.timestamp:
             break
         self._heap_del_min(key)
-        processor: address = self._exit_processors[priority]
-        self._exit_processors[priority] = empty(address)
+        processor: address = self._exit_processors[key][priority]
+        self._exit_processors[key][priority] = empty(address)
         extcall ExitProcessor(processor).processExit(convert(priority & EXIT_ID_MASK, uint168), vaultId, token)
         processed += 1
     log ProcessedExitsNum(processedNum=processed, vaultId=vaultId, token=token)
@@ -265,6 +268,29 @@ def flagOutputFinalized(outputId: bytes32, exitId: uint168):
     assert exitId != 0, "Should not flag with exit ID 0"
     assert self.outputsFinalized[outputId] == 0, "Output is already finalized"
     self.outputsFinalized[outputId] = exitId
+
+
+@external
+def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exitId: uint168):
+    """Flag outputs an exit finalized; an output already flagged keeps the exit that flagged it
+    first (an in-flight exit flags its inputs again for each of its tokens)."""
+    assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
+    assert exitId != 0, "Should not flag with exit ID 0"
+    for output_id: bytes32 in outputIds:
+        assert output_id != empty(bytes32), "Should not flag an empty output ID"
+        if self.outputsFinalized[output_id] == 0:
+            self.outputsFinalized[output_id] = exitId
+
+
+@view
+@external
+def isAnyInputFinalizedByOtherExit(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exitId: uint168) -> bool:
+    """Whether an exit other than `exitId` finalized any of `outputIds`."""
+    for output_id: bytes32 in outputIds:
+        finalized_by: uint168 = self.outputsFinalized[output_id]
+        if finalized_by != 0 and finalized_by != exitId:
+            return True
+    return False
 
 
 # --- binary min-heap ------------------------------------------------------------
