@@ -4,6 +4,11 @@ The contracts are compiled from source by vyper's Python API on first use and ca
 for the life of the process; there is no bytecode checked in. `deploy_plasma` deploys
 the whole root chain (framework, both vaults, the payment exit game), registers the
 vaults and the exit game, and opens the ETH exit queue, as OMG's migrations do.
+
+The payment exit game is three codes behind one address and one storage: PaymentExitGame
+(standard exits) DELEGATECALLs PaymentInFlightExitGame (in-flight exits: start, piggyback)
+for every function it does not define, which DELEGATECALLs PaymentInFlightExitDisputes
+(challenges, processing) in turn; the web3 ABI at that address is their union (`contract_abi`).
 """
 from __future__ import annotations
 
@@ -21,11 +26,17 @@ PROTOCOL_MORE_VP = 2
 ETH_TOKEN = "0x" + "00" * 20
 MIN_EXIT_PERIOD_S_DEFAULT = 7 * 24 * 3600
 STANDARD_EXIT_BOND_WEI_DEFAULT = 14_000_000_000_000_000  # plasma-contracts' initial standard exit bond
+IN_FLIGHT_EXIT_BOND_WEI_DEFAULT = 37_000_000_000_000_000  # its INITIAL_IFE_BOND_SIZE (v2.0.0, no bounty)
+PIGGYBACK_BOND_WEI_DEFAULT = 28_000_000_000_000_000  # its INITIAL_PB_BOND_SIZE (v2.0.0, no bounty)
+# Contracts whose address also answers for another's code, reached by DELEGATECALL.
+DELEGATES = {"PaymentExitGame": "PaymentInFlightExitGame", "PaymentInFlightExitGame": "PaymentInFlightExitDisputes"}
 
 
 class Compiled(NamedTuple):
     abi: list[dict[str, Any]]
     bytecode: str  # 0x-prefixed init code
+    bytecode_runtime: str  # 0x-prefixed deployed code (the EIP-170 limit applies to it)
+    layout: dict[str, Any]  # storage and transient storage slots
 
 
 @functools.cache
@@ -42,9 +53,18 @@ def compile_contract(name: str, directory: Path = CONTRACTS_DIR) -> Compiled:
         contract_path=path,
         input_bundle=FilesystemInputBundle([Path(directory), CONTRACTS_DIR]),
         settings=Settings(evm_version=EVM_VERSION),
-        output_formats=["abi", "bytecode"],
+        output_formats=["abi", "bytecode", "bytecode_runtime", "layout"],
     )
-    return Compiled(abi=out["abi"], bytecode=out["bytecode"])
+    return Compiled(abi=out["abi"], bytecode=out["bytecode"], bytecode_runtime=out["bytecode_runtime"], layout=out["layout"])
+
+
+def contract_abi(name: str) -> list[dict[str, Any]]:
+    """The ABI web3 should use at `name`'s address: its own, plus its delegates' entries."""
+    abi = list(compile_contract(name).abi)
+    while name in DELEGATES:
+        name = DELEGATES[name]
+        abi += [entry for entry in compile_contract(name).abi if entry not in abi]
+    return abi
 
 
 def deploy(w3: Any, name: str, *args: Any, sender: str | None = None, directory: Path = CONTRACTS_DIR) -> Any:
@@ -54,20 +74,22 @@ def deploy(w3: Any, name: str, *args: Any, sender: str | None = None, directory:
     tx_hash = factory.constructor(*args).transact({"from": sender or w3.eth.accounts[0]})
     receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
     assert receipt.status == 1, f"deploying {name} failed"
-    return w3.eth.contract(address=receipt.contractAddress, abi=compiled.abi)
+    abi = contract_abi(name) if directory == CONTRACTS_DIR else compiled.abi
+    return w3.eth.contract(address=receipt.contractAddress, abi=abi)
 
 
 def at(w3: Any, name: str, address: str) -> Any:
     """The web3 contract `name` already deployed at `address`."""
-    return w3.eth.contract(address=address, abi=compile_contract(name).abi)
+    return w3.eth.contract(address=address, abi=contract_abi(name))
 
 
 class RootChain(NamedTuple):
     framework: Any
     eth_vault: Any
     erc20_vault: Any
-    exit_game: Any
+    exit_game: Any  # PaymentExitGame, with the in-flight exit functions in its ABI
     authority: str
+    in_flight_exit_code: Any = None  # PaymentInFlightExitGame: code only, never called at its own address
 
 
 def _transact(w3: Any, call: Any, sender: str) -> None:
@@ -81,17 +103,30 @@ def deploy_plasma(
     min_exit_period_s: int = MIN_EXIT_PERIOD_S_DEFAULT,
     standard_exit_bond_wei: int = STANDARD_EXIT_BOND_WEI_DEFAULT,
     authority: str | None = None,
+    in_flight_exit_bond_wei: int = IN_FLIGHT_EXIT_BOND_WEI_DEFAULT,
+    piggyback_bond_wei: int = PIGGYBACK_BOND_WEI_DEFAULT,
 ) -> RootChain:
     """Deploy and wire the root chain: framework, ETH and ERC20 vaults, payment exit game."""
     authority = authority or w3.eth.accounts[0]
     framework = deploy(w3, "PlasmaFramework", min_exit_period_s, sender=authority)
     eth_vault = deploy(w3, "EthVault", framework.address, sender=authority)
     erc20_vault = deploy(w3, "Erc20Vault", framework.address, sender=authority)
+    disputes_code = deploy(w3, "PaymentInFlightExitDisputes", sender=authority)
+    in_flight_exit_code = deploy(w3, "PaymentInFlightExitGame", disputes_code.address, sender=authority)
     exit_game = deploy(
-        w3, "PaymentExitGame", framework.address, ETH_VAULT_ID, ERC20_VAULT_ID, standard_exit_bond_wei, sender=authority
+        w3,
+        "PaymentExitGame",
+        framework.address,
+        ETH_VAULT_ID,
+        ERC20_VAULT_ID,
+        standard_exit_bond_wei,
+        in_flight_exit_bond_wei,
+        piggyback_bond_wei,
+        in_flight_exit_code.address,
+        sender=authority,
     )
     _transact(w3, framework.functions.registerVault(ETH_VAULT_ID, eth_vault.address), authority)
     _transact(w3, framework.functions.registerVault(ERC20_VAULT_ID, erc20_vault.address), authority)
     _transact(w3, framework.functions.registerExitGame(PAYMENT_TX_TYPE, exit_game.address, PROTOCOL_MORE_VP), authority)
     _transact(w3, framework.functions.addExitQueue(ETH_VAULT_ID, ETH_TOKEN), authority)
-    return RootChain(framework, eth_vault, erc20_vault, exit_game, authority)
+    return RootChain(framework, eth_vault, erc20_vault, exit_game, authority, in_flight_exit_code)

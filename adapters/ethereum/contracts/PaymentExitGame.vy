@@ -1,6 +1,6 @@
 # pragma version ~=0.4.3
 """
-@title PaymentExitGame (standard exits)
+@title PaymentExitGame (standard and in-flight exits)
 @notice The exit game of payment transactions (tx type 1), after plasma-contracts v2's
         PaymentExitGame / PaymentStandardExitRouter:
         - startStandardExit: the owner of an output proves its transaction is in a
@@ -10,39 +10,32 @@
           challenger takes the bond and the exit is deleted;
         - processExit (called by the framework's processExits, in priority order after
           the exitable timestamp): the vault pays the owner and the bond comes back.
-        In-flight exits are not here yet.
+        The in-flight exits of PaymentInFlightExitRouter are PaymentInFlightExitGame's code,
+        which this contract DELEGATECALLs, and which DELEGATECALLs PaymentInFlightExitDisputes
+        in turn (together they are about twice the 24,576-byte code limit): clients see one
+        exit game, with one address, one storage (exit_data) and one balance.
 """
 import rlp
 import payment
 import merkle
-import eip712
+import exit_data
 
-SAFE_GAS_STIPEND: constant(uint256) = 2300
+# The storage both this contract and the in-flight exit code it delegates to run on: first, and alone.
+initializes: exit_data
+
+exports: (
+    exit_data.framework,
+    exit_data.ethVaultId,
+    exit_data.erc20VaultId,
+    exit_data.startStandardExitBondSize,
+    exit_data.startIFEBondSize,
+    exit_data.piggybackBondSize,
+    exit_data.challengedOutputs,
+)
+
 MAX_EXIT_QUERY: constant(uint256) = 64
-
-interface PlasmaFramework:
-    def blocks(blknum: uint256) -> (bytes32, uint256): view
-    def minExitPeriod() -> uint256: view
-    def vaults(vaultId: uint256) -> address: view
-    def isOutputFinalized(outputId: bytes32) -> bool: view
-    def flagOutputFinalized(outputId: bytes32, exitId: uint168): nonpayable
-    def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256: nonpayable
-
-interface EthVault:
-    def withdraw(receiver: address, amount: uint256): nonpayable
-
-interface Erc20Vault:
-    def withdraw(receiver: address, token: address, amount: uint256): nonpayable
-
-
-struct StandardExit:
-    exitable: bool
-    utxoPos: uint256
-    outputId: bytes32
-    exitTarget: address
-    token: address
-    amount: uint256
-    bondSize: uint256
+# The largest answer of an in-flight exit function: inFlightExits() of MAX_IFE_QUERY exits.
+MAX_FORWARD_RETURN: constant(uint256) = 64 + exit_data.MAX_IFE_QUERY * exit_data.IFE_ABI_BYTES
 
 
 struct StartStandardExitArgs:
@@ -79,34 +72,51 @@ event BondReturnFailed:
     amount: uint256
 
 
-framework: public(address)
-ethVaultId: public(uint256)
-erc20VaultId: public(uint256)
-startStandardExitBondSize: public(uint256)
-_exits: HashMap[uint168, StandardExit]
-# Outputs shown spent by a successful challenge can never start an exit again.
-challengedOutputs: public(HashMap[bytes32, bool])
+# PaymentInFlightExitGame: the code of every function not defined here (see __default__).
+inFlightExitGame: public(immutable(address))
 
 
 @deploy
-def __init__(framework: address, ethVaultId: uint256, erc20VaultId: uint256, standardExitBondWei: uint256):
+def __init__(
+    framework: address,
+    ethVaultId: uint256,
+    erc20VaultId: uint256,
+    standardExitBondWei: uint256,
+    inFlightExitBondWei: uint256,
+    piggybackBondWei: uint256,
+    inFlightExitCode: address,
+):
     assert ethVaultId != 0 and erc20VaultId != 0, "Vault IDs must not be 0"
-    self.framework = framework
-    self.ethVaultId = ethVaultId
-    self.erc20VaultId = erc20VaultId
-    self.startStandardExitBondSize = standardExitBondWei
+    assert inFlightExitCode.is_contract, "In-flight exit code must be a contract"
+    exit_data.framework = framework
+    exit_data.ethVaultId = ethVaultId
+    exit_data.erc20VaultId = erc20VaultId
+    exit_data.startStandardExitBondSize = standardExitBondWei
+    exit_data.startIFEBondSize = inFlightExitBondWei
+    exit_data.piggybackBondSize = piggybackBondWei
+    inFlightExitGame = inFlightExitCode
+
+
+@external
+@payable
+@raw_return
+def __default__() -> Bytes[MAX_FORWARD_RETURN]:
+    """Every other call (the in-flight exit functions) runs PaymentInFlightExitGame's code on this
+    contract's storage, balance and address, so its events and bonds are this exit game's.
+    Its reverts come back as they are; its functions hold the same (transient) reentrancy lock."""
+    return raw_call(inFlightExitGame, msg.data, max_outsize=MAX_FORWARD_RETURN, is_delegate_call=True)
 
 
 @view
 @external
-def standardExits(exitIds: DynArray[uint168, MAX_EXIT_QUERY]) -> DynArray[StandardExit, MAX_EXIT_QUERY]:
-    result: DynArray[StandardExit, MAX_EXIT_QUERY] = []
+def standardExits(exitIds: DynArray[uint168, MAX_EXIT_QUERY]) -> DynArray[exit_data.StandardExit, MAX_EXIT_QUERY]:
+    result: DynArray[exit_data.StandardExit, MAX_EXIT_QUERY] = []
     for exit_id: uint168 in exitIds:
-        result.append(self._exits[exit_id])
+        result.append(exit_data.standardExits[exit_id])
     return result
 
 
-# --- identifiers (ExitId, OutputId) ---------------------------------------------
+# --- identifiers (ExitId) ---------------------------------------------------------
 
 @pure
 @internal
@@ -118,15 +128,6 @@ def _exit_id(is_deposit: bool, tx_bytes: Bytes[rlp.MAX_BYTES], utxo_pos: uint256
     return convert((convert(tx_hash, uint256) >> 105) | (oindex << 152), uint168)
 
 
-@pure
-@internal
-def _output_id(is_deposit: bool, tx_bytes: Bytes[rlp.MAX_BYTES], utxo_pos: uint256, oindex: uint256) -> bytes32:
-    """Deposit transactions can repeat byte for byte, so their outputs also commit to the position."""
-    if is_deposit:
-        return keccak256(concat(tx_bytes, convert(oindex, bytes32), convert(utxo_pos, bytes32)))
-    return keccak256(concat(tx_bytes, convert(oindex, bytes32)))
-
-
 @view
 @external
 def getStandardExitId(isDeposit: bool, txBytes: Bytes[rlp.MAX_BYTES], utxoPos: uint256) -> uint168:
@@ -135,23 +136,11 @@ def getStandardExitId(isDeposit: bool, txBytes: Bytes[rlp.MAX_BYTES], utxoPos: u
 
 # --- start ----------------------------------------------------------------------
 
-@view
-@internal
-def _exitable_at(is_deposit: bool, block_timestamp: uint256) -> uint32:
-    """ExitableTimestamp: deposits wait one period from now; other outputs at least one period
-    from now and two from their block, so an output older than the period exits first."""
-    period: uint256 = staticcall PlasmaFramework(self.framework).minExitPeriod()
-    at: uint256 = block.timestamp + period
-    if not is_deposit:
-        at = max(block_timestamp + 2 * period, at)
-    return convert(at, uint32)
-
-
 @external
 @payable
 @nonreentrant
 def startStandardExit(args: StartStandardExitArgs):
-    assert msg.value == self.startStandardExitBondSize, "Input value must match msg.value"
+    assert msg.value == exit_data.startStandardExitBondSize, "Input value must match msg.value"
     pos: payment.Position = payment.decode_pos(args.utxoPos)
     output_tx: payment.Transaction = payment.decode(args.rlpOutputTx)
     assert output_tx.tx_type == payment.PAYMENT_TX_TYPE, "Unsupported transaction type of the exit game"
@@ -162,18 +151,18 @@ def startStandardExit(args: StartStandardExitArgs):
 
     root: bytes32 = empty(bytes32)
     block_timestamp: uint256 = 0
-    root, block_timestamp = staticcall PlasmaFramework(self.framework).blocks(pos.blknum)
+    root, block_timestamp = exit_data.block_of(pos.blknum)
     assert root != empty(bytes32), "Failed to get the root hash of the block num"
     assert merkle.check_membership(args.rlpOutputTx, pos.txindex, root, args.outputTxInclusionProof), "The transaction must be standard finalized"
 
     is_deposit: bool = payment.is_deposit(pos.blknum)
     exit_id: uint168 = self._exit_id(is_deposit, args.rlpOutputTx, args.utxoPos, pos.oindex)
-    assert not self._exits[exit_id].exitable, "Exit has already started"
-    output_id: bytes32 = self._output_id(is_deposit, args.rlpOutputTx, args.utxoPos, pos.oindex)
-    assert not staticcall PlasmaFramework(self.framework).isOutputFinalized(output_id), "Output is already spent or exited"
-    assert not self.challengedOutputs[output_id], "Output was shown spent by a challenge"
+    assert not exit_data.standardExits[exit_id].exitable, "Exit has already started"
+    output_id: bytes32 = exit_data.output_id(is_deposit, args.rlpOutputTx, args.utxoPos, pos.oindex)
+    assert not staticcall exit_data.PlasmaFramework(exit_data.framework).isOutputFinalized(output_id), "Output is already spent or exited"
+    assert not exit_data.challengedOutputs[output_id], "Output was shown spent by a challenge"
 
-    self._exits[exit_id] = StandardExit(
+    exit_data.standardExits[exit_id] = exit_data.StandardExit(
         exitable=True,
         utxoPos=args.utxoPos,
         outputId=output_id,
@@ -182,9 +171,12 @@ def startStandardExit(args: StartStandardExitArgs):
         amount=output.amount,
         bondSize=msg.value,
     )
-    vault_id: uint256 = self.ethVaultId if output.token == empty(address) else self.erc20VaultId
-    extcall PlasmaFramework(self.framework).enqueue(
-        vault_id, output.token, self._exitable_at(is_deposit, block_timestamp), payment.tx_pos(args.utxoPos), exit_id
+    extcall exit_data.PlasmaFramework(exit_data.framework).enqueue(
+        exit_data.vault_id(output.token),
+        output.token,
+        exit_data.exitable_at(is_deposit, block_timestamp),
+        payment.tx_pos(args.utxoPos),
+        exit_id,
     )
     log ExitStarted(owner=msg.sender, exitId=exit_id, utxoPos=args.utxoPos, outputTx=args.rlpOutputTx)
 
@@ -195,27 +187,21 @@ def startStandardExit(args: StartStandardExitArgs):
 @nonreentrant
 def challengeStandardExit(args: ChallengeStandardExitArgs):
     """Delete an exit whose output `challengeTx` spends with the owner's signature; pay the bond to the sender."""
-    exit: StandardExit = self._exits[args.exitId]
+    exit: exit_data.StandardExit = exit_data.standardExits[args.exitId]
     assert exit.exitable, "The exit does not exist"
     pos: payment.Position = payment.decode_pos(exit.utxoPos)
     is_deposit: bool = payment.is_deposit(pos.blknum)
-    assert self._output_id(is_deposit, args.exitingTx, exit.utxoPos, pos.oindex) == exit.outputId, "Invalid exiting tx causing outputId mismatch"
-    output: payment.Output = payment.decode(args.exitingTx).outputs[pos.oindex]
+    assert exit_data.output_id(is_deposit, args.exitingTx, exit.utxoPos, pos.oindex) == exit.outputId, "Invalid exiting tx causing outputId mismatch"
+    owner: address = payment.decode(args.exitingTx).outputs[pos.oindex].output_guard
 
-    # PaymentOutputToPaymentTxCondition: the only spending condition of a payment output.
-    challenge_tx: payment.Transaction = payment.decode(args.challengeTx)
-    assert challenge_tx.tx_type == payment.PAYMENT_TX_TYPE, "Spending condition contract not found"
-    input_index: uint256 = convert(args.inputIndex, uint256)
-    assert input_index < len(challenge_tx.inputs), "Input index out of range"
-    assert challenge_tx.inputs[input_index] == convert(exit.utxoPos, bytes32), "Spending tx points to the incorrect output UTXO position"
-    signer: address = eip712.recover(eip712.hash_tx(challenge_tx, self.framework), args.challengeTxSig)
-    assert signer != empty(address), "Failed to recover the signer from the signature"
-    assert signer == output.output_guard, "Tx is not signed correctly"
+    challenge_tx: payment.Transaction = empty(payment.Transaction)
+    digest: bytes32 = empty(bytes32)
+    challenge_tx, digest = exit_data.decode_spending(args.challengeTx)
+    exit_data.check_spend(owner, exit.utxoPos, challenge_tx, digest, convert(args.inputIndex, uint256), args.challengeTxSig)
 
-    self._exits[args.exitId] = empty(StandardExit)
-    self.challengedOutputs[exit.outputId] = True
-    success: bool = raw_call(msg.sender, b"", value=exit.bondSize, gas=SAFE_GAS_STIPEND, revert_on_failure=False)
-    assert success, "Failed to transfer the bond to the challenger"
+    exit_data.standardExits[args.exitId] = empty(exit_data.StandardExit)
+    exit_data.challengedOutputs[exit.outputId] = True
+    assert exit_data.send_bond(msg.sender, exit.bondSize), "Failed to transfer the bond to the challenger"
     log ExitChallenged(utxoPos=exit.utxoPos)
 
 
@@ -225,21 +211,20 @@ def challengeStandardExit(args: ChallengeStandardExitArgs):
 @nonreentrant
 def processExit(exitId: uint168, vaultId: uint256, token: address):
     """Called by the framework for an exit whose time has come: pay it, or skip it if it
-    was challenged or its output already exited through another exit."""
-    assert msg.sender == self.framework, "Caller address is unauthorized"
-    exit: StandardExit = self._exits[exitId]
-    if not exit.exitable or staticcall PlasmaFramework(self.framework).isOutputFinalized(exit.outputId):
-        self._exits[exitId] = empty(StandardExit)
+    was challenged or its output already exited through another exit. In-flight exits
+    (ExitId's flag bit) are processed by PaymentInFlightExitGame's code, under this lock."""
+    assert msg.sender == exit_data.framework, "Caller address is unauthorized"
+    if convert(exitId, uint256) & exit_data.IN_FLIGHT_FLAG != 0:
+        raw_call(inFlightExitGame, msg.data, is_delegate_call=True)
+        return
+    exit: exit_data.StandardExit = exit_data.standardExits[exitId]
+    exit_data.standardExits[exitId] = empty(exit_data.StandardExit)
+    if not exit.exitable or staticcall exit_data.PlasmaFramework(exit_data.framework).isOutputFinalized(exit.outputId):
         log ExitOmitted(exitId=exitId)
         return
-    self._exits[exitId] = empty(StandardExit)
-    extcall PlasmaFramework(self.framework).flagOutputFinalized(exit.outputId, exitId)
+    extcall exit_data.PlasmaFramework(exit_data.framework).flagOutputFinalized(exit.outputId, exitId)
 
-    bond_returned: bool = raw_call(exit.exitTarget, b"", value=exit.bondSize, gas=SAFE_GAS_STIPEND, revert_on_failure=False)
-    if not bond_returned:
+    if not exit_data.send_bond(exit.exitTarget, exit.bondSize):
         log BondReturnFailed(receiver=exit.exitTarget, amount=exit.bondSize)
-    if token == empty(address):
-        extcall EthVault(staticcall PlasmaFramework(self.framework).vaults(self.ethVaultId)).withdraw(exit.exitTarget, exit.amount)
-    else:
-        extcall Erc20Vault(staticcall PlasmaFramework(self.framework).vaults(self.erc20VaultId)).withdraw(exit.exitTarget, token, exit.amount)
+    exit_data.withdraw(exit.exitTarget, token, exit.amount)
     log ExitFinalized(exitId=exitId)
