@@ -121,6 +121,46 @@ class Chain:
     def process(self, token: str = ETH_HEX, count: int = 10, vault_id: int = contracts.ETH_VAULT_ID, account: int = CAROL) -> Any:
         return self.send(self.framework.functions.processExits(vault_id, token, 0, count), account)
 
+    # --- in-flight exits --------------------------------------------------------------
+
+    def ife_bond(self) -> int:
+        return self.exit_game.functions.startIFEBondSize().call()
+
+    def piggyback_bond(self) -> int:
+        return self.exit_game.functions.piggybackBondSize().call()
+
+    def ife_args(self, tx: PaymentTx, inputs: list[tuple[bytes, int, bytes]], signers: list[int]) -> tuple:
+        """startInFlightExit's StartExitArgs for `tx`: `inputs` are (input tx, utxo position,
+        inclusion proof) in the order of tx's inputs; `signers` sign tx (EIP-712), one per input."""
+        return (
+            encode_unsigned(tx),
+            [input_tx for input_tx, _, _ in inputs],
+            [pos for _, pos, _ in inputs],
+            [proof for _, _, proof in inputs],
+            [self.sign(tx, signer) for signer in signers],
+        )
+
+    def start_ife(self, account: int, tx: PaymentTx, inputs: list[tuple[bytes, int, bytes]], signers: list[int]) -> int:
+        """`account` starts the in-flight exit of `tx` with the IFE bond; returns its exit id."""
+        self.send(self.exit_game.functions.startInFlightExit(self.ife_args(tx, inputs, signers)), account, self.ife_bond())
+        return self.exit_game.functions.getInFlightExitId(encode_unsigned(tx)).call()
+
+    def piggyback(self, account: int, tx: PaymentTx, index: int, output: bool = True) -> Any:
+        """`account` piggybacks output (or input) `index` of `tx`'s in-flight exit with the piggyback bond."""
+        fns = self.exit_game.functions
+        call = fns.piggybackInFlightExitOnOutput if output else fns.piggybackInFlightExitOnInput
+        return self.send(call((encode_unsigned(tx), index)), account, self.piggyback_bond())
+
+    def ife_of(self, exit_id: int) -> Any:
+        [ife] = self.exit_game.functions.inFlightExits([exit_id]).call()
+        return ife
+
+    def sender_data(self, account: int) -> bytes:
+        """The senderData of IFE input/output-spent challenges: keccak of the sender's 20 bytes."""
+        from proofs.keccak import keccak256  # here, so this class's additions stay in one place
+
+        return keccak256(self.addr(account))
+
 
 def events(contract: Any, name: str, receipt: Any) -> list[Any]:
     """The `name` events `contract` logged in `receipt` (other contracts' logs are skipped)."""
