@@ -280,6 +280,22 @@ def check(symbolic: bool, examples: int, seed: int | None, time_budget: float, p
 
 
 @main.command()
+@home_option
+@click.option("--eth-rpc", default=None, metavar="URL", help="An Ethereum JSON-RPC node (default: the embedded chain).")
+@click.option("--confirmations", type=click.IntRange(min=0), default=None,
+              help="Root-chain blocks a fact must be buried under before it is applied [default: 0 embedded, 12 RPC].")
+@click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Seconds between steps.")
+@click.option("--steps", type=click.IntRange(min=0), default=0, help="Stop after this many steps (0: run until stopped).")
+@click.option("--fee", "fees", multiple=True, metavar="TOKEN:AMOUNT", help="Payment fee of a new ledger (repeatable).")
+def node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: float, steps: int,
+         fees: tuple[str, ...]) -> None:
+    """Run the operator: follow the root chain, seal and submit blocks, watch and challenge."""
+    from adapters.node import run_node
+
+    sys.exit(run_node(home, eth_rpc, confirmations, interval, steps, tuple(parse_fee(f) for f in fees)))
+
+
+@main.command()
 @click.option("--home", type=click.Path(path_type=Path), default=None, help="Keep the demo ledger here.")
 @click.option("--transfers", default=400, show_default=True)
 def demo(home: Path | None, transfers: int) -> None:

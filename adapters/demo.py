@@ -1,8 +1,12 @@
-"""`omg demo`: the end-to-end scenario on the embedded defaults (SQLite, no server).
+"""`omg demo`: the end-to-end scenario on the embedded defaults (SQLite, the in-process
+Ethereum chain; no server).
 
-Accounts deposit, hundreds of signed transfers fill several blocks, forged and
-double-spending attempts are rejected with their codes, the node restarts where it
-stopped, the log audits clean, and tampered copies of it fail at the right event.
+The root chain is deployed and its PlasmaFramework becomes the verifying contract;
+accounts deposit ETH and an ERC20 through the vaults; hundreds of signed transfers
+fill blocks whose roots go to the root chain; forged and double-spending attempts are
+rejected with their codes; exits run (honest, invalid and challenged, in flight) and
+are processed after the exit period; both chains reconcile; the node restarts where
+it stopped, the log audits clean, and tampered copies of it fail at the right event.
 Returns 0 only if every step behaved as the specification says.
 """
 from __future__ import annotations
@@ -15,19 +19,21 @@ from pathlib import Path
 
 import click
 
-from adapters.cli import ETH, LOCAL_VERIFYING_CONTRACT, hexa, render, run_audit
-from ledger.events import Deposit, FeeRule, Genesis, Payment
+from adapters.cli import ETH, hexa, render, run_audit
+from adapters.demo_exits import checksum, exits_act
+from adapters.ethereum import chain, contracts
+from adapters.ethereum.anchor import Deployment, Operator
+from adapters.ethereum.chain import ETHER
+from ledger.events import FeeRule, Genesis, Payment
 from ledger.node import Node
 from ledger.store import EVENTS_TABLE, EventStore
 from proofs import eip712
 from proofs.keccak import keccak256
-from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, deposit_tx, encode
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
 from specs.hooks import InvariantHook
 from wallet.keys import Keystore
 from wallet.payments import WalletError, balances, build_payment, sign_payment
 
-OMG_TOKEN = bytes.fromhex("d26114cd6ee289accf82350c8d8487fedb8a0c07")  # the OMG ERC20's mainnet address
-FEES = (FeeRule(1, ETH, 10**12), FeeRule(1, OMG_TOKEN, 10**15))
 NAMES = ("alice", "bob", "carol", "dave")
 SEAL_EVERY = 100
 SEED = 2026
@@ -63,44 +69,68 @@ def run_demo(home: Path | None, transfers: int) -> int:
 def scenario(home: Path, transfers: int) -> None:
     db = home / "ledger.db"
     keystore = Keystore(home / "keys.json")
-    accounts = {name: keystore.new(name, keccak256(f"omg-demo {name}".encode())) for name in NAMES}
+    accounts = {name: keystore.new(name, keccak256(f"omg-demo {name}".encode())) for name in (*NAMES, "watcher")}
+    w3, deployment, root, omg_token = root_chain(keystore, accounts)
     store = EventStore(db)
     node = Node(store, InvariantHook(), snapshot_every=100)
-    say(f"== ledger at {db}, verifying contract {hexa(LOCAL_VERIFYING_CONTRACT)}")
-    node.submit([Genesis(LOCAL_VERIFYING_CONTRACT, FEES)])
-    deposit_all(node, accounts)
-    make_transfers(node, keystore, accounts, transfers)
-    attempt_attacks(node, keystore, accounts)
-    show_balances(node, accounts)
+    fees = (FeeRule(1, ETH, 10**12), FeeRule(1, omg_token, 10**15))
+    node.submit([Genesis(deployment.verifying_contract, fees)])
+    say(f"== ledger at {db}; verifying contract = the PlasmaFramework at {deployment.framework}")
+    op = Operator(node, w3, root, deployment.block, challenger=checksum(accounts["watcher"]))
+    deposit_all(op, accounts, omg_token)
+    make_transfers(op, keystore, accounts, transfers, omg_token)
+    attempt_attacks(op, keystore, accounts)
+    exits_act(op, keystore, accounts, accounts["watcher"], omg_token, say, expect)
+    show_balances(node, accounts, omg_token)
     state_before = node.state
     store.close()
     say("\n== restart: the node resumes from its latest snapshot and the log after it")
     store = EventStore(db)
     node = Node(store)
-    expect(node.state.utxos == state_before.utxos and store.count == state_before.event_count, "restart lost state")
-    say(f"resumed at event {store.count} with {len(node.state.utxos)} unspent outputs, identical to before")
+    resumed = Operator(node, w3, root, deployment.block).step(seal=False)
+    expect(node.state.utxos == state_before.utxos and not resumed.applied[:-1], "restart lost or repeated state")
+    say(f"resumed at event {store.count} with {len(node.state.utxos)} unspent outputs, identical to before;"
+        " the follower applied no root-chain fact twice")
     store.close()
     audit_clean(db)
     audit_tampered(home, db)
 
 
-def deposit_all(node: Node, accounts: dict[str, bytes]) -> None:
-    say("\n== deposits: every account gets ETH and OMG in its own deposit block")
-    for name, address in accounts.items():
-        for token, amount in ((ETH, 10 * 10**18), (OMG_TOKEN, 5_000 * 10**18)):
-            tx = encode(deposit_tx(address, token, amount))
-            [outcome] = node.submit([Deposit(node.state.next_deposit_blknum, tx)])
-            expect(outcome.accepted, f"deposit rejected: {outcome.code}")
-        say(f"{name:6} {hexa(address)} deposited 10 ETH and 5000 OMG")
+def root_chain(keystore: Keystore, accounts: dict[str, bytes]) -> tuple[chain.Web3, Deployment, contracts.RootChain, bytes]:
+    """The embedded chain with the root-chain contracts and an OMG-like ERC20; accounts funded."""
+    w3 = chain.embedded()
+    chain.use_keys(w3, [keystore.private_key(name) for name in accounts])
+    chain.fund(w3, [checksum(address) for address in accounts.values()], 100 * ETHER)
+    deployment, root = Deployment.deploy(w3)
+    omg = contracts.deploy(w3, "TestERC20", "OMG Network (demo)", "OMG", sender=root.authority)
+    chain.send(w3, root.framework.functions.addExitQueue(contracts.ERC20_VAULT_ID, omg.address), root.authority)
+    for address in accounts.values():
+        chain.send(w3, omg.functions.mint(checksum(address), 5_000 * ETHER), root.authority)
+    say(f"== embedded Ethereum chain {w3.eth.chain_id}: PlasmaFramework, EthVault, Erc20Vault and the payment exit"
+        f" game deployed; OMG ERC20 at {omg.address}")
+    return w3, deployment, root, bytes.fromhex(omg.address[2:])
 
 
-def make_transfers(node: Node, keystore: Keystore, accounts: dict[str, bytes], count: int) -> None:
-    say(f"\n== {count} signed transfers, sealed every {SEAL_EVERY}")
+def deposit_all(op: Operator, accounts: dict[str, bytes], omg_token: bytes) -> None:
+    say("\n== deposits through the root-chain vaults: every account puts in 10 ETH and 5000 OMG")
+    for name in NAMES:
+        for token, amount in ((ETH, 10 * ETHER), (omg_token, 5_000 * ETHER)):
+            op.client.deposit(checksum(accounts[name]), token, amount)
+        say(f"{name:6} {hexa(accounts[name])} deposited 10 ETH and 5000 OMG on Ethereum")
+    step = op.step()
+    deposits = [o for o in step.applied if o.event.KIND == "deposit"]
+    expect(len(deposits) == 2 * len(NAMES) and all(o.accepted for o in step.applied), "deposits not followed")
+    say(f"the follower turned {len(deposits)} vault events into ledger deposits")
+
+
+def make_transfers(op: Operator, keystore: Keystore, accounts: dict[str, bytes], count: int, omg_token: bytes) -> None:
+    say(f"\n== {count} signed transfers, sealed every {SEAL_EVERY}, each root submitted to the root chain")
+    node = op.node
     rng = random.Random(SEED)
     assert node.state.params is not None
     for i in range(count):
         sender, recipient = rng.sample(NAMES, 2)
-        token = rng.choice((ETH, OMG_TOKEN))
+        token = rng.choice((ETH, omg_token))
         amount = rng.randint(1, 10**17)
         try:
             tx = build_payment(node.state, accounts[sender], accounts[recipient], token, amount)
@@ -111,21 +141,25 @@ def make_transfers(node: Node, keystore: Keystore, accounts: dict[str, bytes], c
         [outcome] = node.submit([Payment(raw)])
         expect(outcome.accepted, f"honest transfer rejected: {outcome.code} {outcome.detail}")
         if (i + 1) % SEAL_EVERY == 0:
-            seal(node)
+            seal(op)
     if node.state.open_block_txs:
-        seal(node)
+        seal(op)
 
 
-def seal(node: Node) -> None:
-    blknum, count = node.state.next_child_blknum, len(node.state.open_block_txs)
-    outcomes = node.seal()
-    expect(all(o.accepted for o in outcomes), "seal rejected")
-    fees = ", ".join(f"{o.event.amount} in {hexa(o.event.token)[:10]}" for o in outcomes[:-1])
-    say(f"sealed block {blknum}: {count} txs, root {hexa(outcomes[-1].event.root)[:18]}..., fees {fees or 'none'}")
+def seal(op: Operator) -> None:
+    """Seal the open block, submit its root, and follow the root chain's BlockSubmitted."""
+    blknum, count = op.node.state.next_child_blknum, len(op.node.state.open_block_txs)
+    step = op.step()
+    expect(all(o.accepted for o in step.sealed + step.applied), "seal or root-chain fact rejected")
+    expect(step.submitted == [blknum] and op.node.state.submitted_blknum == blknum, f"block {blknum} not submitted")
+    fees = ", ".join(f"{o.event.amount} in {hexa(o.event.token)[:10]}" for o in step.sealed[:-1])
+    say(f"sealed block {blknum}: {count} txs, root {hexa(step.sealed[-1].event.root)[:18]}..., fees {fees or 'none'};"
+        " submitted")
 
 
-def attempt_attacks(node: Node, keystore: Keystore, accounts: dict[str, bytes]) -> None:
+def attempt_attacks(op: Operator, keystore: Keystore, accounts: dict[str, bytes]) -> None:
     say("\n== attacks, each rejected with a stable code and nothing stored")
+    node = op.node
     state = node.state
     assert state.params is not None
     vc = state.params.verifying_contract
@@ -153,14 +187,14 @@ def attempt_attacks(node: Node, keystore: Keystore, accounts: dict[str, bytes]) 
         expect(outcome.code == code, f"{what}: expected {code}, got {outcome.code}")
         say(f"rejected  {what:42} -> {outcome.code}")
     expect((node.store.count, node.state) == before, "a rejected event changed the ledger")
-    seal(node)
+    seal(op)
 
 
-def show_balances(node: Node, accounts: dict[str, bytes]) -> None:
-    say("\n== balances (base units)")
-    for name, address in accounts.items():
-        held = balances(node.state, address)
-        say(f"{name:6} ETH {held.get(ETH, 0):>22}  OMG {held.get(OMG_TOKEN, 0):>26}")
+def show_balances(node: Node, accounts: dict[str, bytes], omg_token: bytes) -> None:
+    say("\n== child-chain balances (base units)")
+    for name in NAMES:
+        held = balances(node.state, accounts[name])
+        say(f"{name:6} ETH {held.get(ETH, 0):>22}  OMG {held.get(omg_token, 0):>26}")
 
 
 def audit_clean(db: Path) -> None:

@@ -180,7 +180,7 @@ def apply_in_flight_exit_started(state: State, event: InFlightExitStarted) -> St
         raise Rejected("exit_already_started", f"exit {event.exit_id}")
     tx = decode_tx(event.tx)
     inputs = _input_outputs(event, tx.inputs)
-    record = InFlightExit(keccak256(event.tx), inputs, tx.outputs)
+    record = InFlightExit(event.tx, keccak256(event.tx), inputs, tx.outputs)
     locks = _unspent_locks(state, inputs)
     return advance(
         state,

@@ -47,6 +47,7 @@ class InFlightExit:
     canonicity, piggybacks and payouts. `reserve` holds, per token, the value of inputs
     consumed when a canonical but unincluded transaction's outputs began to be paid."""
 
+    tx: bytes  # unsigned bytes
     tx_hash: bytes
     inputs: tuple[tuple[int, Output], ...]  # (position, output) per input
     outputs: tuple[Output, ...]

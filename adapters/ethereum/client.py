@@ -15,8 +15,8 @@ from adapters.ethereum import chain, contracts
 from adapters.ethereum.contracts import ERC20_VAULT_ID, ETH_VAULT_ID, RootChain
 from ledger.blocks import BlockIndex
 from ledger.state import CHILD_BLOCK_INTERVAL, State
-from proofs.fraud import InvalidExitProof
-from proofs.payment import deposit_tx, encode
+from proofs.fraud import DoubleSpendProof, InvalidExitProof
+from proofs.payment import decode, deposit_tx, encode, unsigned_bytes
 
 ETH = bytes(20)
 
@@ -64,6 +64,33 @@ class RootChainClient:
 
     def challenge_standard_exit(self, sender: str, proof: InvalidExitProof) -> Any:
         return chain.send(self.w3, self.root.exit_game.functions.challengeStandardExit(proof.contract_args()), sender)
+
+    def start_in_flight_exit(self, sender: str, signed_tx: bytes, index: BlockIndex) -> int:
+        """Start an in-flight exit of a signed transaction; its inputs' data come from the log."""
+        tx, unsigned = decode(signed_tx), unsigned_bytes(signed_tx)
+        input_txs, proofs = zip(*(index.exit_data(pos) for pos in tx.inputs))
+        args = (unsigned, list(input_txs), list(tx.inputs), list(proofs), list(tx.signatures))
+        game = self.root.exit_game.functions
+        chain.send(self.w3, game.startInFlightExit(args), sender, value=game.startIFEBondSize().call())
+        return game.getInFlightExitId(unsigned).call()
+
+    def piggyback(self, sender: str, in_flight_tx: bytes, is_output: bool, index: int) -> Any:
+        """Join an in-flight exit (unsigned tx bytes) on one of its outputs or inputs, with the bond."""
+        game = self.root.exit_game.functions
+        call = (game.piggybackInFlightExitOnOutput if is_output else game.piggybackInFlightExitOnInput)((in_flight_tx, index))
+        return chain.send(self.w3, call, sender, value=game.piggybackBondSize().call())
+
+    def challenge_not_canonical(self, sender: str, proof: DoubleSpendProof, competitor_pos: int, inclusion: bytes) -> Any:
+        """Show the in-flight transaction (`proof.first`) has a competitor (`proof.second`)."""
+        args = (proof.input_tx, proof.utxo_pos, proof.first.tx, proof.first.input_index, proof.second.tx,
+                proof.second.input_index, competitor_pos, inclusion, proof.second.signature)
+        return chain.send(self.w3, self.root.exit_game.functions.challengeInFlightExitNotCanonical(args), sender)
+
+    def challenge_input_spent(self, sender: str, proof: DoubleSpendProof) -> Any:
+        """Show a piggybacked input of the in-flight transaction (`proof.first`) spent by `proof.second`."""
+        args = (proof.first.tx, proof.first.input_index, proof.second.tx, proof.second.input_index,
+                proof.second.signature, proof.input_tx, proof.utxo_pos, bytes(32))
+        return chain.send(self.w3, self.root.exit_game.functions.challengeInFlightExitInputSpent(args), sender)
 
     def process_exits(self, sender: str, token: bytes = ETH, count: int = 100) -> Any:
         vault_id = ETH_VAULT_ID if token == ETH else ERC20_VAULT_ID

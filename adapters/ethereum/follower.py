@@ -111,7 +111,25 @@ class Follower:
             ("exit_game", "ExitChallenged"): lambda log, index: [ev.ExitChallenged(index.standard(log.args.utxoPos))],
             ("exit_game", "ExitFinalized"): lambda log, _: [ev.ExitProcessed(log.args.exitId, True)],
             ("exit_game", "ExitOmitted"): lambda log, _: [ev.ExitProcessed(log.args.exitId, False)],
+            ("exit_game", "InFlightExitStarted"): self._in_flight_started,
+            ("exit_game", "InFlightExitInputPiggybacked"): _slot_event(ev.InFlightExitPiggybacked, False, "inputIndex"),
+            ("exit_game", "InFlightExitOutputPiggybacked"): _slot_event(ev.InFlightExitPiggybacked, True, "outputIndex"),
+            ("exit_game", "InFlightExitInputBlocked"): _slot_event(ev.PiggybackChallenged, False, "inputIndex"),
+            ("exit_game", "InFlightExitOutputBlocked"): _slot_event(ev.PiggybackChallenged, True, "outputIndex"),
+            ("exit_game", "InFlightExitChallenged"): lambda log, index: [
+                ev.InFlightExitChallenged(index.in_flight(log.args.txHash), log.args.challengeTxPosition)],
+            ("exit_game", "InFlightExitChallengeResponded"): lambda log, index: [
+                ev.InFlightExitResponded(index.in_flight(log.args.txHash), log.args.challengeTxPosition)],
+            ("exit_game", "InFlightExitInputWithdrawn"): lambda log, _: [
+                ev.InFlightExitWithdrawn(log.args.exitId, False, log.args.inputIndex)],
+            ("exit_game", "InFlightExitOutputWithdrawn"): lambda log, _: [
+                ev.InFlightExitWithdrawn(log.args.exitId, True, log.args.outputIndex)],
         }
+
+    def _in_flight_started(self, log: Log, _: ExitIndex) -> list[ev.Event]:
+        args = log.args
+        exit_id = self.root.exit_game.functions.getInFlightExitId(args.inFlightTx).call()
+        return [ev.InFlightExitStarted(exit_id, args.inFlightTx, tuple(args.inputTxs), tuple(args.inputUtxosPos))]
 
     def _deposit(self, log: Log, _: ExitIndex) -> list[ev.Event]:
         """The vault logs owner, token and amount; the deposit's bytes are rebuilt and checked
@@ -137,6 +155,11 @@ class Follower:
             return []  # a deposit block: its vault's DepositCreated is the fact
         root, _ = self.root.framework.functions.blocks(blknum).call()
         return [ev.BlockSubmitted(blknum, bytes(root))]
+
+
+def _slot_event(kind: type, is_output: bool, field: str) -> Callable[[Log, ExitIndex], list[ev.Event]]:
+    """A handler for the events naming an in-flight exit by tx hash and one input or output index."""
+    return lambda log, index: [kind(index.in_flight(log.args.txHash), is_output, log.args[field])]
 
 
 @attrs.define

@@ -10,14 +10,19 @@ competitor), invalid_piggyback (a piggyback on an output known spent), piggyback
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 
+from adapters.ethereum.chain import ChainError
 from adapters.ethereum.client import RootChainClient
 from ledger.blocks import BlockIndex
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
 from ledger.store import EventStore
-from proofs.fraud import InvalidExitProof, Spend
+from proofs import merkle
+from proofs.fraud import DoubleSpendProof, InvalidExitProof, Spend
 from proofs.keccak import keccak256
+from proofs.payment import decode_utxo_pos, unsigned_bytes
 
 
 @attrs.frozen
@@ -34,6 +39,7 @@ class Watcher:
         self.store, self.client, self.challenger = store, client, challenger
         self.index = BlockIndex()
         self._verified_blocks = 0  # child blocks below this number match the log
+        self._sent: set[tuple] = set()  # challenges already sent
 
     def check(self, state: State) -> list[Report]:
         """Report every byzantine condition now visible; challenge invalid exits when a challenger is set."""
@@ -81,13 +87,7 @@ class Watcher:
         return InvalidExitProof(exit_id, record.utxo_pos, exiting_tx, Spend.of(spent.signed_tx, record.utxo_pos))
 
     def _challenge(self, exit_id: int, proof: InvalidExitProof) -> bool:
-        """Challenge once: only while the exit game still holds the exit."""
-        if self.challenger is None:
-            return False
-        [held] = self.client.root.exit_game.functions.standardExits([exit_id]).call()
-        if held[0]:  # StandardExit.exitable
-            self.client.challenge_standard_exit(self.challenger, proof)
-        return True
+        return self._send(("standard", exit_id), lambda: self.client.challenge_standard_exit(self.challenger, proof))
 
     def _in_flight_exits(self, state: State) -> list[Report]:
         reports = []
@@ -99,14 +99,58 @@ class Watcher:
     def _in_flight(self, exit_id: int, record: InFlightExit) -> list[Report]:
         reports = []
         for input_index, (pos, _) in enumerate(record.inputs):
-            spent = self.index.spends.get(pos)
-            competitor = spent is not None and keccak256(Spend.of(spent.signed_tx, pos).tx) != record.tx_hash
-            if competitor and record.canonical:
-                reports.append(Report("noncanonical_ife", f"input {pos} of in-flight exit {exit_id} is spent elsewhere", exit_id))
-            if competitor and (False, input_index) in record.piggybacked:
-                reports.append(Report("invalid_piggyback", f"piggybacked input {pos} is spent", exit_id))
-        open_slots = [("input", i) for i in range(len(record.inputs)) if (False, i) not in record.piggybacked | record.withdrawn]
-        open_slots += [("output", i) for i in range(len(record.outputs)) if (True, i) not in record.piggybacked | record.withdrawn]
+            proof = self._double_spend(record, input_index)
+            if proof is None:
+                continue
+            if record.canonical:
+                challenged = self._send(("canonicity", exit_id), lambda: self._challenge_canonicity(proof))
+                reports.append(Report("noncanonical_ife", f"input {pos} of in-flight exit {exit_id} is spent elsewhere",
+                                      exit_id, challenged=challenged))
+            if (False, input_index) in record.piggybacked:
+                challenged = self._send(("input", exit_id, input_index),
+                                        lambda: self.client.challenge_input_spent(self.challenger, proof))
+                reports.append(Report("invalid_piggyback", f"piggybacked input {pos} is spent", exit_id, challenged=challenged))
+        taken = record.piggybacked | record.withdrawn
+        open_slots = [("input", i) for i in range(len(record.inputs)) if (False, i) not in taken]
+        open_slots += [("output", i) for i in range(len(record.outputs)) if (True, i) not in taken]
         if open_slots:
             reports.append(Report("piggyback_available", f"in-flight exit {exit_id}: {open_slots}", exit_id))
         return reports
+
+    def _double_spend(self, record: InFlightExit, input_index: int) -> DoubleSpendProof | None:
+        """A proof that input `input_index` of the in-flight transaction is spent by another one."""
+        pos = record.inputs[input_index][0]
+        spent = self.index.spends.get(pos)
+        if spent is None or keccak256(unsigned_bytes(spent.signed_tx)) == record.tx_hash:
+            return None
+        input_tx, _ = self.index.exit_data(pos)
+        signature = self._in_flight_signature(record, input_index)
+        in_flight = Spend(record.tx, input_index, signature)
+        return DoubleSpendProof(pos, input_tx, in_flight, Spend.of(spent.signed_tx, pos))
+
+    def _in_flight_signature(self, record: InFlightExit, input_index: int) -> bytes:
+        """The witness the exit game logged when the exit started (the ledger keeps only the tx)."""
+        started = self.client.root.exit_game.events.InFlightExitStarted()
+        for log in started.get_logs(from_block=0, argument_filters={"txHash": record.tx_hash}):
+            return bytes(log.args.inFlightTxWitnesses[input_index])
+        raise LookupError(f"no InFlightExitStarted for 0x{record.tx_hash.hex()}")
+
+    def _challenge_canonicity(self, proof: DoubleSpendProof) -> None:
+        spent = self.index.spends[proof.utxo_pos]
+        inclusion = b""
+        if spent.tx_pos:
+            blknum, txindex, _ = decode_utxo_pos(spent.tx_pos)
+            inclusion = merkle.proof(self.index.leaves(blknum), txindex)
+        self.client.challenge_not_canonical(self.challenger, proof, spent.tx_pos, inclusion)
+
+    def _send(self, key: tuple, challenge: Callable[[], object]) -> bool:
+        """Send a challenge once per watcher; a revert (someone was first) is not retried."""
+        if self.challenger is None:
+            return False
+        if key not in self._sent:
+            self._sent.add(key)
+            try:
+                challenge()
+            except ChainError:
+                return False
+        return True

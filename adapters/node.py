@@ -1,0 +1,79 @@
+"""`omg node`: the operator's loop on a ledger home anchored to a root chain.
+
+Embedded (default): a fresh in-process chain, deployed at start; it lives as long as the
+process, so the ledger home must be new. `--eth-rpc URL`: any Ethereum node; the
+deployment is kept in `rootchain.json` and reused on restart, and the node's first
+account is the operator (the PlasmaFramework's authority) and the watcher's challenger.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from adapters.ethereum import chain, contracts
+from adapters.ethereum.anchor import Deployment, Operator, Step
+from adapters.ethereum.follower import FollowError
+from ledger.events import FeeRule, Genesis
+from ledger.node import Node
+from ledger.store import EventStore, StoreError
+from specs.hooks import InvariantHook
+
+DEPLOYMENT_FILE = "rootchain.json"
+
+
+def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: float, steps: int,
+             fees: tuple[FeeRule, ...]) -> int:
+    home.mkdir(parents=True, exist_ok=True)
+    try:
+        w3 = chain.connect(eth_rpc) if eth_rpc else chain.embedded()
+        deployment, root = _deployment(home, w3, embedded=eth_rpc is None)
+        node = Node(EventStore(home / "ledger.db"), InvariantHook(full_every=10_000))
+    except (chain.ChainError, StoreError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if node.state.params is None:
+        node.submit([Genesis(deployment.verifying_contract, fees)])
+    elif node.state.params.verifying_contract != deployment.verifying_contract:
+        raise click.ClickException(f"the ledger at {home} is anchored to another PlasmaFramework")
+    confirmations = (0 if eth_rpc is None else 12) if confirmations is None else confirmations
+    operator = Operator(node, w3, root, deployment.block, confirmations, challenger=w3.eth.accounts[0])
+    click.echo(f"operator of {deployment.framework} on chain {deployment.chain_id}; ledger {home / 'ledger.db'}")
+    done = 0
+    try:
+        while not steps or done < steps:
+            _show(operator.step())
+            done += 1
+            if not steps or done < steps:
+                time.sleep(interval)
+    except FollowError as exc:
+        click.echo(f"stopped: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        node.store.close()
+    return 0
+
+
+def _deployment(home: Path, w3: chain.Web3, embedded: bool) -> tuple[Deployment, contracts.RootChain]:
+    path = home / DEPLOYMENT_FILE
+    if path.exists() and not embedded:
+        deployment = Deployment.load(path)
+        return deployment, deployment.attach(w3)
+    if (home / "ledger.db").exists():
+        raise ValueError(f"{home} holds a ledger of another chain: the embedded chain needs a new home")
+    deployment, root = Deployment.deploy(w3, authority=w3.eth.accounts[0])
+    deployment.save(path)
+    return deployment, root
+
+
+def _show(step: Step) -> None:
+    facts = [o for o in step.applied if o.event.KIND != "root_chain_synced"]
+    for outcome in facts:
+        verdict = "applied" if outcome.accepted else f"REJECTED {outcome.code}: {outcome.detail}"
+        click.echo(f"root chain: {outcome.event.KIND} {verdict}")
+    for blknum in step.submitted:
+        click.echo(f"submitted block {blknum}")
+    for report in step.reports:
+        click.echo(f"watcher: {report.condition}: {report.detail}{' (challenged)' if report.challenged else ''}")
