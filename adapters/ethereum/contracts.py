@@ -13,6 +13,9 @@ for every function it does not define, which DELEGATECALLs PaymentInFlightExitDi
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -41,21 +44,50 @@ class Compiled(NamedTuple):
 
 @functools.cache
 def compile_contract(name: str, directory: Path = CONTRACTS_DIR) -> Compiled:
-    """ABI and init code of `<directory>/<name>.vy`, compiled once per process.
+    """ABI and code of `<directory>/<name>.vy`, compiled once per process and kept on disk
+    (keyed by vyper's version and every source it may import), so a new process reuses it.
     Imports resolve in `directory`, then in our contracts folder."""
+    import vyper
+
+    path = Path(directory) / f"{name}.vy"
+    sources = sorted({*Path(directory).glob("*.vy"), *CONTRACTS_DIR.glob("*.vy")})
+    key = hashlib.sha256(f"{vyper.__version__} {EVM_VERSION} {path.name}".encode())
+    for source in sources:
+        key.update(source.name.encode() + b"\0" + source.read_bytes())
+    cached = _cache_dir() / f"{name}-{key.hexdigest()[:32]}.json"
+    if cached.exists():
+        return Compiled(**json.loads(cached.read_text()))
+    compiled = _compile(path, Path(directory))
+    _write_atomically(cached, json.dumps(compiled._asdict()))
+    return compiled
+
+
+def _compile(path: Path, directory: Path) -> Compiled:
     from vyper.compiler import compile_code
     from vyper.compiler.input_bundle import FilesystemInputBundle
     from vyper.compiler.settings import Settings
 
-    path = Path(directory) / f"{name}.vy"
     out = compile_code(
         path.read_text(),
         contract_path=path,
-        input_bundle=FilesystemInputBundle([Path(directory), CONTRACTS_DIR]),
+        input_bundle=FilesystemInputBundle([directory, CONTRACTS_DIR]),
         settings=Settings(evm_version=EVM_VERSION),
         output_formats=["abi", "bytecode", "bytecode_runtime", "layout"],
     )
     return Compiled(abi=out["abi"], bytecode=out["bytecode"], bytecode_runtime=out["bytecode_runtime"], layout=out["layout"])
+
+
+def _cache_dir() -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "omg-ledger" / "vyper"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Concurrent test workers may compile the same contract: each writes its own file, then renames."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def contract_abi(name: str) -> list[dict[str, Any]]:
