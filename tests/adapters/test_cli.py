@@ -96,3 +96,14 @@ def test_the_demo_runs_end_to_end(tmp_path):
     assert "FAILED at event" in done.stdout and "record_tampered" in done.stdout and "log_truncated" in done.stdout
     for code in ("utxo_already_spent", "unauthorized_spend", "amounts_do_not_add_up", "malformed_transaction_rlp"):
         assert code in done.stdout
+
+
+def test_omg_node_runs_on_the_embedded_chain_and_wants_a_new_home_each_time(tmp_path):
+    home = tmp_path / "node"
+    done = omg(home, "node", "--steps", "2", "--interval", "0", "--fee", "eth:1")
+    deployment = json.loads((home / "rootchain.json").read_text())
+    assert f"operator of {deployment['framework']}" in done.stdout
+    again = omg(home, "node", "--steps", "1", ok=False)
+    assert again.returncode == 1 and "needs a new home" in again.stderr
+    audit = omg(home, "audit", str(home / "ledger.db"), "--json")
+    assert json.loads(audit.stdout)["kinds"] == {"genesis": 1, "root_chain_synced": 1}
