@@ -191,3 +191,56 @@ def test_the_root_chain_cursor_only_moves_forward(funded):
     assert synced.root_cursor == (12, b"\x03" * 32)
     assert rejected(synced, events.RootChainSynced(12, b"\x04" * 32)) == "root_facts_replayed"
     assert rejected(synced, events.RootChainSynced(3, b"\x04" * 32)) == "root_facts_replayed"
+
+
+# --- random root-chain facts: the catalogue holds after every accepted one ---------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+EXIT_IDS = st.integers(1, 4)
+SLOT = st.tuples(st.booleans(), st.integers(0, 2))
+
+
+def _fact(draw_from: State, data: st.DataObject, txs: dict[int, bytes]) -> events.Event:
+    """A root-chain fact about the ledger's own outputs and payments, valid or not."""
+    positions = sorted({*draw_from.utxos.keys(), *draw_from.exiting.keys(), *draw_from.spent.keys()})
+    kind = data.draw(st.sampled_from(["start", "challenge", "process", "ife", "piggyback", "canonicity",
+                                      "block_piggyback", "withdraw"]))
+    exit_id = data.draw(EXIT_IDS)
+    if kind == "start" and positions:
+        pos = data.draw(st.sampled_from(positions))
+        return ExitStarted(exit_id, pos, txs[pos])
+    if kind == "challenge":
+        return ExitChallenged(exit_id)
+    if kind == "process":
+        return ExitProcessed(exit_id, data.draw(st.booleans()))
+    if kind == "ife" and positions:
+        inputs = data.draw(st.lists(st.sampled_from(positions), min_size=1, max_size=2, unique=True))
+        outputs = [out(data.draw(st.integers(0, 3)), data.draw(st.integers(1, 120))) for _ in range(2)]
+        tx = encode_unsigned(decode(signed(inputs, outputs, [0] * len(inputs))))
+        return InFlightExitStarted(exit_id + 10, tx, tuple(txs[p] for p in inputs), tuple(inputs))
+    is_output, index = data.draw(SLOT)
+    if kind == "canonicity":
+        return InFlightExitChallenged(exit_id + 10, 0) if data.draw(st.booleans()) else InFlightExitResponded(exit_id + 10, 0)
+    cls = {"piggyback": InFlightExitPiggybacked, "block_piggyback": PiggybackChallenged}.get(kind, InFlightExitWithdrawn)
+    return cls(exit_id + 10, is_output, index)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])  # immutable
+@given(data=st.data())
+def test_random_exit_facts_keep_every_invariant(funded, data):
+    state, raw = transfer(funded)
+    paid = encode_unsigned(decode(raw))
+    txs = {D1: DEPOSIT_TX, D2: encode(deposit_tx(ADDRS[1], TOKEN, 50)),
+           encode_utxo_pos(1000, 0, 0): paid, encode_utxo_pos(1000, 0, 1): paid}
+    hook = InvariantHook(full_every=1)
+    for _ in range(data.draw(st.integers(1, 12))):
+        event = _fact(state, data, txs)
+        try:
+            after = apply(state, event)
+        except Rejected:
+            continue  # a refused fact leaves the state as it was: `apply` returns nothing
+        violation = hook(0, state, event, after)
+        assert violation is None, (event, violation)
+        state = after
