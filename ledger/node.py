@@ -65,8 +65,9 @@ class Node:
             raise StoreError("corrupt_log", f"record {f.index} ({f.kind}): {f.code}: {f.detail}; run `omg audit`")
         return result.state
 
-    def submit(self, batch: Sequence[Event]) -> list[Outcome]:
-        """Apply each event in order; persist the accepted ones together; answer once durable."""
+    def submit(self, batch: Sequence[Event], atomic: bool = False) -> list[Outcome]:
+        """Apply each event in order; persist the accepted ones together; answer once durable.
+        `atomic`: persist the batch only if every event is accepted (else nothing changes)."""
         state, staged, verdicts = self.state, [], []
         prefetched = self._prefetch(batch)
         payments = 0
@@ -82,6 +83,10 @@ class Node:
             staged.append((event.KIND, events.encode(event)))
             verdicts.append(None)
         witnesses.forget()
+        if atomic and any(verdict is not None for verdict in verdicts):
+            aborted = ("batch_rejected", "another event of this all-or-nothing batch was rejected")
+            return [Outcome(event, code=(verdict or aborted)[0], detail=(verdict or aborted)[1])
+                    for event, verdict in zip(batch, verdicts)]
         first = self.store.count
         hashes = iter(self.store.append(staged))
         self.state = state

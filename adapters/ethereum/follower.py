@@ -61,7 +61,7 @@ class Follower:
         return table
 
     def poll(self) -> list[Outcome]:
-        """Apply every confirmed fact past the cursor; returns the outcomes (rejections included)."""
+        """Apply every confirmed fact past the cursor, all of a range or none; returns the outcomes."""
         self._check_cursor()
         safe = self.w3.eth.block_number - self.confirmations
         outcomes: list[Outcome] = []
@@ -70,7 +70,12 @@ class Follower:
             high = min(low + self.span - 1, safe)
             facts = list(self._facts(self._logs(low, high), self.node.state))
             block_hash = bytes(self.w3.eth.get_block(high).hash)
-            outcomes += self.node.submit([*facts, ev.RootChainSynced(high, block_hash)])
+            batch = self.node.submit([*facts, ev.RootChainSynced(high, block_hash)], atomic=True)
+            refused = next((o for o in batch if not o.accepted), None)
+            if refused is not None:  # never skip a root-chain fact: stop before the cursor passes it
+                raise FollowError("root_fact_rejected", f"{refused.event.KIND} in Ethereum blocks {low}-{high}: "
+                                  f"{refused.code}: {refused.detail}")
+            outcomes += batch
         return outcomes
 
     def _check_cursor(self) -> None:

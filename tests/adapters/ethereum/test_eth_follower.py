@@ -144,3 +144,18 @@ def test_a_block_the_log_never_sealed_is_reported(anchored: Anchored):
     chain.send(a.w3, a.root.framework.functions.submitBlock(b"\x07" * 32), a.root.authority)
     [report] = a.watcher.check(a.node.state)
     assert (report.condition, report.blknum) == ("block_withholding", 1000)
+
+
+def test_a_fact_the_ledger_refuses_stops_the_follower_before_its_cursor(anchored: Anchored):
+    from ledger.events import Deposit
+    from proofs.payment import deposit_tx
+
+    a = anchored
+    local = encode(deposit_tx(a.addr(BOB), ETH, 7))  # a deposit the root chain never saw takes block 1
+    assert a.node.submit([Deposit(1, local)])[0].accepted
+    a.client.deposit(a.accounts[ALICE], ETH, 5)
+    count, cursor = a.node.store.count, a.node.state.root_cursor
+    with pytest.raises(FollowError) as info:
+        a.follower.poll()
+    assert info.value.code == "root_fact_rejected" and "wrong_block_number" in info.value.detail
+    assert (a.node.store.count, a.node.state.root_cursor) == (count, cursor)  # nothing stored, cursor unmoved
