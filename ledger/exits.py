@@ -43,17 +43,17 @@ Lock = tuple[int, Output]
 
 
 def apply_block_submitted(state: State, event: BlockSubmitted) -> State:
-    """The root chain accepted the next sealed child block's root, in order."""
+    """The root chain holds a root for the next child block. A root this ledger did not seal
+    (a withheld or forged block) is still a root-chain fact: it is kept as foreign."""
     params_of(state)
     expected = state.submitted_blknum + CHILD_BLOCK_INTERVAL
     if event.blknum != expected:
         raise Rejected("wrong_block_number", f"next block to submit is {expected}, got {event.blknum}")
     block = state.blocks.get(event.blknum)
-    if block is None:
-        raise Rejected("block_not_sealed", f"child block {event.blknum} is not sealed")
-    if block.root != event.root:
-        raise Rejected("submitted_root_mismatch", f"block {event.blknum} was sealed with 0x{block.root.hex()}")
-    return advance(state, submitted_blknum=event.blknum, effects=Effects(kind=BlockSubmitted.KIND))
+    foreign = state.foreign_roots
+    if block is None or block.root != event.root:
+        foreign = foreign.set(event.blknum, event.root)
+    return advance(state, submitted_blknum=event.blknum, foreign_roots=foreign, effects=Effects(kind=BlockSubmitted.KIND))
 
 
 def apply_root_chain_synced(state: State, event: RootChainSynced) -> State:

@@ -71,7 +71,8 @@ def _check_deposit_number(state: State, blknum: int) -> None:
         raise Rejected("deposit_blocks_exhausted", "999 deposit blocks already follow this child block")
     base, last_base = blknum - blknum % CHILD_BLOCK_INTERVAL, last - last % CHILD_BLOCK_INTERVAL
     expected = last + 1 if base == last_base else base + 1
-    if blknum != expected or base < max(last_base, state.submitted_blknum) or blknum >= state.next_child_blknum:
+    ceiling = max(state.next_child_blknum, state.submitted_blknum + CHILD_BLOCK_INTERVAL)  # past a foreign block too
+    if blknum != expected or base < max(last_base, state.submitted_blknum) or blknum >= ceiling:
         raise Rejected("wrong_block_number", f"next deposit block is {state.next_deposit_blknum}, got {blknum}")
 
 

@@ -92,6 +92,7 @@ class State:
     unspent: Map = Map()  # token -> total of unspent outputs
     fees_collected: Map = Map()  # token -> total collected
     submitted_blknum: int = 0  # last child block whose root the root chain holds
+    foreign_roots: Map = Map()  # blknum -> a root the root chain holds that this ledger did not seal
     root_cursor: tuple[int, bytes] = (-1, b"")  # (Ethereum block, hash) the root-chain facts reach
     tx_positions: Map = Map()  # keccak(unsigned tx) -> position of a sealed transaction (oindex 0)
     exits: Map = Map()  # exit id -> StandardExit | InFlightExit

@@ -135,7 +135,8 @@ def block_order(before: State, event: Event, after: State) -> str | None:
         last, blknum = before.last_deposit_blknum, event.blknum
         same_interval = blknum // CHILD_BLOCK_INTERVAL == last // CHILD_BLOCK_INTERVAL
         consecutive = blknum == last + 1 if same_interval else blknum % CHILD_BLOCK_INTERVAL == 1
-        if not last < blknum < before.next_child_blknum or not consecutive or blknum in before.blocks:
+        ceiling = max(before.next_child_blknum, before.submitted_blknum + CHILD_BLOCK_INTERVAL)
+        if not last < blknum < ceiling or not consecutive or blknum in before.blocks:
             return f"deposit block {event.blknum} out of order (last deposit block {last})"
     return None
 

@@ -16,6 +16,7 @@ from adapters.ethereum.contracts import ERC20_VAULT_ID, ETH_VAULT_ID, RootChain
 from ledger.blocks import BlockIndex
 from ledger.state import CHILD_BLOCK_INTERVAL, State
 from proofs.fraud import DoubleSpendProof, InvalidExitProof
+from proofs.keccak import keccak256
 from proofs.payment import decode, deposit_tx, encode, unsigned_bytes
 
 ETH = bytes(20)
@@ -88,8 +89,9 @@ class RootChainClient:
 
     def challenge_input_spent(self, sender: str, proof: DoubleSpendProof) -> Any:
         """Show a piggybacked input of the in-flight transaction (`proof.first`) spent by `proof.second`."""
+        sender_data = keccak256(bytes.fromhex(sender[2:]))  # binds the challenge (and its bond) to the sender
         args = (proof.first.tx, proof.first.input_index, proof.second.tx, proof.second.input_index,
-                proof.second.signature, proof.input_tx, proof.utxo_pos, bytes(32))
+                proof.second.signature, proof.input_tx, proof.utxo_pos, sender_data)
         return chain.send(self.w3, self.root.exit_game.functions.challengeInFlightExitInputSpent(args), sender)
 
     def process_exits(self, sender: str, token: bytes = ETH, count: int = 100) -> Any:

@@ -75,13 +75,18 @@ def test_every_exit_event_round_trips_its_encoding():
         assert events.decode(events.encode(event)) == event
 
 
-def test_blocks_are_submitted_in_order_with_their_sealed_root(funded):
+def test_blocks_are_submitted_in_order_and_roots_never_sealed_here_are_kept_as_foreign(funded):
     sealed, _ = transfer(funded)
     root = sealed.blocks[1000].root
-    assert rejected(funded, BlockSubmitted(1000, root)) == "block_not_sealed"
     assert rejected(sealed, BlockSubmitted(2000, root)) == "wrong_block_number"
-    assert rejected(sealed, BlockSubmitted(1000, b"\x02" * 32)) == "submitted_root_mismatch"
-    assert checked(sealed, BlockSubmitted(1000, root)).submitted_blknum == 1000
+    honest = checked(sealed, BlockSubmitted(1000, root))
+    assert honest.submitted_blknum == 1000 and not honest.foreign_roots
+    forged = checked(sealed, BlockSubmitted(1000, b"\x02" * 32))
+    assert dict(forged.foreign_roots) == {1000: b"\x02" * 32}
+    withheld = checked(funded, BlockSubmitted(1000, root))  # the log never sealed block 1000
+    assert dict(withheld.foreign_roots) == {1000: root} and withheld.next_child_blknum == 1000
+    after = checked(withheld, events.Deposit(1001, encode(deposit_tx(ADDRS[1], ETH, 5))))
+    assert after.utxos[encode_utxo_pos(1001, 0, 0)] == out(1, 5)
 
 
 def test_standard_exit_takes_the_output_off_the_child_chain_and_pays_it_once(funded):

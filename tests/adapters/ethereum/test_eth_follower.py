@@ -15,7 +15,7 @@ from ledger.events import Genesis, Payment
 from ledger.node import Node
 from ledger.store import EventStore
 from proofs import eip712
-from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, encode, encode_utxo_pos
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, encode, encode_utxo_pos, unsigned_bytes
 from specs.hooks import InvariantHook
 
 PERIOD, BOND = 1000, 10**16
@@ -49,10 +49,13 @@ class Anchored:
     def addr(self, who: int) -> bytes:
         return bytes.fromhex(self.accounts[who][2:])
 
-    def pay(self, inputs: list[int], outputs: list[Output], signer: int) -> bytes:
+    def sign(self, inputs: list[int], outputs: list[Output], signer: int) -> bytes:
         tx = PaymentTx(inputs, outputs)
         digest = eip712.signing_hash(tx, self.vc)
-        raw = encode(tx.with_signatures(tuple(eip712.sign(digest, KEYS[signer]) for _ in inputs)))
+        return encode(tx.with_signatures(tuple(eip712.sign(digest, KEYS[signer]) for _ in inputs)))
+
+    def pay(self, inputs: list[int], outputs: list[Output], signer: int) -> bytes:
+        raw = self.sign(inputs, outputs, signer)
         [outcome] = self.node.submit([Payment(raw)])
         assert outcome.accepted, outcome
         return raw
@@ -159,3 +162,54 @@ def test_a_fact_the_ledger_refuses_stops_the_follower_before_its_cursor(anchored
         a.follower.poll()
     assert info.value.code == "root_fact_rejected" and "wrong_block_number" in info.value.detail
     assert (a.node.store.count, a.node.state.root_cursor) == (count, cursor)  # nothing stored, cursor unmoved
+
+
+def test_the_watcher_challenges_a_non_canonical_in_flight_exit_and_a_spent_piggybacked_input(anchored: Anchored):
+    a = anchored
+    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    a.sync()
+    deposit = encode_utxo_pos(blknum, 0, 0)
+    withheld = a.sign([deposit], [out(a.addr(BOB), 10**18)], ALICE)  # never reaches the child chain
+    a.pay([deposit], [out(a.addr(CAROL), 10**18)], ALICE)  # the double spend the operator includes
+    a.node.seal()
+    a.client.submit_blocks(a.node.state)
+    a.watcher.check(a.node.state)
+
+    exit_id = a.client.start_in_flight_exit(a.accounts[BOB], withheld, a.watcher.index)
+    unsigned = unsigned_bytes(withheld)
+    a.client.piggyback(a.accounts[BOB], unsigned, True, 0)
+    a.client.piggyback(a.accounts[ALICE], unsigned, False, 0)
+    a.sync()
+    assert a.node.state.exits[exit_id].piggybacked == {(True, 0), (False, 0)}
+
+    reports = {(r.condition, r.challenged) for r in a.watcher.check(a.node.state)}
+    assert {("noncanonical_ife", True), ("invalid_piggyback", True)} <= reports
+    a.sync()
+    record = a.node.state.exits[exit_id]
+    assert record.canonical is False and record.piggybacked == {(True, 0)}
+    [ife] = a.root.exit_game.functions.inFlightExits([exit_id]).call()
+    assert ife[0] is False  # isCanonical, on the root chain too
+
+    chain.travel(a.w3, 2 * PERIOD + 1)
+    bob_before = a.w3.eth.get_balance(a.accounts[BOB])
+    a.client.process_exits(a.accounts[OPERATOR])
+    a.sync()
+    bond = a.root.exit_game.functions.piggybackBondSize().call()
+    assert a.w3.eth.get_balance(a.accounts[BOB]) == bob_before + bond  # his bond back, and no output
+    assert a.client.vault_balance(ETH) == 10**18 and not a.node.state.exited
+
+
+def test_an_exit_from_a_block_the_log_never_had_is_reported_unchallenged(anchored: Anchored):
+    from proofs import merkle
+    from proofs.payment import encode_unsigned
+
+    a = anchored
+    a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    forged = encode_unsigned(PaymentTx([encode_utxo_pos(1, 0, 0)], [out(a.addr(CAROL), 10**18)]))
+    chain.send(a.w3, a.root.framework.functions.submitBlock(merkle.root([forged])), a.root.authority)
+    game = a.root.exit_game.functions
+    args = (encode_utxo_pos(1000, 0, 0), forged, merkle.proof([forged], 0))
+    chain.send(a.w3, game.startStandardExit(args), a.accounts[CAROL], value=BOND)
+    a.sync()
+    conditions = {r.condition for r in a.watcher.check(a.node.state)}
+    assert conditions == {"block_withholding", "unchallenged_exit"}
