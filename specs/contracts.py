@@ -179,6 +179,36 @@ def fee_collection_is_exact(owed: int, claimed: int) -> None:
     assert _catalogue_holds(before, event, after)
 
 
+def standard_exit_pays_once(amount: int, challenged: bool, paid: bool) -> None:
+    """An exit takes its unspent output off the child chain; the root chain pays it at most
+    once, only if unchallenged, and value stays conserved at every step."""
+    assert 0 < amount <= UINT256_MAX
+    pos = payment.encode_utxo_pos(1, 0, 0)
+    output = _output(True, amount)
+    before = attrs.evolve(OPENED, utxos=Map({pos: output}), unspent=Map({ETH: amount}), deposited=Map({ETH: amount}),
+                          last_deposit_blknum=1)
+    steps: list[events.Event] = [events.ExitStarted(7, pos, payment.encode(payment.deposit_tx(ALICE, ETH, amount)))]
+    if challenged:
+        steps.append(events.ExitChallenged(7))
+    steps.append(events.ExitProcessed(7, paid))
+    state = before
+    try:
+        for event in steps:
+            after = apply(state, event)
+            assert _catalogue_holds(state, event, after)
+            state = after
+    except Rejected as rejected:
+        assert rejected.code == "exit_not_pending" and challenged and paid
+        return
+    assert pos not in state.utxos
+    assert state.exited.get(ETH, 0) == (amount if paid and not challenged else 0)
+    try:
+        apply(state, events.ExitProcessed(7, True))
+        raise AssertionError("an exit was processed twice")
+    except Rejected as rejected:
+        assert rejected.code == "exit_not_pending"
+
+
 CONTRACTS = (
     fee_is_the_surplus,
     utxo_pos_round_trip,
@@ -190,4 +220,5 @@ CONTRACTS = (
     merkle_proof_verifies,
     deposit_numbering,
     fee_collection_is_exact,
+    standard_exit_pays_once,
 )
