@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -214,6 +214,40 @@ def render(report_: AuditReport) -> str:
     return "\n".join(lines)
 
 
+VaultBalance = Callable[[bytes], int]
+
+
+def reconcile(report_: AuditReport, vault_balance: VaultBalance) -> dict[str, dict[str, int]]:
+    """Per token, what its root-chain vault holds against what the log says it must:
+    deposited - exited - unbacked."""
+    return {
+        token: {"vault": vault_balance(bytes.fromhex(token[2:])),
+                "owed": value["deposited"] - value["exited"] - value["unbacked"]}
+        for token, value in report_.value.items()
+    }
+
+
+def render_reconciliation(balances: dict[str, dict[str, int]]) -> str:
+    return "\n".join(
+        f"vault {token}  holds {b['vault']} = deposited - exited - unbacked {b['owed']}: "
+        + ("OK" if b["vault"] == b["owed"] else "MISMATCH")
+        for token, b in balances.items()
+    )
+
+
+def root_chain_vaults(log: Path, eth_rpc: str, deployment_path: Path | None) -> VaultBalance:
+    """The vault balances of the deployment kept beside the log (or at `deployment_path`)."""
+    from adapters.ethereum import chain
+    from adapters.ethereum.anchor import Deployment
+    from adapters.ethereum.client import RootChainClient
+
+    path = deployment_path or log.parent / "rootchain.json"
+    if not path.exists():
+        raise click.ClickException(f"no deployment at {path}: pass --deployment")
+    w3 = chain.connect(eth_rpc)
+    return RootChainClient(w3, Deployment.load(path).attach(w3)).vault_balance
+
+
 def report_json(report_: AuditReport) -> str:
     failure = report_.failure
     return json.dumps(
@@ -254,11 +288,20 @@ def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @click.option("--workers", type=click.IntRange(min=0), default=default_workers(), show_default="cores - 1",
               help="Processes recovering signatures ahead of the replay (0: none).")
-def audit_command(log: Path, as_json: bool, workers: int) -> None:
-    """Replay LOG from genesis: hash chain, signatures, Merkle roots, every invariant."""
+@click.option("--eth-rpc", default=None, metavar="URL", help="Also reconcile the root chain's vaults with the log.")
+@click.option("--deployment", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="rootchain.json of the contracts [default: beside LOG].")
+def audit_command(log: Path, as_json: bool, workers: int, eth_rpc: str | None, deployment: Path | None) -> None:
+    """Replay LOG from genesis: hash chain, signatures, Merkle roots, every invariant;
+    with --eth-rpc, check each vault holds what the log says it owes."""
     result = run_audit(log, as_json, workers=workers)
-    click.echo(report_json(result) if as_json else render(result))
-    sys.exit(0 if result.ok else 1)
+    balances = reconcile(result, root_chain_vaults(log, eth_rpc, deployment)) if eth_rpc else {}
+    if as_json:
+        click.echo(json.dumps({**json.loads(report_json(result)), "vaults": balances}, indent=2))
+    else:
+        click.echo(render(result) + ("\n" + render_reconciliation(balances) if balances else ""))
+    reconciled = all(b["vault"] == b["owed"] for b in balances.values())
+    sys.exit(0 if result.ok and reconciled else 1)
 
 
 @main.command()

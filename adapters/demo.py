@@ -19,7 +19,7 @@ from pathlib import Path
 
 import click
 
-from adapters.cli import ETH, hexa, render, run_audit
+from adapters.cli import ETH, VaultBalance, hexa, reconcile, render, render_reconciliation, run_audit
 from adapters.demo_exits import checksum, exits_act
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.anchor import Deployment, Operator
@@ -92,7 +92,7 @@ def scenario(home: Path, transfers: int) -> None:
     say(f"resumed at event {store.count} with {len(node.state.utxos)} unspent outputs, identical to before;"
         " the follower applied no root-chain fact twice")
     store.close()
-    audit_clean(db)
+    audit_clean(db, op.client.vault_balance)
     audit_tampered(home, db)
 
 
@@ -197,11 +197,14 @@ def show_balances(node: Node, accounts: dict[str, bytes], omg_token: bytes) -> N
         say(f"{name:6} ETH {held.get(ETH, 0):>22}  OMG {held.get(omg_token, 0):>26}")
 
 
-def audit_clean(db: Path) -> None:
-    say(f"\n== omg audit {db}")
+def audit_clean(db: Path, vault_balance: VaultBalance) -> None:
+    """The audit, reconciling each root-chain vault with what the log says it owes."""
+    say(f"\n== omg audit {db} --eth-rpc <the embedded chain>")
     report = run_audit(db, progress=False)
-    say(render(report))
+    balances = reconcile(report, vault_balance)
+    say(render(report) + "\n" + render_reconciliation(balances))
     expect(report.ok, "the honest log failed its audit")
+    expect(all(b["vault"] == b["owed"] for b in balances.values()), "a vault does not hold what the log owes")
 
 
 def audit_tampered(home: Path, db: Path) -> None:

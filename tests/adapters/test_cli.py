@@ -93,6 +93,9 @@ def test_the_demo_runs_end_to_end(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verdict       OK" in done.stdout
+    assert done.stdout.count("deposited - exited - unbacked") == 2 and "MISMATCH" not in done.stdout
+    for step in ("invalid_exit", "-> challenged", "in-flight exit", "the follower applied no root-chain fact twice"):
+        assert step in done.stdout
     assert "FAILED at event" in done.stdout and "record_tampered" in done.stdout and "log_truncated" in done.stdout
     for code in ("utxo_already_spent", "unauthorized_spend", "amounts_do_not_add_up", "malformed_transaction_rlp"):
         assert code in done.stdout
