@@ -191,6 +191,14 @@ class Model:
         last_child = self.last_child()
         return max((b for b in self.blocks if b > last_child), default=last_child) + 1
 
+    def deposit_numbers(self) -> set[int]:
+        """Numbers the root chain may give the next deposit: the one after the last deposit
+        block, or the first after any child block sealed since (the root chain numbers after
+        the last block it holds, and a block sealed here may not be submitted yet)."""
+        last = max((b for b in self.blocks if b % CHILD_INTERVAL), default=0)
+        after_seal = {c + 1 for c in range(last - last % CHILD_INTERVAL + CHILD_INTERVAL, self.open_child(), CHILD_INTERVAL)}
+        return after_seal | ({last + 1} if (last + 1) % CHILD_INTERVAL else set())
+
     def payment_fee(self, token: bytes) -> int | None:
         """The fee a payment pays in `token`, None if the schedule takes no fee in it.
         (A non-empty schedule with no payment entry at all makes every payment unpayable.)"""
@@ -217,10 +225,11 @@ class Model:
 
     def _deposit(self, c: DepositIntent) -> Verdict:
         codes = shape_codes(c.outputs, 0)
-        if c.blknum != self.next_deposit():
-            codes.add("wrong_block_number")
-        if self.next_deposit() % CHILD_INTERVAL == 0:
+        last = max((b for b in self.blocks if b % CHILD_INTERVAL), default=0)
+        if (last + 1) % CHILD_INTERVAL == 0 and c.blknum == last + 1:
             codes.add("deposit_blocks_exhausted")
+        elif c.blknum not in self.deposit_numbers():
+            codes.add("wrong_block_number")
         if len(c.outputs) != 1 or c.signed:
             codes.add("not_a_deposit")
         if not codes:
