@@ -15,7 +15,7 @@ from adapters.ethereum import chain, contracts
 from adapters.ethereum.contracts import ERC20_VAULT_ID, ETH_VAULT_ID, RootChain
 from ledger.blocks import BlockIndex
 from ledger.state import CHILD_BLOCK_INTERVAL, State
-from proofs.fraud import DoubleSpendProof, InvalidExitProof
+from proofs.fraud import DoubleSpendProof, InvalidExitProof, Spend
 from proofs.keccak import keccak256
 from proofs.payment import decode, deposit_tx, encode, unsigned_bytes
 
@@ -89,10 +89,20 @@ class RootChainClient:
 
     def challenge_input_spent(self, sender: str, proof: DoubleSpendProof) -> Any:
         """Show a piggybacked input of the in-flight transaction (`proof.first`) spent by `proof.second`."""
-        sender_data = keccak256(bytes.fromhex(sender[2:]))  # binds the challenge (and its bond) to the sender
         args = (proof.first.tx, proof.first.input_index, proof.second.tx, proof.second.input_index,
-                proof.second.signature, proof.input_tx, proof.utxo_pos, sender_data)
+                proof.second.signature, proof.input_tx, proof.utxo_pos, self._sender_data(sender))
         return chain.send(self.w3, self.root.exit_game.functions.challengeInFlightExitInputSpent(args), sender)
+
+    def challenge_output_spent(self, sender: str, in_flight_tx: bytes, inclusion: bytes, output_pos: int,
+                               spend: Spend) -> Any:
+        """Show a piggybacked output of an included in-flight transaction spent by `spend`."""
+        args = (in_flight_tx, inclusion, output_pos, spend.tx, spend.input_index, spend.signature, self._sender_data(sender))
+        return chain.send(self.w3, self.root.exit_game.functions.challengeInFlightExitOutputSpent(args), sender)
+
+    @staticmethod
+    def _sender_data(sender: str) -> bytes:
+        """Binds a challenge (and the bond it wins) to its sender, against front-running."""
+        return keccak256(bytes.fromhex(sender[2:]))
 
     def process_exits(self, sender: str, token: bytes = ETH, count: int = 100) -> Any:
         vault_id = ETH_VAULT_ID if token == ETH else ERC20_VAULT_ID

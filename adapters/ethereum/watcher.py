@@ -22,7 +22,7 @@ from ledger.store import EventStore
 from proofs import merkle
 from proofs.fraud import DoubleSpendProof, InvalidExitProof, Spend
 from proofs.keccak import keccak256
-from proofs.payment import decode_utxo_pos, unsigned_bytes
+from proofs.payment import decode, decode_utxo_pos, unsigned_bytes
 
 
 @attrs.frozen
@@ -93,7 +93,7 @@ class Watcher:
         reports = []
         for exit_id, record in state.exits.items():
             if isinstance(record, InFlightExit):
-                reports += self._in_flight(exit_id, record)
+                reports += self._in_flight(exit_id, record) + self._spent_outputs(state, exit_id, record)
         return reports
 
     def _in_flight(self, exit_id: int, record: InFlightExit) -> list[Report]:
@@ -116,6 +116,26 @@ class Watcher:
         if open_slots:
             reports.append(Report("piggyback_available", f"in-flight exit {exit_id}: {open_slots}", exit_id))
         return reports
+
+    def _spent_outputs(self, state: State, exit_id: int, record: InFlightExit) -> list[Report]:
+        """Piggybacked outputs of an included in-flight transaction that the log shows spent."""
+        tx_pos = state.tx_positions.get(record.tx_hash)
+        reports = []
+        for is_output, index in sorted(record.piggybacked):
+            spent = self.index.spends.get(tx_pos + index) if is_output and tx_pos is not None else None
+            if spent is None:
+                continue
+            pos = tx_pos + index
+            challenged = self._send(("output", exit_id, index),
+                                    lambda: self._challenge_output_spent(record, tx_pos, Spend.of(spent.signed_tx, pos)))
+            reports.append(Report("invalid_piggyback", f"piggybacked output {pos} is spent", exit_id, challenged=challenged))
+        return reports
+
+    def _challenge_output_spent(self, record: InFlightExit, tx_pos: int, spend: Spend) -> None:
+        blknum, txindex, _ = decode_utxo_pos(tx_pos)
+        inclusion = merkle.proof(self.index.leaves(blknum), txindex)
+        output_pos = decode(spend.tx).inputs[spend.input_index]
+        self.client.challenge_output_spent(self.challenger, record.tx, inclusion, output_pos, spend)
 
     def _double_spend(self, record: InFlightExit, input_index: int) -> DoubleSpendProof | None:
         """A proof that input `input_index` of the in-flight transaction is spent by another one."""

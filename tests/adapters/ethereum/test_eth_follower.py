@@ -213,3 +213,27 @@ def test_an_exit_from_a_block_the_log_never_had_is_reported_unchallenged(anchore
     a.sync()
     conditions = {r.condition for r in a.watcher.check(a.node.state)}
     assert conditions == {"block_withholding", "unchallenged_exit"}
+
+
+def test_the_watcher_blocks_a_piggyback_on_an_output_already_spent(anchored: Anchored):
+    a = anchored
+    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    a.sync()
+    deposit = encode_utxo_pos(blknum, 0, 0)
+    paid = a.pay([deposit], [out(a.addr(BOB), 10**18)], ALICE)
+    bob_pos = encode_utxo_pos(1000, 0, 0)
+    a.node.seal()
+    a.pay([bob_pos], [out(a.addr(CAROL), 10**18)], BOB)  # bob spends it on the child chain
+    a.node.seal()
+    a.client.submit_blocks(a.node.state)
+    a.sync()
+    a.watcher.check(a.node.state)
+
+    exit_id = a.client.start_in_flight_exit(a.accounts[BOB], paid, a.watcher.index)  # "in flight", though included
+    a.client.piggyback(a.accounts[BOB], unsigned_bytes(paid), True, 0)
+    a.sync()
+    reports = [(r.condition, r.challenged) for r in a.watcher.check(a.node.state) if r.condition == "invalid_piggyback"]
+    assert reports == [("invalid_piggyback", True)]
+    a.sync()
+    assert a.node.state.exits[exit_id].piggybacked == set()
+    assert a.node.state.utxos[encode_utxo_pos(2000, 0, 0)] == out(a.addr(CAROL), 10**18)  # carol's output untouched
