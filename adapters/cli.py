@@ -200,7 +200,7 @@ def render(report_: AuditReport) -> str:
     for token, value in report_.value.items():
         lines.append(
             f"value {token}  deposited {value['deposited']} = unspent {value['unspent']} + fees {value['fees']}"
-            f" + in exit {value['in_exit']} + exited {value['exited']}"
+            f" + in exit {value['in_exit']} + exited {value['exited']}" + (f" + staked {value['staked']}" if value["staked"] else "")
         )
         if value["unbacked"]:
             lines.append(f"      {token}  UNBACKED: the root chain paid {value['unbacked']} for outputs the ledger did not hold")

@@ -250,11 +250,87 @@ class RootChainSynced:
     eth_hash: bytes
 
 
+# --- proof of stake ---------------------------------------------------------------
+
+
+@attrs.frozen
+class StakingOpened:
+    """Opens staking in `token` with its parameters (once)."""
+
+    KIND: ClassVar[str] = "staking_opened"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, UINT, UINT, UINT, UINT)
+    token: bytes
+    max_validators: int
+    unbonding_blocks: int
+    double_sign_slash_bps: int
+    reporter_reward_bps: int
+
+
+@attrs.frozen
+class StakeBonded:
+    """A signed payment whose outputs to the staking pool bond the signer's stake; the first
+    bond registers the validator's BLS key with its proof of possession."""
+
+    KIND: ClassVar[str] = "stake_bonded"
+    SCHEMA: ClassVar[tuple] = (BYTES, BYTES, BYTES)
+    tx: bytes
+    bls_key: bytes
+    pop: bytes
+
+
+@attrs.frozen
+class UnbondingStarted:
+    """The validator asks (secp256k1 signature) to unbond `amount`, under its next nonce."""
+
+    KIND: ClassVar[str] = "unbonding_started"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, UINT, BYTES)
+    validator: bytes
+    amount: int
+    signature: bytes
+
+
+@attrs.frozen
+class StakeWithdrawn:
+    """A matured unbonding returns to its validator as a new output in the open block."""
+
+    KIND: ClassVar[str] = "stake_withdrawn"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, UINT)
+    validator: bytes
+    nonce: int
+
+
+@attrs.frozen
+class BlockCommitted:
+    """Validators' BLS signatures of a sealed child block, aggregated, and who signed."""
+
+    KIND: ClassVar[str] = "block_committed"
+    SCHEMA: ClassVar[tuple] = (UINT, BYTES, BYTES)
+    blknum: int
+    signers: bytes  # bitmap over the active set, ordered by address
+    signature: bytes
+
+
+@attrs.frozen
+class Equivocation:
+    """Evidence: `validator` signed two different roots for child block `blknum`."""
+
+    KIND: ClassVar[str] = "equivocation"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, ADDRESS, UINT, HASH, BYTES, HASH, BYTES)
+    reporter: bytes
+    validator: bytes
+    blknum: int
+    root_a: bytes
+    signature_a: bytes
+    root_b: bytes
+    signature_b: bytes
+
+
 Event = Union[
     Genesis, Deposit, Payment, FeeCollected, BlockSealed, BlockSubmitted,
     ExitStarted, ExitChallenged, ExitProcessed,
     InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
     PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced,
+    StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
 ]
 EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 

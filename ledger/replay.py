@@ -15,6 +15,7 @@ import attrs
 from ledger import events, witnesses
 from ledger.errors import Rejected
 from ledger.events import Genesis, Payment
+from ledger.staking import staked
 from ledger.state import GENESIS_STATE, State
 from ledger.witnesses import Batch, Prefetcher
 from ledger.store import GENESIS_HASH, EventStore, Record, record_hash
@@ -154,7 +155,7 @@ class AuditReport:
     kinds: dict[str, int]
     blocks: int
     deposit_blocks: int
-    value: dict[str, dict[str, int]]  # token hex -> deposited / unspent / fees / in_exit / exited / unbacked
+    value: dict[str, dict[str, int]]  # token hex -> deposited / unspent / fees / in_exit / exited / unbacked / staked
     invariants_checked: dict[str, int]
     failure: Failure | None
 
@@ -185,6 +186,7 @@ def _value(state: State) -> dict[str, dict[str, int]]:
             "in_exit": state.in_exit.get(token, 0),
             "exited": state.exited.get(token, 0),
             "unbacked": state.unbacked.get(token, 0),
+            "staked": staked(state).get(token, 0),
         }
         for token in tokens
     }

@@ -59,6 +59,45 @@ class InFlightExit:
 
 
 @attrs.frozen
+class StakingParams:
+    """Fixed when staking opens. Periods count child blocks: the ledger has no clock."""
+
+    token: bytes  # the staking token (OMG, deposited from the root chain)
+    max_validators: int
+    unbonding_blocks: int
+    double_sign_slash_bps: int  # of the stake, in basis points
+    reporter_reward_bps: int  # of the slashed amount
+
+
+@attrs.frozen
+class Validator:
+    bls_key: bytes  # 48-byte compressed G1, registered with a proof of possession
+    bonded: int = 0
+    jailed: bool = False
+    unbond_nonce: int = 0  # each unbonding request signs the next nonce: none can be replayed
+
+
+@attrs.frozen
+class Unbonding:
+    validator: bytes
+    amount: int
+    mature_at: int  # the first open child block at which it may be withdrawn
+
+
+@attrs.frozen
+class Staking:
+    params: StakingParams
+    validators: Map = Map()  # address -> Validator
+    unbonding: Map = Map()  # (validator, nonce) -> Unbonding
+    bonded_total: int = 0
+    unbonding_total: int = 0
+    burned: int = 0  # slashed and not paid to reporters
+    commits: Map = Map()  # child blknum -> signer bitmap over the active set at commit time
+    last_committed: int = 0
+    evidence: Map = Map()  # (validator, blknum) -> reporter: each equivocation slashed once
+
+
+@attrs.frozen
 class Effects:
     """What the last applied event did, for the invariant checks to re-verify.
 
@@ -100,6 +139,7 @@ class State:
     in_exit: Map = Map()  # token -> value of exiting outputs and in-flight reserves
     exited: Map = Map()  # token -> value the root chain paid for ledger outputs
     unbacked: Map = Map()  # token -> value the root chain paid for outputs the ledger did not hold
+    staking: Staking | None = None
     effects: Effects = Effects()
 
     @property

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ledger import exits, plasma
+from ledger import exits, plasma, staking
 from ledger.errors import Rejected
 from ledger.events import (
+    BlockCommitted,
     BlockSealed,
     BlockSubmitted,
     Deposit,
+    Equivocation,
     Event,
     ExitChallenged,
     ExitProcessed,
@@ -27,6 +29,10 @@ from ledger.events import (
     Payment,
     PiggybackChallenged,
     RootChainSynced,
+    StakeBonded,
+    StakeWithdrawn,
+    StakingOpened,
+    UnbondingStarted,
 )
 from ledger.state import GENESIS_STATE, State
 
@@ -47,6 +53,12 @@ RULES: dict[type, Callable] = {
     PiggybackChallenged: exits.apply_piggyback_challenged,
     InFlightExitWithdrawn: exits.apply_withdrawn,
     RootChainSynced: exits.apply_root_chain_synced,
+    StakingOpened: staking.apply_staking_opened,
+    StakeBonded: staking.apply_stake_bonded,
+    UnbondingStarted: staking.apply_unbonding_started,
+    StakeWithdrawn: staking.apply_stake_withdrawn,
+    BlockCommitted: staking.apply_block_committed,
+    Equivocation: staking.apply_equivocation,
 }
 
 

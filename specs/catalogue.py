@@ -12,8 +12,9 @@ from typing import Literal
 
 import attrs
 
-from ledger.events import BlockSealed, Deposit, Event, Payment
+from ledger.events import BlockCommitted, BlockSealed, Deposit, Equivocation, Event, Payment
 from ledger.exits import reserves
+from ledger.staking import active_set, staked
 from ledger.fees import token_totals
 from ledger.state import CHILD_BLOCK_INTERVAL, State
 from proofs import merkle
@@ -37,8 +38,9 @@ def _hex(token: bytes) -> str:
 
 
 def value_conserved(state: State) -> str | None:
-    """deposited = unspent + fees in the open block + fees collected + in exit + exited, per token."""
-    parts = (state.unspent, state.open_block_fees, state.fees_collected, state.in_exit, state.exited)
+    """deposited = unspent + fees in the open block + fees collected + in exit + exited
+    + staked (bonded, unbonding, burned by slashing), per token."""
+    parts = (state.unspent, state.open_block_fees, state.fees_collected, state.in_exit, state.exited, staked(state))
     tokens = set(state.deposited.keys()).union(*(part.keys() for part in parts))
     for token in tokens:
         held = sum(part.get(token, 0) for part in parts)
@@ -64,6 +66,41 @@ def unspent_tally(state: State) -> str | None:
     recount = token_totals(state.utxos.values())
     tally = {token: amount for token, amount in state.unspent.items() if amount}
     return None if recount == tally else f"recount {recount} != tally {tally}"
+
+
+def stake_tally(state: State) -> str | None:
+    """Bonded and unbonding totals equal a recount of validators and unbonding entries."""
+    if state.staking is None:
+        return None
+    s = state.staking
+    bonded = sum(v.bonded for v in s.validators.values())
+    unbonding = sum(e.amount for e in s.unbonding.values())
+    if (bonded, unbonding) != (s.bonded_total, s.unbonding_total):
+        return f"recount bonded {bonded}, unbonding {unbonding} != tallies {s.bonded_total}, {s.unbonding_total}"
+    return None
+
+
+def commit_quorum(before: State, event: Event, after: State) -> str | None:
+    """A committed block was signed by validators holding more than 2/3 of the active stake."""
+    if not isinstance(event, BlockCommitted) or before.staking is None:
+        return None
+    validators = active_set(before.staking)
+    bits = int.from_bytes(event.signers, "little")
+    signed = sum(v.bonded for i, (_, v) in enumerate(validators) if bits >> i & 1)
+    total = sum(v.bonded for _, v in validators)
+    return None if 3 * signed > 2 * total else f"block {event.blknum} committed by {signed} of {total} stake"
+
+
+def slash_exact(before: State, event: Event, after: State) -> str | None:
+    """Equivocation evidence jails the validator and cuts its bonded stake by exactly the
+    fraction (rounded down); slashed value is either paid to the reporter or burned."""
+    if not isinstance(event, Equivocation) or before.staking is None or after.staking is None:
+        return None
+    was, now = before.staking.validators[event.validator], after.staking.validators[event.validator]
+    cut = was.bonded * before.staking.params.double_sign_slash_bps // 10_000
+    if now.bonded != was.bonded - cut or not now.jailed:
+        return f"validator bonded {was.bonded} -> {now.bonded}, expected -{cut} and jailed"
+    return None
 
 
 def exit_tally(state: State) -> str | None:
@@ -169,7 +206,7 @@ def outputs_in_their_block(before: State, event: Event, after: State) -> str | N
     fx = after.effects
     for oindex, (pos, _) in enumerate(fx.created):
         blknum, txindex, got_oindex = decode_utxo_pos(pos)
-        if got_oindex != oindex:
+        if isinstance(event, (Payment, Deposit)) and got_oindex != oindex:
             return f"output {pos} has index {got_oindex}, expected {oindex}"
         if isinstance(event, Payment) and (blknum, txindex) != (before.next_child_blknum, len(before.open_block_txs)):
             return f"output {pos} is not in the open child block's next slot"
@@ -248,6 +285,27 @@ CATALOGUE: tuple[Invariant, ...] = (
         "plasma-contracts PlasmaFramework.flagOutputFinalized / isOutputFinalized; Plasma MVP exit priority",
         "transition",
         exits_locked_and_paid_once,
+    ),
+    Invariant(
+        "INV-STAKE-TALLY",
+        "Bonded and unbonding totals equal a recount of validators and unbonding entries (with burned and liquid: the supply).",
+        "Cosmos SDK x/staking: bonded + not-bonded pools equal the sum of validator tokens and unbonding entries",
+        "full",
+        stake_tally,
+    ),
+    Invariant(
+        "INV-COMMIT-QUORUM",
+        "A block is final only when validators holding more than 2/3 of the active stake signed it.",
+        "Tendermint / CometBFT commit rule (+2/3 of voting power), Cosmos SDK x/staking",
+        "transition",
+        commit_quorum,
+    ),
+    Invariant(
+        "INV-SLASH-EXACT",
+        "Equivocation cuts the validator's stake by exactly the slash fraction and jails it.",
+        "Cosmos SDK x/slashing (SlashFractionDoubleSign, jailing on double sign)",
+        "transition",
+        slash_exact,
     ),
 )
 

@@ -48,7 +48,7 @@ def test_audit_passes_and_reports_in_json(home):
     report = json.loads(done.stdout)
     assert report["ok"] and report["events"] == 6 and report["kinds"]["payment"] == 2
     assert report["value"]["0x" + "00" * 20] == {
-        "deposited": 1000, "unspent": 980, "fees": 20, "in_exit": 0, "exited": 0, "unbacked": 0
+        "deposited": 1000, "unspent": 980, "fees": 20, "in_exit": 0, "exited": 0, "unbacked": 0, "staked": 0
     }
     assert report["invariants_checked"]["INV-VALUE-CONSERVED"] >= 6
 

@@ -1,0 +1,176 @@
+"""Proof of stake through the one `apply`: bonds, unbonding, withdrawal, BLS commits and
+equivocation, with the whole catalogue checked after every event."""
+from __future__ import annotations
+
+import pytest
+
+from ledger import events
+from ledger.errors import Rejected
+from ledger.events import (
+    BlockCommitted,
+    BlockSealed,
+    Equivocation,
+    StakeBonded,
+    StakeWithdrawn,
+    StakingOpened,
+    UnbondingStarted,
+)
+from ledger.plasma import open_block_root
+from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, unbond_digest
+from ledger.state import State
+from ledger.transition import apply
+from proofs import bls, eip712
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, encode_utxo_pos
+from specs.hooks import InvariantHook
+from tests.conftest import ADDRS, KEYS, TOKEN, deposit, genesis, out, signed
+
+OMG = TOKEN
+BLS_KEYS = [bls.secret_key(b"validator %d seed material, 32+ bytes long" % i) for i in range(4)]
+UNBONDING_BLOCKS = 2
+
+
+def checked(state: State, *evs: events.Event) -> State:
+    hook = InvariantHook(full_every=1)
+    for event in evs:
+        after = apply(state, event)
+        assert hook(0, state, event, after) is None
+        state = after
+    return state
+
+
+def rejected(state: State, event: events.Event) -> str:
+    with pytest.raises(Rejected) as info:
+        apply(state, event)
+    return info.value.code
+
+
+def bond_event(state: State, who: int, amount: int, register: bool = True) -> StakeBonded:
+    pos = next(p for p, o in state.utxos.items() if o.owner == ADDRS[who] and o.token == OMG)
+    held = state.utxos[pos].amount
+    outputs = [Output(OUTPUT_TYPE_PAYMENT, STAKING_POOL, OMG, amount)] + ([out(who, held - amount, OMG)] if held > amount else [])
+    key = BLS_KEYS[who]
+    return StakeBonded(signed([pos], outputs, [who]), bls.public_key(key) if register else b"", bls.pop_prove(key) if register else b"")
+
+
+def seal(state: State) -> State:
+    leaves = state.open_block_txs
+    return checked(state, BlockSealed(state.next_child_blknum, open_block_root(leaves), len(leaves)))
+
+
+@pytest.fixture
+def staked() -> State:
+    """Validators 0, 1, 2 bond 100, 200, 300 OMG of their 1000; staking slashes 5 %, rewards 10 %."""
+    state = genesis()
+    for who in range(4):
+        state = deposit(state, who, 1000, OMG)
+    state = checked(state, StakingOpened(OMG, 3, UNBONDING_BLOCKS, 500, 1000))
+    for who, amount in ((0, 100), (1, 200), (2, 300)):
+        state = checked(state, bond_event(state, who, amount))
+    return state
+
+
+def commit(state: State, blknum: int, signers: list[int]) -> BlockCommitted:
+    validators = active_set(state.staking)
+    index = {address: i for i, (address, _) in enumerate(validators)}
+    message = commit_message(state.params.domain_separator, blknum, state.blocks[blknum].root)
+    signature = bls.aggregate([bls.sign(BLS_KEYS[w], message) for w in signers])
+    return BlockCommitted(blknum, bls.signer_bitmap([index[ADDRS[w]] for w in signers], len(validators)), signature)
+
+
+def test_every_staking_event_round_trips_its_encoding():
+    for event in (
+        StakingOpened(OMG, 3, 2, 500, 1000),
+        StakeBonded(b"\x01", b"\x02" * 48, b"\x03" * 96),
+        UnbondingStarted(ADDRS[0], 5, b"\x04" * 65),
+        StakeWithdrawn(ADDRS[0], 0),
+        BlockCommitted(1000, b"\x07", b"\x05" * 96),
+        Equivocation(ADDRS[1], ADDRS[0], 1000, b"\x06" * 32, b"\x07" * 96, b"\x08" * 32, b"\x09" * 96),
+    ):
+        assert events.decode(events.encode(event)) == event
+
+
+def test_bonds_take_stake_out_of_the_utxo_set(staked):
+    s = staked.staking
+    assert [v.bonded for _, v in sorted(s.validators.items(), key=lambda kv: kv[1].bonded)] == [100, 200, 300]
+    assert s.bonded_total == 600 and staked.unspent[OMG] == 4000 - 600
+    assert all(o.owner != STAKING_POOL for o in staked.utxos.values())
+    assert len(staked.open_block_txs) == 3  # each bond is a leaf of the open block
+
+
+def test_a_bond_needs_a_valid_key_and_proof_of_possession(staked):
+    state = staked
+    good = bond_event(state, 3, 50)
+    assert rejected(state, StakeBonded(good.tx, good.bls_key, bls.pop_prove(BLS_KEYS[0]))) == "invalid_proof_of_possession"
+    assert rejected(state, StakeBonded(good.tx, b"\x01" * 48, good.pop)) == "malformed_bls_point"
+    taken = StakeBonded(good.tx, bls.public_key(BLS_KEYS[0]), bls.pop_prove(BLS_KEYS[0]))
+    assert rejected(state, taken) == "bls_key_taken"
+    more = checked(state, bond_event(state, 0, 10, register=False))  # a known validator bonds more
+    assert more.staking.validators[ADDRS[0]].bonded == 110
+
+
+def test_a_bond_must_pay_the_staking_token_to_the_pool(staked):
+    pos = next(p for p, o in staked.utxos.items() if o.owner == ADDRS[3] and o.token == OMG)
+    plain = StakeBonded(signed([pos], [out(3, 1000, OMG)], [3]), bls.public_key(BLS_KEYS[3]), bls.pop_prove(BLS_KEYS[3]))
+    assert rejected(staked, plain) == "not_a_bond"
+
+
+def test_unbonding_waits_its_period_then_returns_the_stake_as_an_output(staked):
+    digest = unbond_digest(staked.params.domain_separator, ADDRS[1], 50, 0)
+    event = UnbondingStarted(ADDRS[1], 50, eip712.sign(digest, KEYS[1]))
+    unbonding = checked(staked, event)
+    assert unbonding.staking.validators[ADDRS[1]].bonded == 150 and unbonding.staking.unbonding_total == 50
+    assert rejected(unbonding, event) == "unauthorized_unbond"  # the nonce moved on: no replay
+    assert rejected(unbonding, StakeWithdrawn(ADDRS[1], 0)) == "unbonding_not_mature"
+    forged = UnbondingStarted(ADDRS[1], 50, eip712.sign(unbond_digest(staked.params.domain_separator, ADDRS[1], 50, 1), KEYS[0]))
+    assert rejected(unbonding, forged) == "unauthorized_unbond"
+    later = unbonding
+    for _ in range(UNBONDING_BLOCKS):
+        later = seal(later)
+    withdrawn = checked(later, StakeWithdrawn(ADDRS[1], 0))
+    pos = encode_utxo_pos(later.next_child_blknum, 0, 0)
+    assert withdrawn.utxos[pos] == out(1, 50, OMG) and withdrawn.staking.unbonding_total == 0
+    assert rejected(withdrawn, StakeWithdrawn(ADDRS[1], 0)) == "unknown_unbonding"
+
+
+def test_a_block_is_final_with_more_than_two_thirds_of_the_stake(staked):
+    sealed = seal(staked)
+    assert rejected(sealed, commit(sealed, 1000, [0, 2])) == "insufficient_commit_stake"  # exactly 2/3: not enough
+    assert rejected(sealed, commit(sealed, 1000, [2])) == "insufficient_commit_stake"
+    final = checked(sealed, commit(sealed, 1000, [1, 2]))  # 500 of 600
+    assert final.staking.last_committed == 1000 and final.staking.commits[1000] == commit(sealed, 1000, [1, 2]).signers
+    assert rejected(final, commit(sealed, 1000, [0, 1, 2])) == "wrong_block_number"
+
+
+def test_a_commit_signature_must_match_its_bitmap(staked):
+    sealed = seal(staked)
+    good = commit(sealed, 1000, [0, 1, 2])
+    lying = BlockCommitted(1000, good.signers, commit(sealed, 1000, [1, 2]).signature)
+    assert rejected(sealed, lying) == "invalid_commit_signature"
+    assert rejected(sealed, BlockCommitted(1000, b"\xff", good.signature)) == "malformed_signer_bitmap"
+    assert rejected(sealed, BlockCommitted(2000, good.signers, good.signature)) == "wrong_block_number"
+
+
+def test_equivocation_slashes_jails_and_rewards_the_reporter(staked):
+    separator = staked.params.domain_separator
+    roots = (b"\x0a" * 32, b"\x0b" * 32)
+    sigs = [bls.sign(BLS_KEYS[2], commit_message(separator, 1000, r)) for r in roots]
+    evidence = Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], sigs[0], roots[1], sigs[1])
+    after = checked(staked, evidence)
+    v = after.staking.validators[ADDRS[2]]
+    assert v.bonded == 300 - 15 and v.jailed and after.staking.burned == 15 - 1
+    reward = [o for o in after.utxos.values() if o.owner == ADDRS[3] and o.amount == 1]
+    assert reward == [out(3, 1, OMG)]
+    assert ADDRS[2] not in {a for a, _ in active_set(after.staking)}
+    assert rejected(after, evidence) == "evidence_already_seen"
+    forged = Equivocation(ADDRS[3], ADDRS[1], 1000, roots[0], sigs[0], roots[1], sigs[1])
+    assert rejected(staked, forged) == "invalid_evidence_signature"
+    same = Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], sigs[0], roots[0], sigs[0])
+    assert rejected(staked, same) == "not_an_equivocation"
+
+
+def test_the_proposer_is_drawn_by_stake_and_replayable(staked):
+    seed = b"\x42" * 32
+    draws = [proposer(staked.staking, 1000 * k, seed) for k in range(1, 601)]
+    assert draws == [proposer(staked.staking, 1000 * k, seed) for k in range(1, 601)]
+    counts = {who: draws.count(ADDRS[who]) for who in range(3)}
+    assert counts[0] < counts[1] < counts[2]  # 100 : 200 : 300
