@@ -476,3 +476,24 @@ def test_public_key_cache_keeps_verdicts():
         assert not bls.verify(pk[:-1] + bytes([pk[-1] ^ 1]), b"m", signature, backend=bls.ARKWORKS)
     info = bls._ark_public_key_point.cache_info()
     assert info.hits == 2 and info.misses == 2
+
+
+# --- the benchmark runs (structure only, never a timing) --------------------------------
+
+
+@NO_ARKWORKS
+def test_benchmark_measures_and_renders():
+    if str(ROOT) not in sys.path:  # plain `pytest` does not put the repo root on the path
+        sys.path.insert(0, str(ROOT))
+    from benchmarks import bls as bench
+
+    raw = bench.raw_arkworks(calls=4, repeats=1)
+    assert set(raw) == {"pairing_check", "pairing", "hash_to_g2", "g2_decode", "g1_decode"}
+    assert all(rate > 0 for rate in raw.values())
+    commits = bench.build_commits(3, (1, 2), seed=5)
+    rates = bench.measure_backend(bls.ARKWORKS, commits, 3, (1, 2), 1)  # asserts every verdict
+    assert set(rates) == {"sign", "verify", "commit1", "commit2"} and all(r > 0 for r in rates.values())
+    cold = bench.measure_cold_commits(commits, 3, (2,), 1)
+    results = bench.BlsResults(raw, {("arkworks", op): r for op, r in rates.items()}, cold, {"arkworks": 3, "py_ecc": 0})
+    text = results.table()
+    assert "| measure |" in text and "pairing check" in text and "commit of 4" not in text
