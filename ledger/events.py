@@ -258,12 +258,16 @@ class StakingOpened:
     """Opens staking in `token` with its parameters (once)."""
 
     KIND: ClassVar[str] = "staking_opened"
-    SCHEMA: ClassVar[tuple] = (ADDRESS, UINT, UINT, UINT, UINT)
+    SCHEMA: ClassVar[tuple] = (ADDRESS, UINT, UINT, UINT, UINT, UINT, UINT, UINT, UINT)
     token: bytes
     max_validators: int
     unbonding_blocks: int
     double_sign_slash_bps: int
     reporter_reward_bps: int
+    epoch_blocks: int
+    signed_blocks_window: int
+    min_signed_bps: int
+    downtime_slash_bps: int
 
 
 @attrs.frozen
@@ -325,12 +329,35 @@ class Equivocation:
     signature_b: bytes
 
 
+@attrs.frozen
+class FeeVoted:
+    """A validator's fee schedule vote (secp256k1 signature over it and its next vote nonce)."""
+
+    KIND: ClassVar[str] = "fee_voted"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, FEE_RULES, BYTES)
+    validator: bytes
+    schedule: tuple[FeeRule, ...]
+    signature: bytes
+
+
+@attrs.frozen
+class FeeEpochClosed:
+    """Closes fee epoch `epoch`: `schedule` is the stake-weighted median of the votes (the
+    rule recomputes and compares it) and the collected fees go to the validators by stake."""
+
+    KIND: ClassVar[str] = "fee_epoch_closed"
+    SCHEMA: ClassVar[tuple] = (UINT, FEE_RULES)
+    epoch: int
+    schedule: tuple[FeeRule, ...]
+
+
 Event = Union[
     Genesis, Deposit, Payment, FeeCollected, BlockSealed, BlockSubmitted,
     ExitStarted, ExitChallenged, ExitProcessed,
     InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
     PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced,
     StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
+    FeeVoted, FeeEpochClosed,
 ]
 EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 

@@ -15,6 +15,7 @@ import attrs
 from ledger import events, witnesses
 from ledger.errors import Rejected
 from ledger.events import Genesis, Payment
+from ledger.fee_votes import undistributed
 from ledger.staking import staked
 from ledger.state import GENESIS_STATE, State
 from ledger.witnesses import Batch, Prefetcher
@@ -182,7 +183,7 @@ def _value(state: State) -> dict[str, dict[str, int]]:
         "0x" + token.hex(): {
             "deposited": state.deposited.get(token, 0),
             "unspent": state.unspent.get(token, 0),
-            "fees": state.fees_collected.get(token, 0) + state.open_block_fees.get(token, 0),
+            "fees": undistributed(state).get(token, 0) + state.open_block_fees.get(token, 0),
             "in_exit": state.in_exit.get(token, 0),
             "exited": state.exited.get(token, 0),
             "unbacked": state.unbacked.get(token, 0),

@@ -62,7 +62,7 @@ def proposer(staking: Staking, blknum: int, seed: bytes) -> bytes:
     raise AssertionError("unreachable: tickets cover the total stake")
 
 
-def _staking(state: State) -> Staking:
+def staking_of(state: State) -> Staking:
     if state.staking is None:
         raise Rejected("staking_not_open", "no staking_opened event yet")
     return state.staking
@@ -72,10 +72,11 @@ def apply_staking_opened(state: State, event: StakingOpened) -> State:
     params_of(state)
     if state.staking is not None:
         raise Rejected("staking_already_open", "staking opens once")
-    if not (0 < event.max_validators and event.double_sign_slash_bps <= BPS and event.reporter_reward_bps <= BPS):
-        raise Rejected("malformed_event", "max_validators > 0, fractions in basis points <= 10000")
-    params = StakingParams(event.token, event.max_validators, event.unbonding_blocks, event.double_sign_slash_bps,
-                           event.reporter_reward_bps)
+    fractions = (event.double_sign_slash_bps, event.reporter_reward_bps, event.min_signed_bps, event.downtime_slash_bps)
+    if not (event.max_validators > 0 and event.epoch_blocks > 0 and event.signed_blocks_window > 0
+            and all(f <= BPS for f in fractions)):
+        raise Rejected("malformed_event", "counts > 0, fractions in basis points <= 10000")
+    params = StakingParams(*attrs.astuple(event))
     return advance(state, staking=Staking(params), effects=Effects(kind=StakingOpened.KIND))
 
 
@@ -101,7 +102,7 @@ def _register(staking: Staking, address: bytes, event: StakeBonded) -> Validator
 
 def apply_stake_bonded(state: State, event: StakeBonded) -> State:
     """The payment is applied as any other; its outputs to the pool leave the UTXO set as stake."""
-    staking = _staking(state)
+    staking = staking_of(state)
     tx = decode_tx(event.tx)
     pooled = [i for i, o in enumerate(tx.outputs) if o.owner == STAKING_POOL]
     if not pooled or any(tx.outputs[i].token != staking.params.token for i in pooled):
@@ -133,7 +134,7 @@ def apply_stake_bonded(state: State, event: StakeBonded) -> State:
 
 
 def apply_unbonding_started(state: State, event: UnbondingStarted) -> State:
-    staking = _staking(state)
+    staking = staking_of(state)
     validator = staking.validators.get(event.validator)
     if validator is None:
         raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
@@ -158,7 +159,7 @@ def apply_unbonding_started(state: State, event: UnbondingStarted) -> State:
     return advance(state, staking=staking, effects=Effects(kind=UnbondingStarted.KIND))
 
 
-def _mint(state: State, owner: bytes, token: bytes, amount: int) -> tuple[dict, tuple[int, Output]]:
+def mint_output(state: State, owner: bytes, token: bytes, amount: int) -> tuple[dict, tuple[int, Output]]:
     """An input-less transaction in the open block paying `owner`: how stake comes back."""
     output = Output(OUTPUT_TYPE_PAYMENT, owner, token, amount)
     leaf = encode(PaymentTx([], [output], metadata=STAKE_RETURN_METADATA))
@@ -175,14 +176,14 @@ def _mint(state: State, owner: bytes, token: bytes, amount: int) -> tuple[dict, 
 
 
 def apply_stake_withdrawn(state: State, event: StakeWithdrawn) -> State:
-    staking = _staking(state)
+    staking = staking_of(state)
     key = (event.validator, event.nonce)
     entry = staking.unbonding.get(key)
     if entry is None:
         raise Rejected("unknown_unbonding", f"validator 0x{event.validator.hex()} nonce {event.nonce}")
     if state.next_child_blknum < entry.mature_at:
         raise Rejected("unbonding_not_mature", f"withdrawable from block {entry.mature_at}")
-    changes, created = _mint(state, event.validator, staking.params.token, entry.amount)
+    changes, created = mint_output(state, event.validator, staking.params.token, entry.amount)
     staking = attrs.evolve(staking, unbonding=staking.unbonding.delete(key), unbonding_total=staking.unbonding_total - entry.amount)
     return advance(state, staking=staking, **changes, effects=Effects(kind=StakeWithdrawn.KIND, created=(created,)))
 
@@ -191,7 +192,7 @@ def apply_stake_withdrawn(state: State, event: StakeWithdrawn) -> State:
 
 def apply_block_committed(state: State, event: BlockCommitted) -> State:
     """Finality: the next sealed child block, signed by more than 2/3 of the active stake."""
-    staking = _staking(state)
+    staking = staking_of(state)
     expected = staking.last_committed + CHILD_BLOCK_INTERVAL
     block = state.blocks.get(event.blknum)
     if event.blknum != expected or block is None:
@@ -211,7 +212,25 @@ def apply_block_committed(state: State, event: BlockCommitted) -> State:
     if not bls.fast_aggregate_verify([validators[i][1].bls_key for i in signers], message, event.signature):
         raise Rejected("invalid_commit_signature", "the aggregate does not verify for the named signers")
     staking = attrs.evolve(staking, commits=staking.commits.set(event.blknum, event.signers), last_committed=event.blknum)
-    return advance(state, staking=staking, effects=Effects(kind=BlockCommitted.KIND))
+    return advance(state, staking=_count_downtime(staking, validators, set(signers)), effects=Effects(kind=BlockCommitted.KIND))
+
+
+def _count_downtime(staking: Staking, validators: list[tuple[bytes, Validator]], signed: set[int]) -> Staking:
+    """As x/slashing: over the last `signed_blocks_window` commits a validator was expected
+    to sign, signing fewer than `min_signed_bps` of them slashes (burns) `downtime_slash_bps`
+    of its stake and jails it; its window starts afresh."""
+    params = staking.params
+    window = params.signed_blocks_window
+    for i, (address, validator) in enumerate(validators):
+        missed = ((validator.missed << 1) | (i not in signed)) & ((1 << window) - 1)
+        updated = attrs.evolve(validator, missed=missed, expected=validator.expected + 1)
+        signed_count = window - bin(missed).count("1")
+        if updated.expected >= window and signed_count * BPS < params.min_signed_bps * window:
+            cut = _slash(validator.bonded, params.downtime_slash_bps)
+            updated = attrs.evolve(updated, bonded=validator.bonded - cut, jailed=True, missed=0, expected=0)
+            staking = attrs.evolve(staking, bonded_total=staking.bonded_total - cut, burned=staking.burned + cut)
+        staking = attrs.evolve(staking, validators=staking.validators.set(address, updated))
+    return staking
 
 
 def _slash(amount: int, bps: int) -> int:
@@ -220,7 +239,7 @@ def _slash(amount: int, bps: int) -> int:
 
 def apply_equivocation(state: State, event: Equivocation) -> State:
     """Two valid signatures by one validator on different roots at one height: slash, jail, reward."""
-    staking = _staking(state)
+    staking = staking_of(state)
     validator = staking.validators.get(event.validator)
     if validator is None:
         raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
@@ -251,7 +270,7 @@ def apply_equivocation(state: State, event: Equivocation) -> State:
         burned=staking.burned + total - reward,
         evidence=staking.evidence.set((event.validator, event.blknum), event.reporter),
     )
-    changes, created = _mint(state, event.reporter, staking.params.token, reward) if reward else ({}, None)
+    changes, created = mint_output(state, event.reporter, staking.params.token, reward) if reward else ({}, None)
     return advance(state, staking=staking, **changes,
                    effects=Effects(kind=Equivocation.KIND, created=(created,) if created else ()))
 

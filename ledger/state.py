@@ -67,6 +67,10 @@ class StakingParams:
     unbonding_blocks: int
     double_sign_slash_bps: int  # of the stake, in basis points
     reporter_reward_bps: int  # of the slashed amount
+    epoch_blocks: int  # child blocks per fee epoch
+    signed_blocks_window: int  # commits over which downtime is judged
+    min_signed_bps: int  # of the window a validator must sign
+    downtime_slash_bps: int
 
 
 @attrs.frozen
@@ -75,6 +79,10 @@ class Validator:
     bonded: int = 0
     jailed: bool = False
     unbond_nonce: int = 0  # each unbonding request signs the next nonce: none can be replayed
+    vote_nonce: int = 0
+    fee_vote: Map = Map()  # (tx_type, token) -> voted fee
+    missed: int = 0  # bit i set: missed the i-th most recent commit it was expected to sign
+    expected: int = 0  # commits it was in the active set for, since bonding or its last downtime slash
 
 
 @attrs.frozen
@@ -95,6 +103,8 @@ class Staking:
     commits: Map = Map()  # child blknum -> signer bitmap over the active set at commit time
     last_committed: int = 0
     evidence: Map = Map()  # (validator, blknum) -> reporter: each equivocation slashed once
+    epoch: int = 0  # fee epochs closed
+    fees_distributed: Map = Map()  # token -> paid out to validators
 
 
 @attrs.frozen

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ledger import exits, plasma, staking
+from ledger import exits, fee_votes, plasma, staking
 from ledger.errors import Rejected
 from ledger.events import (
     BlockCommitted,
@@ -20,6 +20,8 @@ from ledger.events import (
     ExitProcessed,
     ExitStarted,
     FeeCollected,
+    FeeEpochClosed,
+    FeeVoted,
     Genesis,
     InFlightExitChallenged,
     InFlightExitPiggybacked,
@@ -59,6 +61,8 @@ RULES: dict[type, Callable] = {
     StakeWithdrawn: staking.apply_stake_withdrawn,
     BlockCommitted: staking.apply_block_committed,
     Equivocation: staking.apply_equivocation,
+    FeeVoted: fee_votes.apply_fee_voted,
+    FeeEpochClosed: fee_votes.apply_fee_epoch_closed,
 }
 
 

@@ -12,8 +12,9 @@ from typing import Literal
 
 import attrs
 
-from ledger.events import BlockCommitted, BlockSealed, Deposit, Equivocation, Event, Payment
+from ledger.events import BlockCommitted, BlockSealed, Deposit, Equivocation, Event, FeeEpochClosed, Payment
 from ledger.exits import reserves
+from ledger.fee_votes import undistributed
 from ledger.staking import active_set, staked
 from ledger.fees import token_totals
 from ledger.state import CHILD_BLOCK_INTERVAL, State
@@ -38,9 +39,9 @@ def _hex(token: bytes) -> str:
 
 
 def value_conserved(state: State) -> str | None:
-    """deposited = unspent + fees in the open block + fees collected + in exit + exited
-    + staked (bonded, unbonding, burned by slashing), per token."""
-    parts = (state.unspent, state.open_block_fees, state.fees_collected, state.in_exit, state.exited, staked(state))
+    """deposited = unspent + fees in the open block + fees collected and not yet paid to
+    validators + in exit + exited + staked (bonded, unbonding, burned by slashing), per token."""
+    parts = (state.unspent, state.open_block_fees, undistributed(state), state.in_exit, state.exited, staked(state))
     tokens = set(state.deposited.keys()).union(*(part.keys() for part in parts))
     for token in tokens:
         held = sum(part.get(token, 0) for part in parts)
@@ -101,6 +102,23 @@ def slash_exact(before: State, event: Event, after: State) -> str | None:
     if now.bonded != was.bonded - cut or not now.jailed:
         return f"validator bonded {was.bonded} -> {now.bonded}, expected -{cut} and jailed"
     return None
+
+
+def fees_distributed_exactly(before: State, event: Event, after: State) -> str | None:
+    """Closing an epoch pays each active validator floor(pool * stake / total) of every
+    token's undistributed fees; only the rounding dust stays, never more than one unit
+    per validator, and nothing is paid twice."""
+    if not isinstance(event, FeeEpochClosed) or before.staking is None:
+        return None
+    validators = active_set(before.staking)
+    total = sum(v.bonded for _, v in validators)
+    pools, left = undistributed(before), undistributed(after)
+    for token, pool in pools.items():
+        shares = [pool * v.bonded // total for _, v in validators] if total else []
+        if left.get(token, 0) != pool - sum(shares) or (total and left.get(token, 0) >= len(validators)):
+            return f"token {_hex(token)}: pool {pool}, left {left.get(token, 0)}, shares {shares}"
+    paid = token_totals(output for _, output in after.effects.created)
+    return None if paid == {t: pools[t] - left.get(t, 0) for t in pools if pools[t] != left.get(t, 0)} else f"paid {paid}"
 
 
 def exit_tally(state: State) -> str | None:
@@ -299,6 +317,13 @@ CATALOGUE: tuple[Invariant, ...] = (
         "Tendermint / CometBFT commit rule (+2/3 of voting power), Cosmos SDK x/staking",
         "transition",
         commit_quorum,
+    ),
+    Invariant(
+        "INV-FEES-DISTRIBUTED",
+        "Fees distributed plus the carried rounding dust equal the fees collected; each validator gets floor(pool * stake / total).",
+        "OMG design: stakers collectively set and earn the fees; Cosmos SDK x/distribution (pro rata to stake, remainder kept)",
+        "transition",
+        fees_distributed_exactly,
     ),
     Invariant(
         "INV-SLASH-EXACT",

@@ -27,6 +27,8 @@ from tests.conftest import ADDRS, KEYS, TOKEN, deposit, genesis, out, signed
 OMG = TOKEN
 BLS_KEYS = [bls.secret_key(b"validator %d seed material, 32+ bytes long" % i) for i in range(4)]
 UNBONDING_BLOCKS = 2
+EPOCH_BLOCKS = 2
+WINDOW = 4  # commits over which downtime is judged; signing fewer than half of them is downtime
 
 
 def checked(state: State, *evs: events.Event) -> State:
@@ -59,11 +61,12 @@ def seal(state: State) -> State:
 
 @pytest.fixture
 def staked() -> State:
-    """Validators 0, 1, 2 bond 100, 200, 300 OMG of their 1000; staking slashes 5 %, rewards 10 %."""
+    """Validators 0, 1, 2 bond 100, 200, 300 OMG of their 1000; equivocation slashes 5 % and
+    rewards 10 % of it; downtime (under half of a 4-commit window) slashes 1 %."""
     state = genesis()
     for who in range(4):
         state = deposit(state, who, 1000, OMG)
-    state = checked(state, StakingOpened(OMG, 3, UNBONDING_BLOCKS, 500, 1000))
+    state = checked(state, StakingOpened(OMG, 3, UNBONDING_BLOCKS, 500, 1000, EPOCH_BLOCKS, WINDOW, 5000, 100))
     for who, amount in ((0, 100), (1, 200), (2, 300)):
         state = checked(state, bond_event(state, who, amount))
     return state
@@ -79,7 +82,7 @@ def commit(state: State, blknum: int, signers: list[int]) -> BlockCommitted:
 
 def test_every_staking_event_round_trips_its_encoding():
     for event in (
-        StakingOpened(OMG, 3, 2, 500, 1000),
+        StakingOpened(OMG, 3, 2, 500, 1000, 2, 4, 5000, 100),
         StakeBonded(b"\x01", b"\x02" * 48, b"\x03" * 96),
         UnbondingStarted(ADDRS[0], 5, b"\x04" * 65),
         StakeWithdrawn(ADDRS[0], 0),
@@ -174,3 +177,73 @@ def test_the_proposer_is_drawn_by_stake_and_replayable(staked):
     assert draws == [proposer(staked.staking, 1000 * k, seed) for k in range(1, 601)]
     counts = {who: draws.count(ADDRS[who]) for who in range(3)}
     assert counts[0] < counts[1] < counts[2]  # 100 : 200 : 300
+
+
+# --- fee votes, epochs, distribution --------------------------------------------------
+
+from ledger.events import FeeCollected, FeeEpochClosed, FeeRule, FeeVoted, Payment  # noqa: E402
+from ledger.fee_votes import undistributed, vote_digest, weighted_median  # noqa: E402
+from tests.conftest import ETH  # noqa: E402
+
+
+def vote(state: State, who: int, fees: dict[bytes, int]) -> FeeVoted:
+    schedule = tuple(FeeRule(1, token, fee) for token, fee in sorted(fees.items()))
+    nonce = state.staking.validators[ADDRS[who]].vote_nonce
+    digest = vote_digest(state.params.domain_separator, ADDRS[who], schedule, nonce)
+    return FeeVoted(ADDRS[who], schedule, eip712.sign(digest, KEYS[who]))
+
+
+def close_epoch(state: State) -> State:
+    """Seal until the epoch's last block, then close it with the schedule the rule expects."""
+    epoch = state.staking.epoch + 1
+    while state.next_child_blknum <= epoch * EPOCH_BLOCKS * 1000:
+        state = seal(state)
+    return state
+
+
+def test_the_weighted_median_is_the_lower_median_by_stake():
+    assert weighted_median([(5, 100), (1, 200), (9, 300)]) == 5  # stake at or below 5: 300 of 600
+    assert weighted_median([(5, 100), (1, 200), (9, 301)]) == 9
+    assert weighted_median([(7, 1)]) == 7
+
+
+def test_votes_are_signed_once_each_and_set_the_next_epoch_fee(staked):
+    v0 = vote(staked, 0, {OMG: 1})
+    voted = checked(staked, v0, vote(staked, 1, {OMG: 3}), vote(staked, 2, {OMG: 10, ETH: 2}))
+    assert rejected(voted, v0) == "unauthorized_vote"  # replayed: the nonce moved on
+    ready = close_epoch(voted)
+    assert rejected(ready, FeeEpochClosed(1, (FeeRule(1, OMG, 10),))) == "wrong_fee_schedule"
+    expected = (FeeRule(1, ETH, 2), FeeRule(1, OMG, 3))  # OMG: 1@100, 3@200, 10@300 -> 3
+    assert rejected(voted, FeeEpochClosed(1, expected)) == "epoch_not_over"
+    closed = checked(ready, FeeEpochClosed(1, expected))
+    assert dict(closed.params.fee_schedule) == {(1, ETH): 2, (1, OMG): 3}
+    pos = next(p for p, o in closed.utxos.items() if o.owner == ADDRS[3] and o.token == OMG)
+    cheap = Payment(signed([pos], [out(0, 999, OMG)], [3]))  # pays 1, the schedule asks 3
+    assert rejected(closed, cheap) == "fees_not_covered"
+    assert checked(closed, Payment(signed([pos], [out(0, 997, OMG)], [3]))).open_block_fees[OMG] == 3
+
+
+def test_collected_fees_go_to_validators_by_stake_and_the_dust_carries_over(staked):
+    voted = checked(staked, vote(staked, 0, {OMG: 7}), vote(staked, 1, {OMG: 7}), vote(staked, 2, {OMG: 7}))
+    closed = checked(close_epoch(voted), FeeEpochClosed(1, (FeeRule(1, OMG, 7),)))
+    pos = next(p for p, o in closed.utxos.items() if o.owner == ADDRS[3] and o.token == OMG)
+    paid = checked(closed, Payment(signed([pos], [out(0, 993, OMG)], [3])))
+    paid = checked(paid, FeeCollected(paid.next_child_blknum, OMG, 7))
+    ready = close_epoch(paid)
+    before = {who: sum(o.amount for o in ready.utxos.values() if o.owner == ADDRS[who] and o.token == OMG) for who in range(3)}
+    distributed = checked(ready, FeeEpochClosed(2, (FeeRule(1, OMG, 7),)))
+    after = {who: sum(o.amount for o in distributed.utxos.values() if o.owner == ADDRS[who] and o.token == OMG) for who in range(3)}
+    assert {who: after[who] - before[who] for who in range(3)} == {0: 1, 1: 2, 2: 3}  # 7 * 100/600 ... floor
+    assert undistributed(distributed)[OMG] == 1  # the dust, kept for the next epoch
+    assert distributed.staking.fees_distributed[OMG] == 6
+
+
+def test_downtime_over_the_window_slashes_and_jails(staked):
+    state = staked
+    for _ in range(WINDOW):  # validator 0 signs none of the window's commits
+        state = seal(state)
+        state = checked(state, commit(state, state.next_child_blknum - 1000, [1, 2]))
+    v0 = state.staking.validators[ADDRS[0]]
+    assert v0.jailed and v0.bonded == 99 and state.staking.burned == 1
+    assert not state.staking.validators[ADDRS[1]].jailed
+    assert ADDRS[0] not in {a for a, _ in active_set(state.staking)}
