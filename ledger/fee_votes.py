@@ -78,7 +78,7 @@ def median_schedule(validators: list[tuple[bytes, Validator]]) -> tuple[FeeRule,
 def undistributed(state: State) -> Map:
     """Per token, fees collected and not yet paid to validators."""
     paid = state.staking.fees_distributed if state.staking is not None else Map()
-    return Map({token: amount - paid.get(token, 0) for token, amount in state.fees_collected.items()})
+    return Map([(token, amount - paid.get(token, 0)) for token, amount in state.fees_collected.items()])
 
 
 def apply_fee_epoch_closed(state: State, event: FeeEpochClosed) -> State:

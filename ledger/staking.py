@@ -280,4 +280,4 @@ def staked(state: State) -> Map:
     if state.staking is None:
         return Map()
     s = state.staking
-    return Map({s.params.token: s.bonded_total + s.unbonding_total + s.burned})
+    return Map([(s.params.token, s.bonded_total + s.unbonding_total + s.burned)])
