@@ -24,6 +24,7 @@ from adapters.demo_exits import checksum, exits_act
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.anchor import Deployment, Operator
 from adapters.ethereum.chain import ETHER
+from adapters.simulation import Config, Simulation
 from ledger.events import FeeRule, Genesis, Payment
 from ledger.node import Node
 from ledger.store import EVENTS_TABLE, EventStore
@@ -94,6 +95,26 @@ def scenario(home: Path, transfers: int) -> None:
     store.close()
     audit_clean(db, op.client.vault_balance)
     audit_tampered(home, db)
+    proof_of_stake(home)
+
+
+def proof_of_stake(home: Path) -> None:
+    """The seeded validator run on its own log, then its audit re-verifying every commit."""
+    config = Config()
+    say(f"\n== proof of stake: {config.validators} validators (one offline, one equivocating), {config.blocks} blocks,"
+        f" fee epochs of {config.epoch_blocks} blocks")
+    summary = Simulation(home / "pos.db", config, say).run()
+    fees = ", ".join(f"{rule.amount} per payment" for rule in summary.schedule)
+    say(f"{summary.commits} blocks final (aggregate BLS commits of more than 2/3 of the stake);"
+        f" equivocation slashed: {', '.join(summary.slashed_equivocation)}; jailed: {', '.join(sorted(summary.jailed))}")
+    say(f"{summary.epochs} fee epochs: the stake-weighted median fee is {fees}; {summary.fees_distributed} base units"
+        " of fees paid to validators by stake")
+    expect(summary.commits == config.blocks and len(summary.jailed) == config.offline + config.equivocating,
+           "the validators did not behave as configured")
+    say(f"\n== omg audit {home / 'pos.db'}")
+    report = run_audit(home / "pos.db", progress=False)
+    say(render(report))
+    expect(report.ok, "the proof-of-stake log failed its audit")
 
 
 def root_chain(keystore: Keystore, accounts: dict[str, bytes]) -> tuple[chain.Web3, Deployment, contracts.RootChain, bytes]:

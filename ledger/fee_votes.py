@@ -75,6 +75,13 @@ def median_schedule(validators: list[tuple[bytes, Validator]]) -> tuple[FeeRule,
     return tuple(FeeRule(t, token, weighted_median(votes[(t, token)])) for t, token in sorted(votes))
 
 
+def next_schedule(state: State) -> tuple[FeeRule, ...]:
+    """The schedule the next epoch close must carry: the votes' median, or the current one."""
+    computed = median_schedule(active_set(staking_of(state)))
+    current = tuple(FeeRule(t, token, fee) for (t, token), fee in sorted(params_of(state).fee_schedule.items()))
+    return current if computed is None else computed
+
+
 def undistributed(state: State) -> Map:
     """Per token, fees collected and not yet paid to validators."""
     paid = state.staking.fees_distributed if state.staking is not None else Map()
@@ -90,9 +97,7 @@ def apply_fee_epoch_closed(state: State, event: FeeEpochClosed) -> State:
     if state.next_child_blknum <= last_block:
         raise Rejected("epoch_not_over", f"epoch {event.epoch} ends with block {last_block}")
     validators = active_set(staking)
-    computed = median_schedule(validators)
-    current = tuple(FeeRule(t, token, fee) for (t, token), fee in sorted(params.fee_schedule.items()))
-    expected = current if computed is None else computed
+    expected = next_schedule(state)
     if tuple(event.schedule) != expected:
         raise Rejected("wrong_fee_schedule", f"the stake-weighted median is {expected}")
     total = sum(v.bonded for _, v in validators)
