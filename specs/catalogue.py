@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Literal
 
 import attrs
+from immutables import Map
 
 from ledger.events import BlockCommitted, BlockSealed, Deposit, Equivocation, Event, FeeEpochClosed, Payment
 from ledger.exits import reserves
@@ -41,10 +42,12 @@ def _hex(token: bytes) -> str:
 def value_conserved(state: State) -> str | None:
     """deposited = unspent + fees in the open block + fees collected and not yet paid to
     validators + in exit + exited + staked (bonded, unbonding, burned by slashing), per token."""
-    parts = (state.unspent, state.open_block_fees, undistributed(state), state.in_exit, state.exited, staked(state))
+    # Runs after every event: read the maps as they are, build none (fees paid out are subtracted).
+    paid = state.staking.fees_distributed if state.staking is not None else Map()
+    parts = (state.unspent, state.open_block_fees, state.fees_collected, state.in_exit, state.exited, staked(state))
     tokens = set(state.deposited.keys()).union(*(part.keys() for part in parts))
     for token in tokens:
-        held = sum(part.get(token, 0) for part in parts)
+        held = sum(part.get(token, 0) for part in parts) - paid.get(token, 0)
         if state.deposited.get(token, 0) != held:
             return f"token {_hex(token)}: deposited {state.deposited.get(token, 0)} but holds {held}"
     return None
