@@ -24,7 +24,7 @@ from ledger.events import (
 )
 from ledger.fee_votes import next_schedule, vote_digest
 from ledger.node import Node, Outcome
-from ledger.staking import STAKING_POOL, active_set, commit_message
+from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, proposer_seed
 from ledger.state import State
 from ledger.store import EventStore
 from proofs import bls, eip712
@@ -47,6 +47,7 @@ class Config:
     payments_per_block: int = 5
     epoch_blocks: int = 4
     window: int = 4
+    jail_blocks: int = 100
 
 
 @attrs.frozen
@@ -103,7 +104,7 @@ class Simulation:
     def run(self) -> Summary:
         c = self.config
         self.submit(Genesis(VERIFYING_CONTRACT, (FeeRule(1, OMG, 10**15),)))
-        self.submit(StakingOpened(OMG, c.validators, 2, 500, 1000, c.epoch_blocks, c.window, 5000, 100))
+        self.submit(StakingOpened(OMG, c.validators, 2, 500, 1000, c.epoch_blocks, c.window, 5000, 100, c.jail_blocks))
         for v in self.keys:
             self.submit(Deposit(self.state.next_deposit_blknum, encode(deposit_tx(v.address, OMG, 10_000 * 10**18))))
         for v in self.keys:
@@ -125,7 +126,7 @@ class Simulation:
 
     def vote(self, v: ValidatorKeys, fee: int) -> None:
         schedule = (FeeRule(1, OMG, fee),)
-        nonce = self.state.staking.validators[v.address].vote_nonce
+        nonce = self.state.staking.validators[v.address].nonce
         digest = vote_digest(self.state.params.domain_separator, v.address, schedule, nonce)
         self.submit(FeeVoted(v.address, schedule, eip712.sign(digest, v.key)))
 
@@ -166,7 +167,11 @@ class Simulation:
         by_address = {v.address: v for v in self.keys}
         online = [i for i, (address, _) in enumerate(validators) if by_address[address].behaviour != "offline"]
         signature = bls.aggregate([bls.sign(by_address[validators[i][0]].bls_key, message) for i in online])
-        self.submit(BlockCommitted(blknum, bls.signer_bitmap(online, len(validators)), signature))
+        seed = proposer_seed(self.state, blknum)
+        round_ = next(r for r in range(len(validators) * 8)
+                      if by_address[proposer(staking, blknum, seed, r)].behaviour != "offline")  # absent: next round
+        self.submit(BlockCommitted(blknum, round_, proposer(staking, blknum, seed, round_),
+                                   bls.signer_bitmap(online, len(validators)), signature))
         self.summary.commits += 1
         for address, _ in validators:
             v = by_address[address]

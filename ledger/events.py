@@ -258,7 +258,7 @@ class StakingOpened:
     """Opens staking in `token` with its parameters (once)."""
 
     KIND: ClassVar[str] = "staking_opened"
-    SCHEMA: ClassVar[tuple] = (ADDRESS, UINT, UINT, UINT, UINT, UINT, UINT, UINT, UINT)
+    SCHEMA: ClassVar[tuple] = (ADDRESS, UINT, UINT, UINT, UINT, UINT, UINT, UINT, UINT, UINT)
     token: bytes
     max_validators: int
     unbonding_blocks: int
@@ -268,6 +268,7 @@ class StakingOpened:
     signed_blocks_window: int
     min_signed_bps: int
     downtime_slash_bps: int
+    jail_blocks: int
 
 
 @attrs.frozen
@@ -305,12 +306,25 @@ class StakeWithdrawn:
 
 @attrs.frozen
 class BlockCommitted:
-    """Validators' BLS signatures of a sealed child block, aggregated, and who signed."""
+    """Validators' BLS signatures of a sealed child block, aggregated, and who signed; the
+    block's proposer is the one the seed draws for `round` (a round per absent proposer)."""
 
     KIND: ClassVar[str] = "block_committed"
-    SCHEMA: ClassVar[tuple] = (UINT, BYTES, BYTES)
+    SCHEMA: ClassVar[tuple] = (UINT, UINT, ADDRESS, BYTES, BYTES)
     blknum: int
+    round: int
+    proposer: bytes
     signers: bytes  # bitmap over the active set, ordered by address
+    signature: bytes
+
+
+@attrs.frozen
+class ValidatorUnjailed:
+    """A validator jailed for downtime returns after its jail time (signed, next nonce)."""
+
+    KIND: ClassVar[str] = "validator_unjailed"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, BYTES)
+    validator: bytes
     signature: bytes
 
 
@@ -357,7 +371,7 @@ Event = Union[
     InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
     PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced,
     StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
-    FeeVoted, FeeEpochClosed,
+    FeeVoted, FeeEpochClosed, ValidatorUnjailed,
 ]
 EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 

@@ -20,10 +20,8 @@ from immutables import Map
 from ledger.errors import Rejected
 from ledger.events import FeeEpochClosed, FeeRule, FeeVoted
 from ledger.plasma import params_of
-from ledger.staking import active_set, mint_output, staking_of
+from ledger.staking import active_set, check_signed, mint_output, staking_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, State, Validator, add_to, advance
-from proofs import eip712
-from proofs.errors import DecodeError
 from proofs.keccak import keccak256
 
 
@@ -40,15 +38,10 @@ def apply_fee_voted(state: State, event: FeeVoted) -> State:
     keys = [(r.tx_type, r.token) for r in event.schedule]
     if len(set(keys)) != len(keys):
         raise Rejected("malformed_fee_schedule", "one fee per (tx type, token)")
-    digest = vote_digest(state.params.domain_separator, event.validator, event.schedule, validator.vote_nonce)
-    try:
-        signer = eip712.recover(digest, event.signature)
-    except DecodeError as exc:
-        raise Rejected(exc.reason, exc.detail) from None
-    if signer != event.validator:
-        raise Rejected("unauthorized_vote", "not signed by the validator for its next vote nonce")
+    digest = vote_digest(state.params.domain_separator, event.validator, event.schedule, validator.nonce)
+    check_signed(digest, event.signature, event.validator, "unauthorized_vote")
     vote = Map({(r.tx_type, r.token): r.amount for r in event.schedule})
-    updated = attrs.evolve(validator, fee_vote=vote, vote_nonce=validator.vote_nonce + 1)
+    updated = attrs.evolve(validator, fee_vote=vote, nonce=validator.nonce + 1)
     staking = attrs.evolve(staking, validators=staking.validators.set(event.validator, updated))
     return advance(state, staking=staking, effects=Effects(kind=FeeVoted.KIND))
 

@@ -18,7 +18,16 @@ import attrs
 from immutables import Map
 
 from ledger.errors import Rejected
-from ledger.events import BlockCommitted, Equivocation, Payment, StakeBonded, StakeWithdrawn, StakingOpened, UnbondingStarted
+from ledger.events import (
+    BlockCommitted,
+    Equivocation,
+    Payment,
+    StakeBonded,
+    StakeWithdrawn,
+    StakingOpened,
+    UnbondingStarted,
+    ValidatorUnjailed,
+)
 from ledger.plasma import apply_payment, decode_tx, params_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, Staking, StakingParams, State, Unbonding, Validator, add_to, advance
 from proofs import bls, eip712, merkle
@@ -47,19 +56,26 @@ def active_set(staking: Staking) -> list[tuple[bytes, Validator]]:
     return sorted(top, key=lambda item: item[0])
 
 
-def proposer(staking: Staking, blknum: int, seed: bytes) -> bytes:
-    """The proposer of child block `blknum`: drawn with probability proportional to stake,
-    from keccak(seed, blknum) alone, so every replay draws the same one."""
+def proposer(staking: Staking, blknum: int, seed: bytes, round_: int = 0) -> bytes:
+    """The proposer of child block `blknum` in `round_`: drawn with probability proportional
+    to stake from keccak(seed, blknum, round) alone, so every replay draws the same one."""
     validators = active_set(staking)
     total = sum(v.bonded for _, v in validators)
     if not total:
         raise Rejected("no_validators", "no bonded, unjailed validator")
-    ticket = int.from_bytes(keccak256(seed + blknum.to_bytes(32, "big")), "big") % total
+    draw = keccak256(seed + blknum.to_bytes(32, "big") + round_.to_bytes(32, "big"))
+    ticket = int.from_bytes(draw, "big") % total
     for address, validator in validators:
         if ticket < validator.bonded:
             return address
         ticket -= validator.bonded
     raise AssertionError("unreachable: tickets cover the total stake")
+
+
+def proposer_seed(state: State, blknum: int) -> bytes:
+    """The seed of block `blknum`'s proposer: the root of the child block before it."""
+    previous = state.blocks.get(blknum - CHILD_BLOCK_INTERVAL)
+    return previous.root if previous is not None else bytes(32)
 
 
 def staking_of(state: State) -> Staking:
@@ -138,21 +154,16 @@ def apply_unbonding_started(state: State, event: UnbondingStarted) -> State:
     validator = staking.validators.get(event.validator)
     if validator is None:
         raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
-    digest = unbond_digest(state.params.domain_separator, event.validator, event.amount, validator.unbond_nonce)
-    try:
-        signer = eip712.recover(digest, event.signature)
-    except DecodeError as exc:
-        raise Rejected(exc.reason, exc.detail) from None
-    if signer != event.validator:
-        raise Rejected("unauthorized_unbond", "not signed by the validator for its next nonce")
+    digest = unbond_digest(state.params.domain_separator, event.validator, event.amount, validator.nonce)
+    check_signed(digest, event.signature, event.validator, "unauthorized_unbond")
     if not 0 < event.amount <= validator.bonded:
         raise Rejected("amount_exceeds_stake", f"bonded {validator.bonded}, asked {event.amount}")
     entry = Unbonding(event.validator, event.amount, state.next_child_blknum + staking.params.unbonding_blocks * CHILD_BLOCK_INTERVAL)
-    updated = attrs.evolve(validator, bonded=validator.bonded - event.amount, unbond_nonce=validator.unbond_nonce + 1)
+    updated = attrs.evolve(validator, bonded=validator.bonded - event.amount, nonce=validator.nonce + 1)
     staking = attrs.evolve(
         staking,
         validators=staking.validators.set(event.validator, updated),
-        unbonding=staking.unbonding.set((event.validator, validator.unbond_nonce), entry),
+        unbonding=staking.unbonding.set((event.validator, validator.nonce), entry),
         bonded_total=staking.bonded_total - event.amount,
         unbonding_total=staking.unbonding_total + event.amount,
     )
@@ -204,6 +215,10 @@ def apply_block_committed(state: State, event: BlockCommitted) -> State:
         signers = bls.signers(event.signers, len(validators))
     except DecodeError as exc:
         raise Rejected(exc.reason, exc.detail) from None
+    drawn = proposer(staking, event.blknum, proposer_seed(state, event.blknum), event.round)
+    index = {address: i for i, (address, _) in enumerate(validators)}
+    if event.proposer != drawn or index[drawn] not in signers:
+        raise Rejected("wrong_proposer", f"round {event.round} of block {event.blknum} is proposed (and signed) by 0x{drawn.hex()}")
     signed = sum(validators[i][1].bonded for i in signers)
     total = sum(v.bonded for _, v in validators)
     if 3 * signed <= 2 * total:
@@ -212,10 +227,10 @@ def apply_block_committed(state: State, event: BlockCommitted) -> State:
     if not bls.fast_aggregate_verify([validators[i][1].bls_key for i in signers], message, event.signature):
         raise Rejected("invalid_commit_signature", "the aggregate does not verify for the named signers")
     staking = attrs.evolve(staking, commits=staking.commits.set(event.blknum, event.signers), last_committed=event.blknum)
-    return advance(state, staking=_count_downtime(staking, validators, set(signers)), effects=Effects(kind=BlockCommitted.KIND))
+    return advance(state, staking=_count_downtime(staking, validators, set(signers), state.next_child_blknum), effects=Effects(kind=BlockCommitted.KIND))
 
 
-def _count_downtime(staking: Staking, validators: list[tuple[bytes, Validator]], signed: set[int]) -> Staking:
+def _count_downtime(staking: Staking, validators: list[tuple[bytes, Validator]], signed: set[int], next_child: int) -> Staking:
     """As x/slashing: over the last `signed_blocks_window` commits a validator was expected
     to sign, signing fewer than `min_signed_bps` of them slashes (burns) `downtime_slash_bps`
     of its stake and jails it; its window starts afresh."""
@@ -227,7 +242,8 @@ def _count_downtime(staking: Staking, validators: list[tuple[bytes, Validator]],
         signed_count = window - bin(missed).count("1")
         if updated.expected >= window and signed_count * BPS < params.min_signed_bps * window:
             cut = _slash(validator.bonded, params.downtime_slash_bps)
-            updated = attrs.evolve(updated, bonded=validator.bonded - cut, jailed=True, missed=0, expected=0)
+            until = next_child + params.jail_blocks * CHILD_BLOCK_INTERVAL
+            updated = attrs.evolve(updated, bonded=validator.bonded - cut, jailed=True, jailed_until=until, missed=0, expected=0)
             staking = attrs.evolve(staking, bonded_total=staking.bonded_total - cut, burned=staking.burned + cut)
         staking = attrs.evolve(staking, validators=staking.validators.set(address, updated))
     return staking
@@ -263,7 +279,7 @@ def apply_equivocation(state: State, event: Equivocation) -> State:
     reward = _slash(total, staking.params.reporter_reward_bps)
     staking = attrs.evolve(
         staking,
-        validators=staking.validators.set(event.validator, attrs.evolve(validator, bonded=validator.bonded - slashed, jailed=True)),
+        validators=staking.validators.set(event.validator, attrs.evolve(validator, bonded=validator.bonded - slashed, jailed=True, tombstoned=True)),
         unbonding=unbonding,
         bonded_total=staking.bonded_total - slashed,
         unbonding_total=staking.unbonding_total - unbonding_slashed,
@@ -273,6 +289,37 @@ def apply_equivocation(state: State, event: Equivocation) -> State:
     changes, created = mint_output(state, event.reporter, staking.params.token, reward) if reward else ({}, None)
     return advance(state, staking=staking, **changes,
                    effects=Effects(kind=Equivocation.KIND, created=(created,) if created else ()))
+
+
+def unjail_digest(separator: bytes, validator: bytes, nonce: int) -> bytes:
+    return keccak256(b"omg-ledger unjail" + separator + validator + nonce.to_bytes(32, "big"))
+
+
+def apply_validator_unjailed(state: State, event: ValidatorUnjailed) -> State:
+    """Back into the active set after a downtime jail; an equivocator never returns."""
+    staking = staking_of(state)
+    validator = staking.validators.get(event.validator)
+    if validator is None or not validator.jailed:
+        raise Rejected("not_jailed", f"0x{event.validator.hex()}")
+    if validator.tombstoned:
+        raise Rejected("tombstoned", "a validator slashed for equivocation stays jailed")
+    if state.next_child_blknum < validator.jailed_until:
+        raise Rejected("still_jailed", f"jailed until block {validator.jailed_until}")
+    check_signed(unjail_digest(state.params.domain_separator, event.validator, validator.nonce), event.signature,
+                  event.validator, "unauthorized_unjail")
+    updated = attrs.evolve(validator, jailed=False, nonce=validator.nonce + 1)
+    staking = attrs.evolve(staking, validators=staking.validators.set(event.validator, updated))
+    return advance(state, staking=staking, effects=Effects(kind=ValidatorUnjailed.KIND))
+
+
+def check_signed(digest: bytes, signature: bytes, signer: bytes, code: str) -> None:
+    """A validator's secp256k1 signature of `digest`, or `Rejected(code)`."""
+    try:
+        recovered = eip712.recover(digest, signature)
+    except DecodeError as exc:
+        raise Rejected(exc.reason, exc.detail) from None
+    if recovered != signer:
+        raise Rejected(code, "not signed by the validator for its next nonce")
 
 
 def staked(state: State) -> Map:

@@ -71,6 +71,7 @@ class StakingParams:
     signed_blocks_window: int  # commits over which downtime is judged
     min_signed_bps: int  # of the window a validator must sign
     downtime_slash_bps: int
+    jail_blocks: int  # child blocks a downtime jail lasts; equivocation jails for good
 
 
 @attrs.frozen
@@ -78,8 +79,9 @@ class Validator:
     bls_key: bytes  # 48-byte compressed G1, registered with a proof of possession
     bonded: int = 0
     jailed: bool = False
-    unbond_nonce: int = 0  # each unbonding request signs the next nonce: none can be replayed
-    vote_nonce: int = 0
+    jailed_until: int = 0  # first open child block at which a downtime jail may end
+    tombstoned: bool = False  # equivocated: jailed for good, as x/slashing's tombstone
+    nonce: int = 0  # each signed request (unbond, vote, unjail) signs the next nonce: none replays
     fee_vote: Map = Map()  # (tx_type, token) -> voted fee
     missed: int = 0  # bit i set: missed the i-th most recent commit it was expected to sign
     expected: int = 0  # commits it was in the active set for, since bonding or its last downtime slash

@@ -35,6 +35,7 @@ from ledger.events import (
     StakeWithdrawn,
     StakingOpened,
     UnbondingStarted,
+    ValidatorUnjailed,
 )
 from ledger.state import GENESIS_STATE, State
 
@@ -63,6 +64,7 @@ RULES: dict[type, Callable] = {
     Equivocation: staking.apply_equivocation,
     FeeVoted: fee_votes.apply_fee_voted,
     FeeEpochClosed: fee_votes.apply_fee_epoch_closed,
+    ValidatorUnjailed: staking.apply_validator_unjailed,
 }
 
 

@@ -2,6 +2,7 @@
 equivocation, with the whole catalogue checked after every event."""
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from ledger import events
@@ -16,7 +17,7 @@ from ledger.events import (
     UnbondingStarted,
 )
 from ledger.plasma import open_block_root
-from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, unbond_digest
+from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, proposer_seed, unbond_digest, unjail_digest
 from ledger.state import State
 from ledger.transition import apply
 from proofs import bls, eip712
@@ -29,6 +30,7 @@ BLS_KEYS = [bls.secret_key(b"validator %d seed material, 32+ bytes long" % i) fo
 UNBONDING_BLOCKS = 2
 EPOCH_BLOCKS = 2
 WINDOW = 4  # commits over which downtime is judged; signing fewer than half of them is downtime
+JAIL_BLOCKS = 3
 
 
 def checked(state: State, *evs: events.Event) -> State:
@@ -66,27 +68,32 @@ def staked() -> State:
     state = genesis()
     for who in range(4):
         state = deposit(state, who, 1000, OMG)
-    state = checked(state, StakingOpened(OMG, 3, UNBONDING_BLOCKS, 500, 1000, EPOCH_BLOCKS, WINDOW, 5000, 100))
+    state = checked(state, StakingOpened(OMG, 3, UNBONDING_BLOCKS, 500, 1000, EPOCH_BLOCKS, WINDOW, 5000, 100, JAIL_BLOCKS))
     for who, amount in ((0, 100), (1, 200), (2, 300)):
         state = checked(state, bond_event(state, who, amount))
     return state
 
 
 def commit(state: State, blknum: int, signers: list[int]) -> BlockCommitted:
+    """The signers' commit, proposed in the first round whose drawn proposer is among them."""
     validators = active_set(state.staking)
     index = {address: i for i, (address, _) in enumerate(validators)}
     message = commit_message(state.params.domain_separator, blknum, state.blocks[blknum].root)
     signature = bls.aggregate([bls.sign(BLS_KEYS[w], message) for w in signers])
-    return BlockCommitted(blknum, bls.signer_bitmap([index[ADDRS[w]] for w in signers], len(validators)), signature)
+    seed, signing = proposer_seed(state, blknum), {ADDRS[w] for w in signers}
+    round_ = next(r for r in range(64) if proposer(state.staking, blknum, seed, r) in signing)
+    bitmap = bls.signer_bitmap([index[ADDRS[w]] for w in signers], len(validators))
+    return BlockCommitted(blknum, round_, proposer(state.staking, blknum, seed, round_), bitmap, signature)
 
 
 def test_every_staking_event_round_trips_its_encoding():
     for event in (
-        StakingOpened(OMG, 3, 2, 500, 1000, 2, 4, 5000, 100),
+        StakingOpened(OMG, 3, 2, 500, 1000, 2, 4, 5000, 100, 3),
         StakeBonded(b"\x01", b"\x02" * 48, b"\x03" * 96),
         UnbondingStarted(ADDRS[0], 5, b"\x04" * 65),
         StakeWithdrawn(ADDRS[0], 0),
-        BlockCommitted(1000, b"\x07", b"\x05" * 96),
+        BlockCommitted(1000, 2, ADDRS[1], b"\x07", b"\x05" * 96),
+        events.ValidatorUnjailed(ADDRS[0], b"\x04" * 65),
         Equivocation(ADDRS[1], ADDRS[0], 1000, b"\x06" * 32, b"\x07" * 96, b"\x08" * 32, b"\x09" * 96),
     ):
         assert events.decode(events.encode(event)) == event
@@ -147,10 +154,10 @@ def test_a_block_is_final_with_more_than_two_thirds_of_the_stake(staked):
 def test_a_commit_signature_must_match_its_bitmap(staked):
     sealed = seal(staked)
     good = commit(sealed, 1000, [0, 1, 2])
-    lying = BlockCommitted(1000, good.signers, commit(sealed, 1000, [1, 2]).signature)
+    lying = attrs.evolve(good, signature=commit(sealed, 1000, [1, 2]).signature)
     assert rejected(sealed, lying) == "invalid_commit_signature"
-    assert rejected(sealed, BlockCommitted(1000, b"\xff", good.signature)) == "malformed_signer_bitmap"
-    assert rejected(sealed, BlockCommitted(2000, good.signers, good.signature)) == "wrong_block_number"
+    assert rejected(sealed, attrs.evolve(good, signers=b"\xff")) == "malformed_signer_bitmap"
+    assert rejected(sealed, attrs.evolve(good, blknum=2000)) == "wrong_block_number"
 
 
 def test_equivocation_slashes_jails_and_rewards_the_reporter(staked):
@@ -188,7 +195,7 @@ from tests.conftest import ETH  # noqa: E402
 
 def vote(state: State, who: int, fees: dict[bytes, int]) -> FeeVoted:
     schedule = tuple(FeeRule(1, token, fee) for token, fee in sorted(fees.items()))
-    nonce = state.staking.validators[ADDRS[who]].vote_nonce
+    nonce = state.staking.validators[ADDRS[who]].nonce
     digest = vote_digest(state.params.domain_separator, ADDRS[who], schedule, nonce)
     return FeeVoted(ADDRS[who], schedule, eip712.sign(digest, KEYS[who]))
 
@@ -247,3 +254,39 @@ def test_downtime_over_the_window_slashes_and_jails(staked):
     assert v0.jailed and v0.bonded == 99 and state.staking.burned == 1
     assert not state.staking.validators[ADDRS[1]].jailed
     assert ADDRS[0] not in {a for a, _ in active_set(state.staking)}
+
+
+def test_only_the_drawn_proposer_of_the_round_may_propose_and_it_signs(staked):
+    sealed = seal(staked)
+    good = commit(sealed, 1000, [0, 1, 2])
+    others = [a for a, _ in active_set(sealed.staking) if a != good.proposer]
+    assert rejected(sealed, attrs.evolve(good, proposer=others[0])) == "wrong_proposer"
+    seed = proposer_seed(sealed, 1000)
+    later = next(r for r in range(good.round + 1, 64) if proposer(sealed.staking, 1000, seed, r) != good.proposer)
+    assert rejected(sealed, attrs.evolve(good, round=later)) == "wrong_proposer"
+    absent = commit(sealed, 1000, [1, 2])
+    assert proposer(sealed.staking, 1000, seed, absent.round) != ADDRS[0]  # a round its proposer signed
+    checked(sealed, absent)
+
+
+def test_a_downtime_jail_ends_after_its_time_an_equivocation_jail_never(staked):
+    state = staked
+    for _ in range(WINDOW):
+        state = seal(state)
+        state = checked(state, commit(state, state.next_child_blknum - 1000, [1, 2]))
+    v0 = state.staking.validators[ADDRS[0]]
+    unjail = events.ValidatorUnjailed(ADDRS[0], eip712.sign(unjail_digest(state.params.domain_separator, ADDRS[0], v0.nonce), KEYS[0]))
+    assert rejected(state, unjail) == "still_jailed"
+    while state.next_child_blknum < v0.jailed_until:
+        state = seal(state)
+    back = checked(state, unjail)
+    assert ADDRS[0] in {a for a, _ in active_set(back.staking)}
+    assert rejected(back, unjail) == "not_jailed"
+
+    separator = staked.params.domain_separator
+    roots = (b"\x0a" * 32, b"\x0b" * 32)
+    sigs = [bls.sign(BLS_KEYS[2], commit_message(separator, 1000, r)) for r in roots]
+    slashed = checked(staked, Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], sigs[0], roots[1], sigs[1]))
+    nonce = slashed.staking.validators[ADDRS[2]].nonce
+    forever = events.ValidatorUnjailed(ADDRS[2], eip712.sign(unjail_digest(separator, ADDRS[2], nonce), KEYS[2]))
+    assert rejected(slashed, forever) == "tombstoned"
