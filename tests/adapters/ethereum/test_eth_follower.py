@@ -237,3 +237,36 @@ def test_the_watcher_blocks_a_piggyback_on_an_output_already_spent(anchored: Anc
     a.sync()
     assert a.node.state.exits[exit_id].piggybacked == set()
     assert a.node.state.utxos[encode_utxo_pos(2000, 0, 0)] == out(a.addr(CAROL), 10**18)  # carol's output untouched
+
+
+def test_validators_bond_omg_deposited_through_the_erc20_vault(anchored: Anchored):
+    """Staking on the anchored ledger: the OMG ERC20 comes in through the vault, then is bonded
+    and a block is committed by more than 2/3 of the stake."""
+    from adapters.ethereum import contracts
+    from ledger.events import BlockCommitted, StakeBonded, StakingOpened
+    from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, proposer_seed
+    from proofs import bls
+
+    a = anchored
+    omg = contracts.deploy(a.w3, "TestERC20", "OMG Network", "OMG", sender=a.root.authority)
+    chain.send(a.w3, a.root.framework.functions.addExitQueue(contracts.ERC20_VAULT_ID, omg.address), a.root.authority)
+    token = bytes.fromhex(omg.address[2:])
+    validators = (ALICE, BOB, CAROL)
+    for who in validators:
+        chain.send(a.w3, omg.functions.mint(a.accounts[who], 1000), a.accounts[who])
+        a.client.deposit(a.accounts[who], token, 1000)
+    a.sync()
+    assert a.node.submit([StakingOpened(token, 3, 2, 500, 1000, 2, 4, 5000, 100, 3)])[0].accepted
+    bls_keys = {who: bls.secret_key(bytes([who]) * 32) for who in validators}
+    for who in validators:
+        pos = next(p for p, o in a.node.state.utxos.items() if o.owner == a.addr(who) and o.token == token)
+        raw = a.sign([pos], [Output(OUTPUT_TYPE_PAYMENT, STAKING_POOL, token, 100 * who)], who)
+        assert a.node.submit([StakeBonded(raw, bls.public_key(bls_keys[who]), bls.pop_prove(bls_keys[who]))])[0].accepted
+    a.node.seal()
+    state = a.node.state
+    message = commit_message(state.params.domain_separator, 1000, state.blocks[1000].root)
+    signature = bls.aggregate([bls.sign(bls_keys[who], message) for who in validators])
+    drawn = proposer(state.staking, 1000, proposer_seed(state, 1000))
+    commit = BlockCommitted(1000, 0, drawn, bls.signer_bitmap(range(3), len(active_set(state.staking))), signature)
+    assert a.node.submit([commit])[0].accepted
+    assert a.node.state.staking.bonded_total == 600 and a.node.state.staking.last_committed == 1000
