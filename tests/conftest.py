@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.events import Deposit, FeeRule, Genesis, Payment
+from ledger.errors import Rejected
+from ledger.events import BlockSealed, Deposit, Event, FeeRule, Genesis, Payment
 from ledger.state import GENESIS_STATE, State
 from ledger.transition import apply
 from proofs import eip712
@@ -37,6 +38,33 @@ def deposit(state: State, owner: int, amount: int, token: bytes = ETH) -> State:
 
 def pay(state: State, inputs: list[int], outputs: list[Output], signers: list[int]) -> State:
     return apply(state, Payment(signed(inputs, outputs, signers)))
+
+
+def rejected(state: State, event: Event) -> str:
+    """The code `apply` refuses `event` with (the test fails if it accepts it)."""
+    with pytest.raises(Rejected) as info:
+        apply(state, event)
+    return info.value.code
+
+
+def checked(state: State, *events: Event) -> State:
+    """Apply `events` in order with every invariant of the catalogue checked after each."""
+    from specs.hooks import InvariantHook
+
+    hook = InvariantHook(full_every=1)
+    for event in events:
+        after = apply(state, event)
+        assert hook(0, state, event, after) is None
+        state = after
+    return state
+
+
+def seal(state: State) -> State:
+    """Seal the open child block with the root of its transactions, invariants checked."""
+    from ledger.plasma import open_block_root
+
+    leaves = state.open_block_txs
+    return checked(state, BlockSealed(state.next_child_blknum, open_block_root(leaves), len(leaves)))
 
 
 @pytest.fixture

@@ -2,12 +2,9 @@
 with the whole catalogue checked after every event."""
 from __future__ import annotations
 
-import pytest
-
 from ledger import events
 from ledger.errors import Rejected
 from ledger.events import (
-    BlockSealed,
     BlockSubmitted,
     ExitChallenged,
     ExitProcessed,
@@ -20,36 +17,20 @@ from ledger.events import (
     Payment,
     PiggybackChallenged,
 )
-from ledger.plasma import open_block_root
 from ledger.state import State
 from ledger.transition import apply
 from proofs.payment import decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos
 from specs.hooks import InvariantHook
-from tests.conftest import ADDRS, ETH, TOKEN, out, signed
+from tests.conftest import ADDRS, ETH, TOKEN, checked, out, rejected, seal, signed
 
 D1, D2 = encode_utxo_pos(1, 0, 0), encode_utxo_pos(2, 0, 0)
 DEPOSIT_TX = encode(deposit_tx(ADDRS[0], ETH, 100))
 
 
-def checked(state: State, *evs: events.Event) -> State:
-    """Apply `evs` in order with every invariant of the catalogue checked after each."""
-    hook = InvariantHook(full_every=1)
-    for event in evs:
-        after = apply(state, event)
-        assert hook(0, state, event, after) is None
-        state = after
-    return state
 
 
-def rejected(state: State, event: events.Event) -> str:
-    with pytest.raises(Rejected) as info:
-        apply(state, event)
-    return info.value.code
 
 
-def seal(state: State) -> State:
-    leaves = state.open_block_txs
-    return checked(state, BlockSealed(state.next_child_blknum, open_block_root(leaves), len(leaves)))
 
 
 def transfer(funded: State) -> tuple[State, bytes]:

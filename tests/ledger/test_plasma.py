@@ -3,21 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import Rejected
 from ledger.events import BlockSealed, Deposit, FeeCollected, FeeRule, Genesis, Payment
 from ledger.state import GENESIS_STATE
 from ledger.transition import apply
 from proofs import merkle
 from proofs.payment import Output, decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos
-from tests.conftest import ADDRS, ETH, TOKEN, VC, deposit, genesis, out, pay, signed
+from tests.conftest import ADDRS, ETH, TOKEN, VC, deposit, genesis, out, pay, rejected, signed
 
 D1, D2 = encode_utxo_pos(1, 0, 0), encode_utxo_pos(2, 0, 0)
 
-
-def rejected(state, event) -> str:
-    with pytest.raises(Rejected) as info:
-        apply(state, event)
-    return info.value.code
 
 
 def test_payment_moves_value_into_the_open_child_block(funded):

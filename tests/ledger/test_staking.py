@@ -6,24 +6,20 @@ import attrs
 import pytest
 
 from ledger import events
-from ledger.errors import Rejected
 from ledger.events import (
     BlockCommitted,
-    BlockSealed,
     Equivocation,
     StakeBonded,
     StakeWithdrawn,
     StakingOpened,
     UnbondingStarted,
 )
-from ledger.plasma import open_block_root
 from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, proposer_seed, unbond_digest, unjail_digest
 from ledger.state import State
 from ledger.transition import apply
 from proofs import bls, eip712
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, encode_utxo_pos
-from specs.hooks import InvariantHook
-from tests.conftest import ADDRS, KEYS, TOKEN, deposit, genesis, out, signed
+from tests.conftest import ADDRS, KEYS, TOKEN, checked, deposit, genesis, out, rejected, seal, signed
 
 OMG = TOKEN
 BLS_KEYS = [bls.secret_key(b"validator %d seed material, 32+ bytes long" % i) for i in range(4)]
@@ -33,19 +29,8 @@ WINDOW = 4  # commits over which downtime is judged; signing fewer than half of 
 JAIL_BLOCKS = 3
 
 
-def checked(state: State, *evs: events.Event) -> State:
-    hook = InvariantHook(full_every=1)
-    for event in evs:
-        after = apply(state, event)
-        assert hook(0, state, event, after) is None
-        state = after
-    return state
 
 
-def rejected(state: State, event: events.Event) -> str:
-    with pytest.raises(Rejected) as info:
-        apply(state, event)
-    return info.value.code
 
 
 def bond_event(state: State, who: int, amount: int, register: bool = True) -> StakeBonded:
@@ -56,9 +41,6 @@ def bond_event(state: State, who: int, amount: int, register: bool = True) -> St
     return StakeBonded(signed([pos], outputs, [who]), bls.public_key(key) if register else b"", bls.pop_prove(key) if register else b"")
 
 
-def seal(state: State) -> State:
-    leaves = state.open_block_txs
-    return checked(state, BlockSealed(state.next_child_blknum, open_block_root(leaves), len(leaves)))
 
 
 @pytest.fixture
