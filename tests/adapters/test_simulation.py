@@ -5,6 +5,8 @@ from pathlib import Path
 
 from adapters.cli import run_audit
 from adapters.simulation import Config, Simulation, validator_keys
+from ledger.blocks import BlockIndex
+from proofs import merkle
 
 
 def test_a_seeded_run_slashes_the_equivocator_jails_the_offline_and_audits_clean(tmp_path: Path) -> None:
@@ -26,3 +28,16 @@ def test_the_same_seed_writes_the_same_log(tmp_path: Path) -> None:
     Simulation(tmp_path / "b.db", config).run()
     a, b = run_audit(tmp_path / "a.db", progress=False), run_audit(tmp_path / "b.db", progress=False)
     assert a.head_hash == b.head_hash and a.ok
+
+
+def test_every_indexed_block_has_the_root_the_ledger_sealed(tmp_path: Path) -> None:
+    simulation = Simulation(tmp_path / "log.db", Config(blocks=4, epoch_blocks=2))
+    simulation.run()  # bonds, an equivocation reward and fee shares are leaves of these blocks
+    index = BlockIndex()
+    index.follow(simulation.node.store)
+    state = simulation.node.state
+    assert index.state == state
+    assert set(index.blocks) == set(state.blocks)
+    for blknum, block in state.blocks.items():
+        assert merkle.root(index.leaves(blknum)) == block.root, blknum
+    assert len(index.leaves(1000)) > Config().payments_per_block  # the bonds sit beside the payments
