@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_account import Account
+from eth_tester.exceptions import TransactionFailed
 from web3 import Web3
+from web3.exceptions import ContractLogicError
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 ETHER = 10**18
@@ -50,8 +52,13 @@ def fund(w3: Web3, addresses: Sequence[str], wei: int, source: str | None = None
 
 
 def send(w3: Web3, call: Any, sender: str, value: int = 0) -> Any:
-    """Transact `call` from `sender` and wait for its receipt; a revert raises `ChainError`."""
-    receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender, "value": value}))
+    """Transact `call` from `sender` and wait for its receipt; a revert, whether found when
+    estimating gas or in the receipt, raises `ChainError`."""
+    try:
+        tx_hash = call.transact({"from": sender, "value": value})
+    except (ContractLogicError, TransactionFailed) as exc:
+        raise ChainError("transaction_reverted", f"{call.fn_name} from {sender}: {exc}") from None
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt.status != 1:
         raise ChainError("transaction_reverted", f"{call.fn_name} from {sender} reverted")
     return receipt

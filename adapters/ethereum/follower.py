@@ -49,6 +49,7 @@ class Follower:
         self.w3, self.root, self.node = w3, root, node
         self.confirmations, self.start_block, self.span = confirmations, start_block, span
         self._topics = self._topic_table()
+        self._handlers = self._handler_table()
 
     def _topic_table(self) -> dict[tuple[str, bytes], tuple[str, Any]]:
         table = {}
@@ -102,13 +103,13 @@ class Follower:
         the exits started earlier in the same range."""
         index = ExitIndex.of(state)
         for log in logs:
-            handler = self._handlers().get((log.source, log.name))
+            handler = self._handlers.get((log.source, log.name))
             if handler is not None:
                 for fact in handler(log, index):
                     index.note(fact)
                     yield fact
 
-    def _handlers(self) -> dict[tuple[str, str], Callable[[Log, ExitIndex], list[ev.Event]]]:
+    def _handler_table(self) -> dict[tuple[str, str], Callable[[Log, ExitIndex], list[ev.Event]]]:
         return {
             ("vault", "DepositCreated"): self._deposit,
             ("framework", "BlockSubmitted"): self._block,

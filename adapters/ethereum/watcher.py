@@ -39,7 +39,8 @@ class Watcher:
         self.store, self.client, self.challenger = store, client, challenger
         self.index = BlockIndex()
         self._verified_blocks = 0  # child blocks below this number match the log
-        self._sent: set[tuple] = set()  # challenges already sent
+        self._sent: dict[tuple, bool] = {}  # challenges already sent -> whether the chain took it
+        self._witnesses: dict[bytes, list[bytes]] = {}  # in-flight tx hash -> its signatures
 
     def check(self, state: State) -> list[Report]:
         """Report every byzantine condition now visible; challenge invalid exits when a challenger is set."""
@@ -122,10 +123,10 @@ class Watcher:
         tx_pos = state.tx_positions.get(record.tx_hash)
         reports = []
         for is_output, index in sorted(record.piggybacked):
-            spent = self.index.spends.get(tx_pos + index) if is_output and tx_pos is not None else None
+            pos = tx_pos + index if is_output and tx_pos is not None else None
+            spent = self.index.spends.get(pos) if pos is not None else None
             if spent is None:
                 continue
-            pos = tx_pos + index
             challenged = self._send(("output", exit_id, index),
                                     lambda: self._challenge_output_spent(record, tx_pos, Spend.of(spent.signed_tx, pos)))
             reports.append(Report("invalid_piggyback", f"piggybacked output {pos} is spent", exit_id, challenged=challenged))
@@ -149,11 +150,15 @@ class Watcher:
         return DoubleSpendProof(pos, input_tx, in_flight, Spend.of(spent.signed_tx, pos))
 
     def _in_flight_signature(self, record: InFlightExit, input_index: int) -> bytes:
-        """The witness the exit game logged when the exit started (the ledger keeps only the tx)."""
-        started = self.client.root.exit_game.events.InFlightExitStarted()
-        for log in started.get_logs(from_block=0, argument_filters={"txHash": record.tx_hash}):
-            return bytes(log.args.inFlightTxWitnesses[input_index])
-        raise LookupError(f"no InFlightExitStarted for 0x{record.tx_hash.hex()}")
+        """The witness the exit game logged when the exit started (the ledger keeps only the
+        tx); read from the chain once per exit, as a confirmed log does not change."""
+        if record.tx_hash not in self._witnesses:
+            started = self.client.root.exit_game.events.InFlightExitStarted()
+            logs = started.get_logs(from_block=0, argument_filters={"txHash": record.tx_hash})
+            if not logs:
+                raise LookupError(f"no InFlightExitStarted for 0x{record.tx_hash.hex()}")
+            self._witnesses[record.tx_hash] = [bytes(w) for w in logs[0].args.inFlightTxWitnesses]
+        return self._witnesses[record.tx_hash][input_index]
 
     def _challenge_canonicity(self, proof: DoubleSpendProof) -> None:
         spent = self.index.spends[proof.utxo_pos]
@@ -168,9 +173,9 @@ class Watcher:
         if self.challenger is None:
             return False
         if key not in self._sent:
-            self._sent.add(key)
             try:
                 challenge()
+                self._sent[key] = True
             except ChainError:
-                return False
-        return True
+                self._sent[key] = False
+        return self._sent[key]

@@ -270,3 +270,20 @@ def test_validators_bond_omg_deposited_through_the_erc20_vault(anchored: Anchore
     commit = BlockCommitted(1000, 0, drawn, bls.signer_bitmap(range(3), len(active_set(state.staking))), signature)
     assert a.node.submit([commit])[0].accepted
     assert a.node.state.staking.bonded_total == 600 and a.node.state.staking.last_committed == 1000
+
+
+def test_a_watcher_beaten_to_a_challenge_reports_it_untaken_and_goes_on(anchored: Anchored):
+    a = anchored
+    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    a.sync()
+    deposit = encode_utxo_pos(blknum, 0, 0)
+    a.pay([deposit], [out(a.addr(BOB), 10**18)], ALICE)
+    a.node.seal()
+    a.client.submit_blocks(a.node.state)
+    a.watcher.check(a.node.state)
+    cheat = a.client.start_standard_exit(a.accounts[ALICE], deposit, a.watcher.index)
+    a.sync()
+    late = Watcher(a.node.store, a.client, challenger=a.accounts[BOB])
+    assert [r.challenged for r in a.watcher.check(a.node.state)] == [True]
+    assert [(r.condition, r.exit_id, r.challenged) for r in late.check(a.node.state)] == [("invalid_exit", cheat, False)]
+    assert [r.challenged for r in late.check(a.node.state)] == [False]  # not retried, not claimed
