@@ -20,7 +20,7 @@ from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
-from adapters.ethereum import contracts
+from adapters.ethereum import chain, contracts
 from proofs import eip712, merkle
 from proofs.payment import PaymentTx, deposit_tx, encode, encode_unsigned
 
@@ -71,11 +71,7 @@ class Chain:
 
     def travel(self, seconds: int) -> None:
         """Mine a block `seconds` after the latest one (at least that, on a real node's clock)."""
-        if self.tester is not None:
-            self.tester.time_travel(self.now() + seconds)
-        else:  # the dev RPCs anvil and hardhat share
-            self.w3.provider.make_request("evm_increaseTime", [seconds])
-            self.w3.provider.make_request("evm_mine", [])
+        chain.travel(self.w3, seconds)
 
     # --- deposits -----------------------------------------------------------------
 
