@@ -24,7 +24,7 @@ from ledger.events import (
 )
 from ledger.fee_votes import next_schedule, vote_digest
 from ledger.node import Node, Outcome
-from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, proposer_seed
+from ledger.staking import STAKING_POOL, active_set, block_commit_message, commit_message, proposer, proposer_seed
 from ledger.state import State
 from ledger.store import EventStore
 from proofs import bls, eip712
@@ -160,10 +160,9 @@ class Simulation:
     def commit(self, blknum: int) -> None:
         """Online validators sign the sealed root; an equivocator also signs a forged one, and
         an honest validator reports it."""
-        staking, root = self.state.staking, self.state.blocks[blknum].root
+        staking, block = self.state.staking, self.state.blocks[blknum]
         validators = active_set(staking)
-        separator = self.state.params.domain_separator
-        message = commit_message(separator, blknum, root)
+        message = block_commit_message(self.state, blknum)
         by_address = {v.address: v for v in self.keys}
         online = [i for i, (address, _) in enumerate(validators) if by_address[address].behaviour != "offline"]
         signature = bls.aggregate([bls.sign(by_address[validators[i][0]].bls_key, message) for i in online])
@@ -176,14 +175,14 @@ class Simulation:
         for address, _ in validators:
             v = by_address[address]
             if v.behaviour == "equivocating" and (address, blknum) not in self.state.staking.evidence:
-                self.equivocate(v, blknum, root)
+                self.equivocate(v, blknum, block.root, block.log_head)
         self.summary.jailed = [by_address[a].name for a, val in self.state.staking.validators.items() if val.jailed]
 
-    def equivocate(self, v: ValidatorKeys, blknum: int, root: bytes) -> None:
+    def equivocate(self, v: ValidatorKeys, blknum: int, root: bytes, head: bytes) -> None:
         separator = self.state.params.domain_separator
         forged = keccak256(b"forged" + root)
         reporter = next(k for k in self.keys if k.behaviour == "honest")
-        self.submit(Equivocation(reporter.address, v.address, blknum, root,
-                                 bls.sign(v.bls_key, commit_message(separator, blknum, root)), forged,
-                                 bls.sign(v.bls_key, commit_message(separator, blknum, forged))))
+        self.submit(Equivocation(reporter.address, v.address, blknum, root, head,
+                                 bls.sign(v.bls_key, commit_message(separator, blknum, root, head)), forged, head,
+                                 bls.sign(v.bls_key, commit_message(separator, blknum, forged, head))))
         self.summary.slashed_equivocation.append(f"{v.name}@{blknum}")

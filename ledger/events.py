@@ -330,16 +330,18 @@ class ValidatorUnjailed:
 
 @attrs.frozen
 class Equivocation:
-    """Evidence: `validator` signed two different roots for child block `blknum`."""
+    """Evidence: `validator` signed two different (root, log head) pairs for child block `blknum`."""
 
     KIND: ClassVar[str] = "equivocation"
-    SCHEMA: ClassVar[tuple] = (ADDRESS, ADDRESS, UINT, HASH, BYTES, HASH, BYTES)
+    SCHEMA: ClassVar[tuple] = (ADDRESS, ADDRESS, UINT, HASH, HASH, BYTES, HASH, HASH, BYTES)
     reporter: bytes
     validator: bytes
     blknum: int
     root_a: bytes
+    head_a: bytes
     signature_a: bytes
     root_b: bytes
+    head_b: bytes
     signature_b: bytes
 
 
@@ -365,13 +367,26 @@ class FeeEpochClosed:
     schedule: tuple[FeeRule, ...]
 
 
+# --- the log's own bookkeeping --------------------------------------------------------
+
+
+@attrs.frozen
+class StateCheckpoint:
+    """The hash of the state after every event before this one (`ledger.snapshot.state_hash`):
+    the log's commitment to a snapshot taken there, re-derived by every replay."""
+
+    KIND: ClassVar[str] = "state_checkpoint"
+    SCHEMA: ClassVar[tuple] = (HASH,)
+    state_hash: bytes
+
+
 Event = Union[
     Genesis, Deposit, Payment, FeeCollected, BlockSealed, BlockSubmitted,
     ExitStarted, ExitChallenged, ExitProcessed,
     InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
     PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced,
     StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
-    FeeVoted, FeeEpochClosed, ValidatorUnjailed,
+    FeeVoted, FeeEpochClosed, ValidatorUnjailed, StateCheckpoint,
 ]
 EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 

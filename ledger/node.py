@@ -14,12 +14,14 @@ import attrs
 
 from ledger import events, witnesses
 from ledger.errors import Rejected
-from ledger.events import BlockSealed, Event, FeeCollected, Payment
+from ledger.events import BlockSealed, Event, FeeCollected, Payment, StateCheckpoint
 from ledger.plasma import open_block_root
-from ledger.replay import Hook, Replay, replay
+from ledger.replay import Hook, Replay, SnapshotRefused, replay, verified_snapshot
 from ledger.state import State
+from ledger.snapshot import encode_state
 from ledger.store import EventStore, Snapshot, StoreError
 from ledger.transition import apply
+from proofs.keccak import keccak256
 from ledger.witnesses import Batch, Prefetcher
 
 
@@ -49,16 +51,21 @@ class Node:
         assert snapshot_every > 0
         self.store, self.hook, self.snapshot_every = store, hook, snapshot_every
         self.prefetcher = prefetcher
+        self.restored_from = "the whole log (no usable snapshot)"
+        self.refused_snapshots: list[tuple[int, str, str]] = []  # (index, code, detail)
         self.state = self._restore()
 
     def _restore(self) -> State:
-        """Latest snapshot that matches the log, then the records after it."""
+        """The newest snapshot the log vouches for, then the records after it; with none, the
+        whole log. `restored_from` says which, and why each newer snapshot was refused."""
         start = None
-        snapshot = self.store.latest_snapshot()
-        if snapshot is not None:
-            record = self.store.record_at(snapshot.index - 1)
-            if record is not None and record.hash == snapshot.head_hash:
-                start = Replay(snapshot.state, snapshot.index, snapshot.head_hash)
+        for snapshot in self.store.snapshots_newest_first():
+            try:
+                start = Replay(verified_snapshot(self.store, snapshot), snapshot.index, snapshot.head_hash)
+                self.restored_from = f"snapshot at event {snapshot.index}, verified against the log's checkpoint"
+                break
+            except SnapshotRefused as exc:
+                self.refused_snapshots.append((snapshot.index, exc.code, exc.detail))
         result = replay(self.store, start=start, prefetcher=self.prefetcher)
         if result.failure is not None:
             f = result.failure
@@ -118,7 +125,14 @@ class Node:
             self.snapshot()
 
     def snapshot(self) -> None:
-        self.store.save_snapshot(Snapshot(self.store.count, self.store.head_hash, self.state))
+        """Append a state_checkpoint committing to the state's hash, then store the state's
+        canonical bytes beside the log: a cache the log vouches for, never a source of truth."""
+        encoded = encode_state(self.state)
+        checkpoint = StateCheckpoint(keccak256(encoded))
+        index, head_hash = self.store.count, self.store.head_hash
+        (outcome,) = self.submit([checkpoint])
+        assert outcome.accepted, f"the node's own checkpoint was refused: {outcome.code}: {outcome.detail}"
+        self.store.save_snapshot(Snapshot(index, head_hash, checkpoint.state_hash, encoded))
 
     def seal(self) -> list[Outcome]:
         """Collect the open block's fees and seal it with the root of its transactions."""

@@ -212,7 +212,7 @@ def apply_block_sealed(state: State, event: BlockSealed) -> State:
     return advance(
         state,
         tx_positions=positions.finish(),
-        blocks=state.blocks.set(event.blknum, Block(root, event.tx_count, is_deposit=False)),
+        blocks=state.blocks.set(event.blknum, Block(root, event.tx_count, is_deposit=False, log_head=state.log_head)),
         next_child_blknum=state.next_child_blknum + CHILD_BLOCK_INTERVAL,
         open_block_txs=pvector(),
         effects=Effects(kind=BlockSealed.KIND),

@@ -14,15 +14,18 @@ import attrs
 
 from ledger import events, witnesses
 from ledger.errors import Rejected
-from ledger.events import Genesis, Payment
+from ledger.events import BlockCommitted, BlockSealed, BlockSubmitted, Genesis, Payment, StateCheckpoint
 from ledger.fee_votes import undistributed
 from ledger.staking import staked
 from ledger.state import GENESIS_STATE, State
 from ledger.witnesses import Batch, Prefetcher
-from ledger.store import GENESIS_HASH, EventStore, Record, record_hash
+from ledger.history import GENESIS_HASH, record_hash
+from ledger.snapshot import decode_state
+from ledger.store import EventStore, Record, Snapshot, StoreError
 from ledger.transition import apply
 from proofs.eip712 import domain_separator
 from proofs.errors import DecodeError
+from proofs.keccak import keccak256
 
 
 class Hook(Protocol):
@@ -76,6 +79,8 @@ def _apply_record(replay: Replay, record: Record, hook: Hook | None) -> Failure 
         after = apply(replay.state, event)
     except Rejected as exc:
         return Failure(index, event.KIND, exc.code, exc.detail)
+    if after.log_head != record.hash:
+        return Failure(index, event.KIND, "non_canonical_event", "the record's bytes are not the event's canonical encoding")
     if hook is not None and (violation := hook(index, replay.state, event, after)):
         return Failure(index, event.KIND, violation.invariant, violation.detail)
     replay.state, replay.count, replay.head_hash = after, index + 1, record.hash
@@ -93,22 +98,30 @@ def replay(
     """Verify and apply every record after `start` (default: genesis), stopping at the first bad one.
     With a `prefetcher`, the next page's signatures are recovered on other cores meanwhile."""
     result = start or Replay(GENESIS_STATE, 0, GENESIS_HASH)
-    separator = _domain_separator(store, result.state)
-    for page, batch in _pages_ahead(store.read_pages(result.count), prefetcher, separator):
-        payments = 0
-        for record in page:
-            if batch is not None and record.topic == Payment.KIND:
-                batch.ready(payments)
-                payments += 1
-            if failure := _apply_record(result, record, hook):
-                result.failure = failure
+    try:
+        separator = _domain_separator(store, result.state)
+        for page, batch in _pages_ahead(store.read_pages(result.count), prefetcher, separator):
+            if _fold_page(result, page, batch, hook):
                 break
-        if progress is not None:
-            progress(result.count)
-        if result.failure is not None:
-            break
+            if progress is not None:
+                progress(result.count)
+    except StoreError as exc:  # the file itself failed us: name where
+        result.failure = Failure(result.count, "storage", exc.code, exc.detail)
     witnesses.forget()
     return result
+
+
+def _fold_page(result: Replay, page: list[Record], batch: Batch | None, hook: Hook | None) -> bool:
+    """Apply a page of records; True (and `result.failure` set) at the first bad one."""
+    payments = 0
+    for record in page:
+        if batch is not None and record.topic == Payment.KIND:
+            batch.ready(payments)
+            payments += 1
+        if failure := _apply_record(result, record, hook):
+            result.failure = failure
+            return True
+    return False
 
 
 def _domain_separator(store: EventStore, state: State) -> bytes | None:
@@ -149,6 +162,99 @@ def _payment_tx(record: Record) -> bytes:
     return event.tx if isinstance(event, Payment) else b""
 
 
+# --- snapshots: caches the log must vouch for ----------------------------------------------
+
+
+class SnapshotRefused(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail = code, detail
+
+
+def check_snapshot_vouched(store: EventStore, snapshot: Snapshot) -> None:
+    """The row's bytes hash to its state hash, and the log's record at its index is a
+    state_checkpoint of that hash following its head; else `SnapshotRefused`. Decodes nothing."""
+    if keccak256(snapshot.encoded) != snapshot.state_hash:
+        raise SnapshotRefused("snapshot_corrupt", "the stored bytes do not hash to the snapshot's state hash")
+    record = store.record_at(snapshot.index)
+    if record is None:
+        raise SnapshotRefused("snapshot_ahead_of_log", f"the log has no event {snapshot.index} to vouch for it")
+    try:
+        event = events.decode(record.payload)
+    except DecodeError as exc:
+        raise SnapshotRefused("snapshot_not_in_log", f"event {snapshot.index} is unreadable: {exc.reason}") from None
+    if not isinstance(event, StateCheckpoint) or event.state_hash != snapshot.state_hash:
+        raise SnapshotRefused("snapshot_not_in_log", f"event {snapshot.index} is not a checkpoint of this state")
+    if record.prev_hash != snapshot.head_hash:
+        raise SnapshotRefused("snapshot_not_in_log", "the checkpoint follows another history")
+
+
+def verified_snapshot(store: EventStore, snapshot: Snapshot) -> State:
+    """The snapshot's state, only once the log vouches for its bytes and they decode canonically
+    to a state at that index and head (the replay from it then re-derives the checkpoint)."""
+    check_snapshot_vouched(store, snapshot)
+    try:
+        state = decode_state(snapshot.encoded)
+    except DecodeError as exc:
+        raise SnapshotRefused(exc.reason, exc.detail) from None
+    if (state.event_count, state.log_head) != (snapshot.index, snapshot.head_hash):
+        raise SnapshotRefused("snapshot_not_in_log", "the state was not taken at this index and head")
+    return state
+
+
+# --- the audit ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Finding:
+    """Something the auditor must see that does not stop the replay: the history applies, but a
+    cache or a root-chain fact contradicts it."""
+
+    index: int
+    kind: str
+    code: str
+    detail: str
+
+
+@attrs.frozen
+class Anchor:
+    """Something outside the file's control vouches for events 0..`through` (inclusive)."""
+
+    through: int
+    by: str
+
+
+class Auditor:
+    """The audit's hook: the invariant hook, plus what the audit learns on the way — where each
+    child block was sealed, which roots the root chain holds that the ledger never sealed, and
+    which validator commits anchor the log."""
+
+    def __init__(self, invariants: Hook) -> None:
+        self.invariants = invariants
+        self.seals: dict[int, int] = {}  # child blknum -> index of its block_sealed event
+        self.findings: list[Finding] = []
+        self.anchors: list[Anchor] = []
+
+    @property
+    def checked(self) -> dict[str, int]:
+        return dict(getattr(self.invariants, "checked", {}))
+
+    def __call__(self, index: int, before: State, event: events.Event, after: State) -> Any:
+        if isinstance(event, BlockSealed):
+            self.seals[event.blknum] = index
+        elif isinstance(event, BlockSubmitted) and event.blknum in after.foreign_roots:
+            sealed = after.blocks.get(event.blknum)
+            self.findings.append(Finding(index, event.KIND, "foreign_root", (
+                f"the root chain holds 0x{event.root.hex()} for block {event.blknum}; the ledger "
+                + (f"sealed 0x{sealed.root.hex()}" if sealed else "sealed no such block"))))
+        elif isinstance(event, BlockCommitted):
+            self.anchors.append(Anchor(self.seals[event.blknum], f"validators' commit of block {event.blknum} (event {index})"))
+        return self.invariants(index, before, event, after)
+
+    def finish(self, index: int, state: State) -> Any:
+        return self.invariants.finish(index, state)
+
+
 @attrs.frozen
 class AuditReport:
     events: int
@@ -159,10 +265,29 @@ class AuditReport:
     value: dict[str, dict[str, int]]  # token hex -> deposited / unspent / fees / in_exit / exited / unbacked / staked
     invariants_checked: dict[str, int]
     failure: Failure | None
+    findings: tuple[Finding, ...] = ()
+    anchors: tuple[Anchor, ...] = ()
+    seals: dict[int, int] = attrs.field(factory=dict)  # child blknum -> index of its seal
 
     @property
     def ok(self) -> bool:
-        return self.failure is None
+        """Every record verified and nothing the auditor must look at (unanchored events are
+        reported apart: they may be honest, but nothing outside the file vouches for them)."""
+        return self.failure is None and not self.findings
+
+    @property
+    def anchored_through(self) -> int:
+        """The last event something outside the file vouches for (-1: none)."""
+        return max((a.through for a in self.anchors), default=-1)
+
+    @property
+    def unanchored(self) -> tuple[int, int] | None:
+        """(first, last) index of the verified events no anchor covers, if any."""
+        last = self.events - 1
+        return (self.anchored_through + 1, last) if last > self.anchored_through else None
+
+    def with_root_chain(self, findings: list[Finding], anchors: list[Anchor]) -> "AuditReport":
+        return attrs.evolve(self, findings=(*self.findings, *findings), anchors=(*self.anchors, *anchors))
 
 
 def _truncation(store: EventStore, result: Replay) -> Failure | None:
@@ -193,16 +318,36 @@ def _value(state: State) -> dict[str, dict[str, int]]:
     }
 
 
+def _snapshot_findings(store: EventStore, result: Replay) -> list[Finding]:
+    """Every snapshot row the file holds, checked against the log the replay verified."""
+    findings = []
+    try:
+        for snapshot in store.snapshots_newest_first():
+            if snapshot.index >= result.count:
+                continue  # beyond the verified log: `_truncation` or the failure speaks for it
+            try:
+                check_snapshot_vouched(store, snapshot)
+            except SnapshotRefused as exc:
+                findings.append(Finding(snapshot.index, "snapshot", exc.code, exc.detail))
+    except StoreError as exc:
+        findings.append(Finding(result.count, "snapshot", exc.code, exc.detail))
+    return findings
+
+
 def audit(
     store: EventStore,
     hook: Hook,
     progress: Callable[[int], None] | None = None,
     prefetcher: Prefetcher | None = None,
 ) -> AuditReport:
-    """Replay the whole log from genesis with `hook` after every event; report the first failure."""
-    result = replay(store, hook=hook, progress=progress, prefetcher=prefetcher)
+    """Replay the whole log from genesis with `hook` after every event; report the first failure,
+    the findings (foreign roots, snapshots the log does not vouch for) and the anchors."""
+    auditor = Auditor(hook)
+    result = replay(store, hook=auditor, progress=progress, prefetcher=prefetcher)
     failure = result.failure or _truncation(store, result)
-    if failure is None and result.count and (violation := hook.finish(result.count - 1, result.state)):
+    if failure is None and result.count == 0:
+        failure = Failure(0, "end of log", "no_genesis", "the log holds no event: a ledger starts with its genesis")
+    if failure is None and (violation := hook.finish(result.count - 1, result.state)):
         failure = Failure(result.count - 1, "final state", violation.invariant, violation.detail)
     state = result.state
     deposit_blocks = sum(1 for block in state.blocks.values() if block.is_deposit)
@@ -213,7 +358,10 @@ def audit(
         blocks=len(state.blocks) - deposit_blocks,
         deposit_blocks=deposit_blocks,
         value=_value(state),
-        invariants_checked=dict(getattr(hook, "checked", {})),
+        invariants_checked=auditor.checked,
         failure=failure,
+        findings=(*auditor.findings, *_snapshot_findings(store, result)),
+        anchors=tuple(auditor.anchors),
+        seals=auditor.seals,
     )
 

@@ -40,9 +40,17 @@ STAKE_RETURN_METADATA = keccak256(b"omg-ledger stake returned")  # marks input-l
 BPS = 10_000
 
 
-def commit_message(separator: bytes, blknum: int, root: bytes) -> bytes:
-    """What a validator signs to commit child block `blknum` with `root` on this chain."""
-    return keccak256(b"omg-ledger commit" + separator + blknum.to_bytes(32, "big") + root)
+def commit_message(separator: bytes, blknum: int, root: bytes, log_head: bytes) -> bytes:
+    """What a validator signs to commit child block `blknum` with `root` on this chain, after
+    the log whose head hash (before the block's seal) is `log_head`: a commit vouches for
+    the whole history up to the block, not only for the block's transactions."""
+    return keccak256(b"omg-ledger commit" + separator + blknum.to_bytes(32, "big") + root + log_head)
+
+
+def block_commit_message(state: State, blknum: int) -> bytes:
+    """The message that commits sealed child block `blknum` of `state`."""
+    block = state.blocks[blknum]
+    return commit_message(params_of(state).domain_separator, blknum, block.root, block.log_head)
 
 
 def unbond_digest(separator: bytes, validator: bytes, amount: int, nonce: int) -> bytes:
@@ -223,7 +231,7 @@ def apply_block_committed(state: State, event: BlockCommitted) -> State:
     total = sum(v.bonded for _, v in validators)
     if 3 * signed <= 2 * total:
         raise Rejected("insufficient_commit_stake", f"{signed} of {total} signed; more than 2/3 is needed")
-    message = commit_message(state.params.domain_separator, event.blknum, block.root)
+    message = block_commit_message(state, event.blknum)
     if not bls.fast_aggregate_verify([validators[i][1].bls_key for i in signers], message, event.signature):
         raise Rejected("invalid_commit_signature", "the aggregate does not verify for the named signers")
     staking = attrs.evolve(staking, commits=staking.commits.set(event.blknum, event.signers), last_committed=event.blknum)
@@ -254,18 +262,19 @@ def _slash(amount: int, bps: int) -> int:
 
 
 def apply_equivocation(state: State, event: Equivocation) -> State:
-    """Two valid signatures by one validator on different roots at one height: slash, jail, reward."""
+    """Two valid signatures by one validator on different (root, log head) at one height: slash, jail, reward."""
     staking = staking_of(state)
     validator = staking.validators.get(event.validator)
     if validator is None:
         raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
     if (event.validator, event.blknum) in staking.evidence:
         raise Rejected("evidence_already_seen", f"0x{event.validator.hex()} at block {event.blknum}")
-    if event.root_a == event.root_b or event.blknum % CHILD_BLOCK_INTERVAL:
-        raise Rejected("not_an_equivocation", "two different roots for one child block are needed")
+    signed = ((event.root_a, event.head_a, event.signature_a), (event.root_b, event.head_b, event.signature_b))
+    if signed[0][:2] == signed[1][:2] or event.blknum % CHILD_BLOCK_INTERVAL:
+        raise Rejected("not_an_equivocation", "two different (root, log head) pairs for one child block are needed")
     separator = state.params.domain_separator
-    for root, signature in ((event.root_a, event.signature_a), (event.root_b, event.signature_b)):
-        if not bls.verify(validator.bls_key, commit_message(separator, event.blknum, root), signature):
+    for root, head, signature in signed:
+        if not bls.verify(validator.bls_key, commit_message(separator, event.blknum, root, head), signature):
             raise Rejected("invalid_evidence_signature", f"no signature of root 0x{root.hex()} by the validator")
     bps = staking.params.double_sign_slash_bps
     slashed = _slash(validator.bonded, bps)

@@ -10,6 +10,7 @@ import attrs
 from immutables import Map
 from pyrsistent import PVector, pvector
 
+from ledger.history import GENESIS_HASH
 from proofs.payment import Output
 
 CHILD_BLOCK_INTERVAL = 1000
@@ -29,6 +30,7 @@ class Block:
     root: bytes
     tx_count: int
     is_deposit: bool
+    log_head: bytes = b""  # a child block: the log's head hash before its seal, which commits sign
 
 
 @attrs.frozen
@@ -132,6 +134,7 @@ class Effects:
 class State:
     params: Params | None = None
     event_count: int = 0
+    log_head: bytes = GENESIS_HASH  # hash of the last applied event's record (`ledger.history`)
     utxos: Map = Map()  # position -> Output
     spent: Map = Map()  # position -> spending event index
     blocks: Map = Map()  # blknum -> Block

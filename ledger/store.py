@@ -5,34 +5,35 @@ stored record is prev_hash (32) || hash (32) || event bytes, where
 hash = keccak(prev_hash || index (8 bytes) || event bytes), so an edited byte,
 a deleted or reordered record is detected at its exact index. A batch of records
 is written in one database transaction: it is durable when `append` returns.
-Snapshots (pickled states, tagged with the index and hash they follow) sit in
-their own table of the same database.
+Snapshots (canonical state bytes from `ledger.snapshot`, tagged with the index and head
+hash they follow and the state's hash) sit in their own table of the same database; the
+store never decodes them. `read_only=True` opens a file for audit with SQLite's `mode=ro`:
+nothing is created or written, and a file without the ledger's table is refused.
 
 This is the only module of the ledger that touches a database.
 """
 from __future__ import annotations
 
-import pickle
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import attrs
-from eventsourcing.persistence import AggregateRecorder, IntegrityError, StoredEvent
+from eventsourcing.persistence import AggregateRecorder, IntegrityError, PersistenceError, StoredEvent
 from eventsourcing.popo import POPOAggregateRecorder
 from eventsourcing.sqlite import SQLiteAggregateRecorder, SQLiteDatastore
 
-from proofs.keccak import keccak256
+from ledger.history import GENESIS_HASH, record_hash
 
 LEDGER_ID = uuid.UUID("6f6d672d-6c65-4467-8572-000000000001")
 SNAPSHOT_MARKS_ID = uuid.UUID("6f6d672d-6c65-4467-8572-000000000002")  # (index, head hash) only
-GENESIS_HASH = bytes(32)
 EVENTS_TABLE = "ledger_events"
 SNAPSHOTS_TABLE = "ledger_snapshots"
 READ_PAGE = 5_000
 SQLITE_MAGIC = b"SQLite format 3\x00"
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -42,10 +43,6 @@ class StoreError(Exception):
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code
         self.detail = detail
-
-
-def record_hash(prev_hash: bytes, index: int, payload: bytes) -> bytes:
-    return keccak256(prev_hash + index.to_bytes(8, "big") + payload)
 
 
 @attrs.frozen
@@ -61,9 +58,12 @@ class Record:
 
 @attrs.frozen
 class Snapshot:
+    """A stored snapshot row, as read back: unverified bytes until someone checks them."""
+
     index: int  # the number of events the state has applied
     head_hash: bytes  # hash of record index - 1
-    state: Any
+    state_hash: bytes  # keccak of `encoded`, which the log's state_checkpoint at `index` must carry
+    encoded: bytes  # `ledger.snapshot.encode_state` of the state
 
 
 def _magic(path: Path) -> bytes:
@@ -74,30 +74,36 @@ def _magic(path: Path) -> bytes:
 class EventStore:
     """Append-only, hash-chained log plus snapshots. `path=None` keeps it in memory."""
 
-    def __init__(self, path: str | Path | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
         self.path = Path(path) if path is not None else None
+        self.read_only = read_only
+        self._closers: list = []
         self.events, self.snapshots = self._recorders()
         self.count, self.head_hash = self._read_head()
 
     def _recorders(self) -> tuple[AggregateRecorder, AggregateRecorder]:
         if self.path is None:
+            assert not self.read_only, "an in-memory store is written by its owner"
             return POPOAggregateRecorder(), POPOAggregateRecorder()
+        if self.read_only:
+            return _read_only_recorders(self.path, self._closers)
         if self.path.exists() and _magic(self.path) != SQLITE_MAGIC:
             raise StoreError("not_a_ledger", f"{self.path} is not an SQLite event store")
-        self._datastore = SQLiteDatastore(str(self.path))
+        datastore = SQLiteDatastore(str(self.path))
+        self._closers.append(datastore.close)
         recorders = (
-            SQLiteAggregateRecorder(self._datastore, EVENTS_TABLE),
-            SQLiteAggregateRecorder(self._datastore, SNAPSHOTS_TABLE),
+            SQLiteAggregateRecorder(datastore, EVENTS_TABLE),
+            SQLiteAggregateRecorder(datastore, SNAPSHOTS_TABLE),
         )
         for recorder in recorders:
-            recorder.create_table()
+            _guarded(recorder.create_table)
         return recorders
 
     def _read_head(self) -> tuple[int, bytes]:
-        last = self.events.select_events(LEDGER_ID, desc=True, limit=1)
+        last = _guarded(self.events.select_events, LEDGER_ID, desc=True, limit=1)
         if not last:
             return 0, GENESIS_HASH
-        return last[0].originator_version + 1, last[0].state[32:64]
+        return last[0].originator_version + 1, bytes(last[0].state[32:64])
 
     def append(self, topics_and_payloads: Sequence[tuple[str, bytes]]) -> list[bytes]:
         """Chain and write records in one transaction; returns their hashes once durable."""
@@ -110,6 +116,8 @@ class EventStore:
             prev, index = digest, index + 1
         if not stored:
             return []
+        if self.read_only:
+            raise StoreError("read_only", f"{self.path} is open for reading only")
         try:
             self.events.insert_events(stored)
         except IntegrityError as exc:
@@ -122,8 +130,9 @@ class EventStore:
         last = start - 1
         while stop is None or last + 1 < stop:
             limit = READ_PAGE if stop is None else min(READ_PAGE, stop - last - 1)
-            page = self.events.select_events(LEDGER_ID, gt=last, limit=limit)
-            yield [Record(i.originator_version, i.topic, i.state[:32], i.state[32:64], i.state[64:]) for i in page]
+            page = _guarded(self.events.select_events, LEDGER_ID, gt=last, limit=limit)
+            yield [Record(i.originator_version, i.topic, bytes(i.state[:32]), bytes(i.state[32:64]), bytes(i.state[64:]))
+                   for i in page]
             if len(page) < limit:
                 return
             last = page[-1].originator_version
@@ -136,27 +145,33 @@ class EventStore:
         return next(self.read(index, index + 1), None)
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
-        state = snapshot.head_hash + pickle.dumps(snapshot.state, protocol=pickle.HIGHEST_PROTOCOL)
+        row = snapshot.head_hash + snapshot.state_hash + snapshot.encoded
         try:
             self.snapshots.insert_events(
                 [
-                    StoredEvent(LEDGER_ID, snapshot.index, "snapshot", state),
+                    StoredEvent(LEDGER_ID, snapshot.index, "snapshot", row),
                     StoredEvent(SNAPSHOT_MARKS_ID, snapshot.index, "snapshot_mark", snapshot.head_hash),
                 ]
             )
         except IntegrityError:
             pass  # a snapshot at this index exists already: snapshots are deterministic
 
-    def latest_snapshot(self) -> Snapshot | None:
-        found = self.snapshots.select_events(LEDGER_ID, desc=True, limit=1)
-        if not found:
-            return None
-        item = found[0]
-        return Snapshot(item.originator_version, item.state[:32], pickle.loads(item.state[32:]))
+    def snapshots_newest_first(self) -> Iterator[Snapshot]:
+        """Every stored snapshot row, newest first, as stored (unverified, undecoded)."""
+        last = None
+        while True:
+            found = _guarded(self.snapshots.select_events, LEDGER_ID, desc=True, limit=1,
+                             **({} if last is None else {"lte": last - 1}))
+            if not found:
+                return
+            item = found[0]
+            row = bytes(item.state)
+            yield Snapshot(item.originator_version, row[:32], row[32:64], row[64:])
+            last = item.originator_version
 
     def snapshot_marks(self) -> list[tuple[int, bytes]]:
         """(index, head hash) of every snapshot, without loading states: truncation evidence."""
-        return [(s.originator_version, s.state) for s in self.snapshots.select_events(SNAPSHOT_MARKS_ID)]
+        return [(s.originator_version, bytes(s.state)) for s in _guarded(self.snapshots.select_events, SNAPSHOT_MARKS_ID)]
 
     def copy_to(self, target: str | Path) -> None:
         """A consistent single-file copy of an SQLite store (the WAL folded in)."""
@@ -166,5 +181,72 @@ class EventStore:
             source.backup(dest)
 
     def close(self) -> None:
-        if self.path is not None:
-            self._datastore.close()
+        for close in self._closers:
+            close()
+        self._closers.clear()
+
+
+def _guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """`call`, with the database's own failures (a truncated or malformed file, a table of
+    the wrong shape) turned into `StoreError("unreadable_ledger")`: never a traceback."""
+    try:
+        return call(*args, **kwargs)
+    except (sqlite3.Error, PersistenceError, KeyError, IndexError, TypeError) as exc:
+        raise StoreError("unreadable_ledger", f"{type(exc).__name__}: {exc}") from None
+
+
+EXPECTED_COLUMNS = ["originator_id", "originator_version", "topic", "state"]
+
+
+def _read_only_recorders(path: Path, closers: list) -> tuple[AggregateRecorder, AggregateRecorder]:
+    """Recorders over `path` opened with SQLite's `mode=ro`: reads only, creates nothing."""
+    if not path.is_file():
+        raise StoreError("no_ledger", f"{path} is not a file")
+    if _magic(path) != SQLITE_MAGIC:
+        raise StoreError("not_a_ledger", f"{path} is not an SQLite database")
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError("unreadable_ledger", str(exc)) from None
+    closers.append(connection.close)
+    tables = {name: _guarded(_columns, connection, name) for name in (EVENTS_TABLE, SNAPSHOTS_TABLE)}
+    if tables[EVENTS_TABLE] != EXPECTED_COLUMNS:
+        found = "no such table" if not tables[EVENTS_TABLE] else f"columns {tables[EVENTS_TABLE]}"
+        raise StoreError("not_a_ledger", f"{path} has no ledger table {EVENTS_TABLE!r} ({found})")
+    snapshots = _ReadOnlyRecorder(connection, SNAPSHOTS_TABLE if tables[SNAPSHOTS_TABLE] else None)
+    return _ReadOnlyRecorder(connection, EVENTS_TABLE), snapshots
+
+
+def _columns(connection: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+
+
+class _ReadOnlyRecorder(AggregateRecorder):
+    """The one query the store makes, on a read-only connection (`table=None`: no rows)."""
+
+    def __init__(self, connection: sqlite3.Connection, table: str | None) -> None:
+        self.connection, self.table = connection, table
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        raise StoreError("read_only", "this store is open for reading only")
+
+    def select_events(self, originator_id: uuid.UUID, *, gt: int | None = None, lte: int | None = None,
+                      desc: bool = False, limit: int | None = None) -> list[StoredEvent]:
+        if self.table is None:
+            return []
+        sql, params = f"SELECT * FROM {self.table} WHERE originator_id=?", [originator_id.hex]
+        for bound, op in ((gt, ">"), (lte, "<=")):
+            if bound is not None:
+                sql, params = f"{sql} AND originator_version{op}?", [*params, bound]
+        sql += f" ORDER BY originator_version {'DESC' if desc else 'ASC'}"
+        if limit is not None:
+            sql, params = f"{sql} LIMIT ?", [*params, limit]
+        rows = self.connection.execute(sql, params).fetchall()
+        return [_stored(originator_id, *row[1:]) for row in rows]
+
+
+def _stored(originator_id: uuid.UUID, version: object, topic: object, state: object) -> StoredEvent:
+    if not isinstance(version, int) or not isinstance(topic, str) or not isinstance(state, bytes):
+        raise StoreError("malformed_record", f"a stored row has types {type(version).__name__}, "
+                         f"{type(topic).__name__}, {type(state).__name__}")
+    return StoredEvent(originator_id, version, topic, state)

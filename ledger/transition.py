@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ledger import exits, fee_votes, plasma, staking
+from ledger import checkpoints, events, exits, fee_votes, plasma, staking
 from ledger.errors import Rejected
 from ledger.events import (
     BlockCommitted,
@@ -34,9 +34,11 @@ from ledger.events import (
     StakeBonded,
     StakeWithdrawn,
     StakingOpened,
+    StateCheckpoint,
     UnbondingStarted,
     ValidatorUnjailed,
 )
+from ledger.history import record_hash
 from ledger.state import GENESIS_STATE, State
 
 RULES: dict[type, Callable] = {
@@ -65,15 +67,22 @@ RULES: dict[type, Callable] = {
     FeeVoted: fee_votes.apply_fee_voted,
     FeeEpochClosed: fee_votes.apply_fee_epoch_closed,
     ValidatorUnjailed: staking.apply_validator_unjailed,
+    StateCheckpoint: checkpoints.apply_state_checkpoint,
 }
 
 
 def apply(state: State, event: Event) -> State:
-    """The state after `event`; raises `Rejected` and leaves `state` untouched if it is invalid."""
+    """The state after `event`; raises `Rejected` and leaves `state` untouched if it is invalid.
+    The new state's `log_head` is the hash of the record this event becomes in the log."""
     rule = RULES.get(type(event))
     if rule is None:
         raise Rejected("unknown_event_kind", type(event).__name__)
-    return rule(state, event)
+    after = rule(state, event)
+    assert after is not state and after.event_count == state.event_count + 1
+    # `after` is new and not yet shared, so completing it in place is safe; a second
+    # attrs.evolve of the whole state would double the cost of every event.
+    object.__setattr__(after, "log_head", record_hash(state.log_head, state.event_count, events.encode(event)))
+    return after
 
 
 def fold(events: Iterable[Event], state: State = GENESIS_STATE) -> State:

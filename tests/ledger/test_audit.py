@@ -97,19 +97,20 @@ def test_a_truncated_tail_fails_against_the_snapshot_marks(log):
 def test_a_rechained_forgery_fails_where_the_rule_breaks(log):
     """Recomputing every hash after an edit keeps the chain whole; `apply` still catches the lie."""
     all_rows = rows(log)
-    topic, state = all_rows[12]
+    at = next(i for i in range(12, len(all_rows)) if all_rows[i][0] == "payment")
+    topic, state = all_rows[at]
     honest = decode(events.decode(state[64:]).tx)  # type: ignore[union-attr]
     owner = recover(signing_hash(honest, VC), honest.signatures[0])
     thief = next(i for i in range(4) if ADDRS[i] != owner)
     forged = events.encode(Payment(signed(list(honest.inputs), [out(thief, honest.outputs[0].amount)], [thief])))
     prev = state[:32]
-    for index in range(12, len(all_rows)):
-        payload = forged if index == 12 else all_rows[index][1][64:]
+    for index in range(at, len(all_rows)):
+        payload = forged if index == at else all_rows[index][1][64:]
         digest = record_hash(prev, index, payload)
         put(log, index, all_rows[index][0], prev + digest + payload)
         prev = digest
     failure = run(log).failure
-    assert (failure.index, failure.code) == (12, "unauthorized_spend")
+    assert (failure.index, failure.code) == (at, "unauthorized_spend")
 
 
 def test_a_record_filed_under_the_wrong_topic_fails(log):
@@ -119,8 +120,9 @@ def test_a_record_filed_under_the_wrong_topic_fails(log):
     assert (failure.index, failure.code) == (5, "topic_mismatch")
 
 
-def test_an_empty_log_audits_as_empty(tmp_path):
-    store = EventStore(tmp_path / "empty.db")
+def test_an_empty_log_fails_for_want_of_a_genesis(tmp_path):
+    EventStore(tmp_path / "empty.db").close()
+    store = EventStore(tmp_path / "empty.db", read_only=True)
     report = audit(store, InvariantHook())
-    assert report.ok and report.events == 0
+    assert not report.ok and (report.failure.index, report.failure.code) == (0, "no_genesis")
     store.close()

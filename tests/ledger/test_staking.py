@@ -14,7 +14,7 @@ from ledger.events import (
     StakingOpened,
     UnbondingStarted,
 )
-from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, proposer_seed, unbond_digest, unjail_digest
+from ledger.staking import STAKING_POOL, active_set, block_commit_message, commit_message, proposer, proposer_seed, unbond_digest, unjail_digest
 from ledger.state import State
 from ledger.transition import apply
 from proofs import bls, eip712
@@ -32,6 +32,8 @@ JAIL_BLOCKS = 3
 
 
 
+
+HEAD = b"\x0c" * 32  # a log head the equivocator signs with both roots
 
 def bond_event(state: State, who: int, amount: int, register: bool = True) -> StakeBonded:
     pos = next(p for p, o in state.utxos.items() if o.owner == ADDRS[who] and o.token == OMG)
@@ -60,7 +62,7 @@ def commit(state: State, blknum: int, signers: list[int]) -> BlockCommitted:
     """The signers' commit, proposed in the first round whose drawn proposer is among them."""
     validators = active_set(state.staking)
     index = {address: i for i, (address, _) in enumerate(validators)}
-    message = commit_message(state.params.domain_separator, blknum, state.blocks[blknum].root)
+    message = block_commit_message(state, blknum)
     signature = bls.aggregate([bls.sign(BLS_KEYS[w], message) for w in signers])
     seed, signing = proposer_seed(state, blknum), {ADDRS[w] for w in signers}
     round_ = next(r for r in range(64) if proposer(state.staking, blknum, seed, r) in signing)
@@ -76,7 +78,7 @@ def test_every_staking_event_round_trips_its_encoding():
         StakeWithdrawn(ADDRS[0], 0),
         BlockCommitted(1000, 2, ADDRS[1], b"\x07", b"\x05" * 96),
         events.ValidatorUnjailed(ADDRS[0], b"\x04" * 65),
-        Equivocation(ADDRS[1], ADDRS[0], 1000, b"\x06" * 32, b"\x07" * 96, b"\x08" * 32, b"\x09" * 96),
+        Equivocation(ADDRS[1], ADDRS[0], 1000, b"\x06" * 32, bytes(32), b"\x07" * 96, b"\x08" * 32, bytes(32), b"\x09" * 96),
     ):
         assert events.decode(events.encode(event)) == event
 
@@ -145,8 +147,8 @@ def test_a_commit_signature_must_match_its_bitmap(staked):
 def test_equivocation_slashes_jails_and_rewards_the_reporter(staked):
     separator = staked.params.domain_separator
     roots = (b"\x0a" * 32, b"\x0b" * 32)
-    sigs = [bls.sign(BLS_KEYS[2], commit_message(separator, 1000, r)) for r in roots]
-    evidence = Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], sigs[0], roots[1], sigs[1])
+    sigs = [bls.sign(BLS_KEYS[2], commit_message(separator, 1000, r, HEAD)) for r in roots]
+    evidence = Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], HEAD, sigs[0], roots[1], HEAD, sigs[1])
     after = checked(staked, evidence)
     v = after.staking.validators[ADDRS[2]]
     assert v.bonded == 300 - 15 and v.jailed and after.staking.burned == 15 - 1
@@ -154,9 +156,9 @@ def test_equivocation_slashes_jails_and_rewards_the_reporter(staked):
     assert reward == [out(3, 1, OMG)]
     assert ADDRS[2] not in {a for a, _ in active_set(after.staking)}
     assert rejected(after, evidence) == "evidence_already_seen"
-    forged = Equivocation(ADDRS[3], ADDRS[1], 1000, roots[0], sigs[0], roots[1], sigs[1])
+    forged = Equivocation(ADDRS[3], ADDRS[1], 1000, roots[0], HEAD, sigs[0], roots[1], HEAD, sigs[1])
     assert rejected(staked, forged) == "invalid_evidence_signature"
-    same = Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], sigs[0], roots[0], sigs[0])
+    same = Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], HEAD, sigs[0], roots[0], HEAD, sigs[0])
     assert rejected(staked, same) == "not_an_equivocation"
 
 
@@ -267,8 +269,8 @@ def test_a_downtime_jail_ends_after_its_time_an_equivocation_jail_never(staked):
 
     separator = staked.params.domain_separator
     roots = (b"\x0a" * 32, b"\x0b" * 32)
-    sigs = [bls.sign(BLS_KEYS[2], commit_message(separator, 1000, r)) for r in roots]
-    slashed = checked(staked, Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], sigs[0], roots[1], sigs[1]))
+    sigs = [bls.sign(BLS_KEYS[2], commit_message(separator, 1000, r, HEAD)) for r in roots]
+    slashed = checked(staked, Equivocation(ADDRS[3], ADDRS[2], 1000, roots[0], HEAD, sigs[0], roots[1], HEAD, sigs[1]))
     nonce = slashed.staking.validators[ADDRS[2]].nonce
     forever = events.ValidatorUnjailed(ADDRS[2], eip712.sign(unjail_digest(separator, ADDRS[2], nonce), KEYS[2]))
     assert rejected(slashed, forever) == "tombstoned"

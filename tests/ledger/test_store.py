@@ -51,9 +51,10 @@ def test_restart_resumes_exactly_where_it_stopped(tmp_path):
     store.close()
 
     store = EventStore(path)
-    snapshot = store.latest_snapshot()
-    assert snapshot is not None and 0 < snapshot.index <= count
+    snapshot = next(store.snapshots_newest_first())
+    assert 0 < snapshot.index <= count
     restarted = Node(store, snapshot_every=7)
+    assert restarted.restored_from.startswith(f"snapshot at event {snapshot.index}")
     assert restarted.state == state and (store.count, store.head_hash) == (count, head)
     fill_more = restarted.seal()
     assert all(o.accepted for o in fill_more) and fill_more[-1].index == count + len(fill_more) - 1
@@ -74,7 +75,9 @@ def test_restart_ignores_a_snapshot_that_does_not_match_the_log(tmp_path):
                 (bytes(32) + blob[32:], version),
             )
     store = EventStore(path)
-    assert Node(store).state == state
+    restarted = Node(store)
+    assert restarted.state == state and restarted.restored_from.startswith("the whole log")
+    assert {code for _, code, _ in restarted.refused_snapshots} == {"snapshot_not_in_log"}
     store.close()
 
 

@@ -244,7 +244,7 @@ def test_validators_bond_omg_deposited_through_the_erc20_vault(anchored: Anchore
     and a block is committed by more than 2/3 of the stake."""
     from adapters.ethereum import contracts
     from ledger.events import BlockCommitted, StakeBonded, StakingOpened
-    from ledger.staking import STAKING_POOL, active_set, commit_message, proposer, proposer_seed
+    from ledger.staking import STAKING_POOL, active_set, block_commit_message, proposer, proposer_seed
     from proofs import bls
 
     a = anchored
@@ -264,7 +264,7 @@ def test_validators_bond_omg_deposited_through_the_erc20_vault(anchored: Anchore
         assert a.node.submit([StakeBonded(raw, bls.public_key(bls_keys[who]), bls.pop_prove(bls_keys[who]))])[0].accepted
     a.node.seal()
     state = a.node.state
-    message = commit_message(state.params.domain_separator, 1000, state.blocks[1000].root)
+    message = block_commit_message(state, 1000)
     signature = bls.aggregate([bls.sign(bls_keys[who], message) for who in validators])
     drawn = proposer(state.staking, 1000, proposer_seed(state, 1000))
     commit = BlockCommitted(1000, 0, drawn, bls.signer_bitmap(range(3), len(active_set(state.staking))), signature)
