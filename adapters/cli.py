@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import attrs
 import click
 from tqdm import tqdm
 
@@ -206,25 +207,26 @@ def render(report_: AuditReport) -> str:
             lines.append(f"      {token}  UNBACKED: the root chain paid {value['unbacked']} for outputs the ledger did not hold")
     checked = sum(report_.invariants_checked.values())
     lines.append(f"invariants    {len(report_.invariants_checked)} checked {checked} times")
-    if report_.failure is None:
-        lines.append("verdict       OK: every record, signature, Merkle root and invariant holds")
-    else:
-        f = report_.failure
-        lines.append(f"verdict       FAILED at event {f.index} ({f.kind}): {f.code}: {f.detail}")
+    lines += [f"FINDING       event {f.index} ({f.kind}): {f.code}: {f.detail}" for f in report_.findings]
+    furthest = {a.source: a for a in sorted(report_.anchors, key=lambda a: a.through)}
+    lines += [f"anchor        events 0..{a.through} by the {source}: {a.by}" for source, a in furthest.items()]
+    lines.append(_verdict(report_))
     return "\n".join(lines)
 
 
-VaultBalance = Callable[[bytes], int]
-
-
-def reconcile(report_: AuditReport, vault_balance: VaultBalance) -> dict[str, dict[str, int]]:
-    """Per token, what its root-chain vault holds against what the log says it must:
-    deposited - exited - unbacked."""
-    return {
-        token: {"vault": vault_balance(bytes.fromhex(token[2:])),
-                "owed": value["deposited"] - value["exited"] - value["unbacked"]}
-        for token, value in report_.value.items()
-    }
+def _verdict(report_: AuditReport) -> str:
+    if report_.failure is not None:
+        f = report_.failure
+        return f"verdict       FAILED at event {f.index} ({f.kind}): {f.code}: {f.detail}"
+    if report_.findings:
+        return f"verdict       FINDINGS: {len(report_.findings)} (above); every record, signature and invariant holds"
+    anchored = (f"anchored through event {report_.anchored_through}" if report_.anchored_through >= 0
+                else "nothing outside the file anchors it")
+    line = f"verdict       OK: every record, signature, Merkle root and invariant holds; {anchored}"
+    if report_.unanchored is not None:
+        first, last = report_.unanchored
+        line += f"\n              UNANCHORED: events {first}..{last}: consistent, but nothing outside the file vouches for them"
+    return line
 
 
 def render_reconciliation(balances: dict[str, dict[str, int]]) -> str:
@@ -235,17 +237,25 @@ def render_reconciliation(balances: dict[str, dict[str, int]]) -> str:
     )
 
 
-def root_chain_vaults(log: Path, eth_rpc: str, deployment_path: Path | None) -> VaultBalance:
-    """The vault balances of the deployment kept beside the log (or at `deployment_path`)."""
+def check_root_chain(report_: AuditReport, log: Path, eth_rpc: str, deployment_path: Path | None
+                     ) -> tuple[AuditReport, dict[str, dict[str, int]]]:
+    """The report with the root chain's findings and anchor, and each vault reconciled, for the
+    deployment kept beside the log (or at `deployment_path`)."""
     from adapters.ethereum import chain
     from adapters.ethereum.anchor import Deployment
-    from adapters.ethereum.client import RootChainClient
+    from adapters.ethereum.audit import check_against_root_chain
 
     path = deployment_path or log.parent / "rootchain.json"
     if not path.exists():
         raise click.ClickException(f"no deployment at {path}: pass --deployment")
-    w3 = chain.connect(eth_rpc)
-    return RootChainClient(w3, Deployment.load(path).attach(w3)).vault_balance
+    if report_.events == 0:
+        return report_, {}  # nothing verified to hold against the root chain
+    try:
+        w3 = chain.connect(eth_rpc)
+        deployment = Deployment.load(path)
+        return check_against_root_chain(report_, w3, deployment.attach(w3), deployment.block)
+    except (chain.ChainError, ValueError, OSError) as exc:
+        raise click.ClickException(f"root chain: {exc}") from None
 
 
 def report_json(report_: AuditReport) -> str:
@@ -260,17 +270,21 @@ def report_json(report_: AuditReport) -> str:
             "deposit_blocks": report_.deposit_blocks,
             "value": report_.value,
             "invariants_checked": report_.invariants_checked,
-            "failure": None if failure is None else {
-                "index": failure.index, "kind": failure.kind, "code": failure.code, "detail": failure.detail
-            },
+            "failure": None if failure is None else attrs.asdict(failure),
+            "findings": [attrs.asdict(f) for f in report_.findings],
+            "anchors": [attrs.asdict(a) for a in report_.anchors],
+            "anchored_through": report_.anchored_through,
+            "unanchored": None if report_.unanchored is None else list(report_.unanchored),
         },
         indent=2,
     )
 
 
 def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: int = 0) -> AuditReport:
+    """Audit LOG, opened read-only: the file is never written, and a file that is not a
+    ledger is refused with a one-line error."""
     try:
-        store = EventStore(log)
+        store = EventStore(log, read_only=True)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     prefetcher = Prefetcher(workers)
@@ -288,20 +302,27 @@ def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: 
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @click.option("--workers", type=click.IntRange(min=0), default=default_workers(), show_default="cores - 1",
               help="Processes recovering signatures ahead of the replay (0: none).")
-@click.option("--eth-rpc", default=None, metavar="URL", help="Also reconcile the root chain's vaults with the log.")
+@click.option("--eth-rpc", default=None, metavar="URL",
+              help="Also check every block root, deposit and vault against the root chain.")
 @click.option("--deployment", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="rootchain.json of the contracts [default: beside LOG].")
-def audit_command(log: Path, as_json: bool, workers: int, eth_rpc: str | None, deployment: Path | None) -> None:
-    """Replay LOG from genesis: hash chain, signatures, Merkle roots, every invariant;
-    with --eth-rpc, check each vault holds what the log says it owes."""
+@click.option("--require-anchor", is_flag=True, help="Exit 1 if any event is unanchored.")
+def audit_command(log: Path, as_json: bool, workers: int, eth_rpc: str | None, deployment: Path | None,
+                  require_anchor: bool) -> None:
+    """Replay LOG from genesis, read-only: hash chain, signatures, Merkle roots, every invariant,
+    every snapshot; say how far the history is anchored (validator commits; with --eth-rpc the
+    root chain's block roots and deposits) and check each vault holds what the log owes."""
     result = run_audit(log, as_json, workers=workers)
-    balances = reconcile(result, root_chain_vaults(log, eth_rpc, deployment)) if eth_rpc else {}
+    balances: dict[str, dict[str, int]] = {}
+    if eth_rpc:
+        result, balances = check_root_chain(result, log, eth_rpc, deployment)
     if as_json:
         click.echo(json.dumps({**json.loads(report_json(result)), "vaults": balances}, indent=2))
     else:
         click.echo(render(result) + ("\n" + render_reconciliation(balances) if balances else ""))
-    reconciled = all(b["vault"] == b["owed"] for b in balances.values())
-    sys.exit(0 if result.ok and reconciled else 1)
+    vaults_ok = all(b["vault"] == b["owed"] for b in balances.values())
+    anchored = not require_anchor or result.unanchored is None
+    sys.exit(0 if result.ok and vaults_ok and anchored else 1)
 
 
 @main.command()

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import click
 
-from adapters.cli import ETH, VaultBalance, hexa, reconcile, render, render_reconciliation, run_audit
+from adapters.cli import ETH, hexa, render, render_reconciliation, run_audit
 from adapters.demo_exits import checksum, exits_act
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.anchor import Deployment, Operator
+from adapters.ethereum.audit import check_against_root_chain, reconciled
 from adapters.ethereum.chain import ETHER
 from adapters.simulation import Config, Simulation
 from ledger.events import FeeRule, Genesis, Payment
@@ -90,11 +91,11 @@ def scenario(home: Path, transfers: int) -> None:
     node = Node(store)
     resumed = Operator(node, w3, root, deployment.block).step(seal=False)
     expect(node.state.utxos == state_before.utxos and not resumed.applied[:-1], "restart lost or repeated state")
-    say(f"resumed at event {store.count} with {len(node.state.utxos)} unspent outputs, identical to before;"
-        " the follower applied no root-chain fact twice")
+    say(f"resumed from the {node.restored_from} at event {store.count} with {len(node.state.utxos)} unspent outputs,"
+        " identical to before; the follower applied no root-chain fact twice")
     store.close()
-    audit_clean(db, op.client.vault_balance)
-    audit_tampered(home, db)
+    audit_clean(db, w3, root, deployment.block)
+    audit_tampered(home, db, w3, root, deployment.block)
     proof_of_stake(home)
 
 
@@ -218,17 +219,18 @@ def show_balances(node: Node, accounts: dict[str, bytes], omg_token: bytes) -> N
         say(f"{name:6} ETH {held.get(ETH, 0):>22}  OMG {held.get(omg_token, 0):>26}")
 
 
-def audit_clean(db: Path, vault_balance: VaultBalance) -> None:
-    """The audit, reconciling each root-chain vault with what the log says it owes."""
+def audit_clean(db: Path, w3: chain.Web3, root: contracts.RootChain, deployed_at: int) -> None:
+    """The audit, checking every block root and deposit against the root chain and reconciling
+    each vault with what the log says it owes."""
     say(f"\n== omg audit {db} --eth-rpc <the embedded chain>")
-    report = run_audit(db, progress=False)
-    balances = reconcile(report, vault_balance)
+    report, balances = check_against_root_chain(run_audit(db, progress=False), w3, root, deployed_at)
     say(render(report) + "\n" + render_reconciliation(balances))
     expect(report.ok, "the honest log failed its audit")
-    expect(all(b["vault"] == b["owed"] for b in balances.values()), "a vault does not hold what the log owes")
+    expect(report.anchored_through >= 0, "the root chain anchors none of the log")
+    expect(reconciled(balances), "a vault does not hold what the log owes")
 
 
-def audit_tampered(home: Path, db: Path) -> None:
+def audit_tampered(home: Path, db: Path, w3: chain.Web3, root: contracts.RootChain, deployed_at: int) -> None:
     store = EventStore(db)
     chosen = next(record for record in store.read(store.count // 2) if record.topic == "payment")
     target, payload = chosen.index, chosen.payload
@@ -251,7 +253,8 @@ def audit_tampered(home: Path, db: Path) -> None:
     cut = count - 150
     with sqlite3.connect(truncated) as conn:
         conn.execute(f"DELETE FROM {EVENTS_TABLE} WHERE originator_version >= ?", (cut,))
-    say(f"\n== the last {count - cut} events deleted from another copy")
-    report = run_audit(truncated, progress=False)
-    say(render(report).splitlines()[-1])
-    expect(report.failure is not None and report.failure.code == "log_truncated", "truncation not caught")
+    say(f"\n== the last {count - cut} events deleted from another copy, audited against the root chain")
+    report, _ = check_against_root_chain(run_audit(truncated, progress=False), w3, root, deployed_at)
+    say("\n".join(line for line in render(report).splitlines() if line.startswith(("FINDING", "verdict"))))
+    caught = {f.code for f in report.findings} | ({report.failure.code} if report.failure else set())
+    expect(bool(caught & {"log_truncated", "block_missing_from_log"}), "truncation not caught")

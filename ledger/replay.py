@@ -14,7 +14,16 @@ import attrs
 
 from ledger import events, witnesses
 from ledger.errors import Rejected
-from ledger.events import BlockCommitted, BlockSealed, BlockSubmitted, Genesis, Payment, StateCheckpoint
+from ledger.events import (
+    BlockCommitted,
+    BlockSealed,
+    BlockSubmitted,
+    Deposit,
+    Genesis,
+    Payment,
+    RootChainSynced,
+    StateCheckpoint,
+)
 from ledger.fee_votes import undistributed
 from ledger.staking import staked
 from ledger.state import GENESIS_STATE, State
@@ -58,6 +67,8 @@ class Replay:
 def _record_failure(record: Record, expected_index: int, prev_hash: bytes) -> Failure | None:
     if record.index != expected_index:
         return Failure(expected_index, "missing", "missing_record", f"next stored record is {record.index}")
+    if len(record.hash) != 32 or not record.topic:
+        return Failure(expected_index, record.topic or "?", "malformed_record", "not a record: too short or mistyped")
     if record.prev_hash != prev_hash:
         return Failure(expected_index, record.topic, "chain_broken", "record does not follow the previous one")
     if record.hash != record_hash(prev_hash, expected_index, record.payload):
@@ -221,7 +232,8 @@ class Anchor:
     """Something outside the file's control vouches for events 0..`through` (inclusive)."""
 
     through: int
-    by: str
+    source: str  # "validator commits", "root chain": what kind of outside evidence
+    by: str  # the piece of evidence
 
 
 class Auditor:
@@ -231,7 +243,8 @@ class Auditor:
 
     def __init__(self, invariants: Hook) -> None:
         self.invariants = invariants
-        self.seals: dict[int, int] = {}  # child blknum -> index of its block_sealed event
+        self.block_events: dict[int, int] = {}  # blknum -> index of its block_sealed or deposit event
+        self.cursor_event = -1  # index of the last root_chain_synced event
         self.findings: list[Finding] = []
         self.anchors: list[Anchor] = []
 
@@ -240,15 +253,18 @@ class Auditor:
         return dict(getattr(self.invariants, "checked", {}))
 
     def __call__(self, index: int, before: State, event: events.Event, after: State) -> Any:
-        if isinstance(event, BlockSealed):
-            self.seals[event.blknum] = index
+        if isinstance(event, (BlockSealed, Deposit)):
+            self.block_events[event.blknum] = index
+        elif isinstance(event, RootChainSynced):
+            self.cursor_event = index
         elif isinstance(event, BlockSubmitted) and event.blknum in after.foreign_roots:
             sealed = after.blocks.get(event.blknum)
             self.findings.append(Finding(index, event.KIND, "foreign_root", (
                 f"the root chain holds 0x{event.root.hex()} for block {event.blknum}; the ledger "
                 + (f"sealed 0x{sealed.root.hex()}" if sealed else "sealed no such block"))))
         elif isinstance(event, BlockCommitted):
-            self.anchors.append(Anchor(self.seals[event.blknum], f"validators' commit of block {event.blknum} (event {index})"))
+            self.anchors.append(Anchor(self.block_events[event.blknum], "validator commits",
+                                       f"the BLS commit of block {event.blknum} (event {index}) signs the log head"))
         return self.invariants(index, before, event, after)
 
     def finish(self, index: int, state: State) -> Any:
@@ -267,7 +283,9 @@ class AuditReport:
     failure: Failure | None
     findings: tuple[Finding, ...] = ()
     anchors: tuple[Anchor, ...] = ()
-    seals: dict[int, int] = attrs.field(factory=dict)  # child blknum -> index of its seal
+    block_events: dict[int, int] = attrs.field(factory=dict)  # blknum -> index of its seal or deposit
+    cursor_event: int = -1  # index of the last root_chain_synced event
+    final_state: State | None = attrs.field(default=None, repr=False, eq=False)
 
     @property
     def ok(self) -> bool:
@@ -294,7 +312,7 @@ def _truncation(store: EventStore, result: Replay) -> Failure | None:
     """Snapshots record how far the log reached: a log now shorter than that lost its tail,
     and a log whose record differs from a snapshot's head hash was rewritten."""
     for index, head_hash in store.snapshot_marks():
-        if index > result.count:
+        if index >= result.count:  # a snapshot's checkpoint is record `index`
             return Failure(result.count, "end of log", "log_truncated", f"a snapshot was taken after {index} events")
         record = store.record_at(index - 1) if index else None
         if record is not None and record.hash != head_hash:
@@ -362,6 +380,8 @@ def audit(
         failure=failure,
         findings=(*auditor.findings, *_snapshot_findings(store, result)),
         anchors=tuple(auditor.anchors),
-        seals=auditor.seals,
+        block_events=auditor.block_events,
+        cursor_event=auditor.cursor_event,
+        final_state=state,
     )
 

@@ -1,0 +1,151 @@
+"""Snapshots are caches the log must vouch for: canonical bytes, never executed, never trusted blindly."""
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from pathlib import Path
+
+import attrs
+import pytest
+from immutables import Map
+
+from ledger.node import Node
+from ledger.replay import audit
+from ledger.snapshot import decode_state, encode_state, state_hash
+from ledger.store import SNAPSHOTS_TABLE, EventStore
+from proofs import rlp
+from proofs.errors import DecodeError
+from proofs.keccak import keccak256
+from specs.hooks import InvariantHook
+from tests.conftest import ADDRS, ETH, fill, out
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    path = tmp_path / "ledger.db"
+    store = EventStore(path)
+    fill(Node(store, snapshot_every=10), payments=25, seal_every=6)
+    store.close()
+    return path
+
+
+def snapshot_rows(path: Path) -> list[tuple[int, bytes]]:
+    with sqlite3.connect(path) as conn:
+        return list(conn.execute(f"SELECT originator_version, state FROM {SNAPSHOTS_TABLE} WHERE topic='snapshot'"
+                                 " ORDER BY originator_version"))
+
+
+def put_snapshot(path: Path, index: int, row: bytes) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE {SNAPSHOTS_TABLE} SET state=? WHERE topic='snapshot' AND originator_version=?", (row, index))
+
+
+def full_replay(path: Path):
+    store = EventStore(path, read_only=True)
+    try:
+        return audit(store, InvariantHook())
+    finally:
+        store.close()
+
+
+def restart(path: Path) -> Node:
+    store = EventStore(path)
+    return Node(store)
+
+
+def forged(row: bytes) -> bytes:
+    """The snapshot's state with key 3 given a fortune, re-encoded and re-hashed consistently:
+    everything inside the row agrees with itself; only the log can tell."""
+    state = decode_state(row[64:])
+    rich = attrs.evolve(state, utxos=state.utxos.set(999_000_000_000, out(3, 10**30)))
+    encoded = encode_state(rich)
+    return row[:32] + keccak256(encoded) + encoded
+
+
+def test_a_consistently_forged_snapshot_is_refused_and_the_log_rebuilt(home):
+    honest = restart(home).state
+    index, row = snapshot_rows(home)[-1]
+    put_snapshot(home, index, forged(row))
+    node = restart(home)
+    assert node.state == honest and 10**30 not in {o.amount for o in node.state.utxos.values()}
+    assert (index, "snapshot_not_in_log") in {(i, code) for i, code, _ in node.refused_snapshots}
+    assert not node.restored_from.startswith(f"snapshot at event {index}")
+    report = full_replay(home)
+    assert report.failure is None and (index, "snapshot_not_in_log") in {(f.index, f.code) for f in report.findings}
+
+
+@pytest.mark.parametrize("offset", [0, 40, 70, -1])  # head hash, state hash, inside the state, its last byte
+def test_a_flipped_snapshot_byte_is_refused_without_a_traceback(home, offset):
+    honest = restart(home).state
+    index, row = snapshot_rows(home)[-1]
+    flipped = bytearray(row)
+    flipped[offset] ^= 0x01
+    put_snapshot(home, index, bytes(flipped))
+    node = restart(home)
+    assert node.state == honest and node.refused_snapshots[0][0] == index
+    assert index in {f.index for f in full_replay(home).findings}
+
+
+def test_reading_a_snapshot_never_executes_it(home, tmp_path):
+    """A crafted row holding a pickle that would run code: the node neither runs it nor crashes."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    index, row = snapshot_rows(home)[-1]
+    crafted = pickle.dumps(Payload())
+    put_snapshot(home, index, row[:32] + keccak256(crafted) + crafted)
+    node = restart(home)
+    assert not marker.exists() and node.refused_snapshots[0][:2] == (index, "snapshot_not_in_log")
+    assert not marker.exists()
+
+
+def test_a_snapshot_ahead_of_a_truncated_log_is_not_used(home):
+    index, _ = snapshot_rows(home)[-1]
+    with sqlite3.connect(home) as conn:
+        conn.execute("DELETE FROM ledger_events WHERE originator_version >= ?", (index,))
+    node = restart(home)
+    assert node.store.count == index and node.refused_snapshots[0][:2] == (index, "snapshot_ahead_of_log")
+    assert full_replay(home).failure.code == "log_truncated"
+
+
+def test_the_codec_round_trips_and_accepts_only_its_own_canonical_bytes(home):
+    state = restart(home).state
+    encoded = encode_state(state)
+    back = decode_state(encoded)
+    assert attrs.evolve(back, effects=state.effects) == state and state_hash(back) == keccak256(encoded)
+    magic, version, body = rlp.decode(encoded)
+    spent = body[4]  # position -> spending event, many entries
+    assert len(spent) > 1
+    swapped = [*body[:4], [spent[1], spent[0], *spent[2:]], *body[5:]]
+    with pytest.raises(DecodeError) as info:
+        decode_state(rlp.encode([magic, version, swapped]))
+    assert info.value.reason == "malformed_snapshot"
+    with pytest.raises(DecodeError) as info:
+        decode_state(rlp.encode([magic, rlp.encode_uint(2), body]))
+    assert info.value.reason == "unsupported_snapshot_version"
+    for junk in (b"", b"\xc0", encoded[:-1], encoded + b"\x00", rlp.encode([b"x", b"\x01", []])):
+        with pytest.raises(DecodeError):
+            decode_state(junk)
+
+
+def test_every_state_field_is_encoded():
+    """A field added to the state without a codec would be silently dropped from snapshots."""
+    state = attrs.evolve(restart_free_state(), in_exit=Map({ETH: 5}), foreign_roots=Map({1000: b"\x01" * 32}),
+                         root_cursor=(7, b"\x02" * 32))
+    assert decode_state(encode_state(state)) == attrs.evolve(state, effects=decode_state(encode_state(state)).effects)
+
+
+def restart_free_state():
+    from tests.conftest import deposit, genesis
+
+    return deposit(genesis(), 1, 100)
+
+
+def test_the_state_hash_commits_to_history_not_only_balances():
+    a, b = restart_free_state(), restart_free_state()
+    assert state_hash(a) == state_hash(b)
+    assert state_hash(attrs.evolve(a, log_head=bytes(32))) != state_hash(a)
+    assert ADDRS[1] in {o.owner for o in a.utxos.values()}
