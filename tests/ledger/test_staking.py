@@ -274,3 +274,15 @@ def test_a_downtime_jail_ends_after_its_time_an_equivocation_jail_never(staked):
     nonce = slashed.staking.validators[ADDRS[2]].nonce
     forever = events.ValidatorUnjailed(ADDRS[2], eip712.sign(unjail_digest(separator, ADDRS[2], nonce), KEYS[2]))
     assert rejected(slashed, forever) == "tombstoned"
+
+
+def test_a_commit_signs_the_history_not_only_the_root(staked):
+    """Two ledgers whose block 1000 has the same transactions but whose logs differ before it
+    (here: the same history with a different head) cannot share a commit."""
+    sealed = seal(staked)
+    good = commit(sealed, 1000, [0, 1, 2])
+    block = sealed.blocks[1000]
+    elsewhere = attrs.evolve(sealed, blocks=sealed.blocks.set(1000, attrs.evolve(block, log_head=b"\x01" * 32)))
+    assert block.log_head == staked.log_head != bytes(32)
+    assert rejected(elsewhere, good) == "invalid_commit_signature"
+    assert checked(sealed, good).staking.last_committed == 1000
