@@ -18,10 +18,9 @@ from ledger.events import BlockSealed, Event, FeeCollected, Payment, StateCheckp
 from ledger.plasma import open_block_root
 from ledger.replay import Hook, Replay, SnapshotRefused, replay, verified_snapshot
 from ledger.state import State
-from ledger.snapshot import encode_state
+from ledger.snapshot import encode_and_hash
 from ledger.store import EventStore, Snapshot, StoreError
 from ledger.transition import apply
-from proofs.keccak import keccak256
 from ledger.witnesses import Batch, Prefetcher
 
 
@@ -54,6 +53,7 @@ class Node:
         self.restored_from = "the whole log (no usable snapshot)"
         self.refused_snapshots: list[tuple[int, str, str]] = []  # (index, code, detail)
         self.state = self._restore()
+        self.last_snapshot = max((index for index, _ in store.snapshot_marks()), default=0)
 
     def _restore(self) -> State:
         """The newest snapshot the log vouches for, then the records after it; with none, the
@@ -97,7 +97,7 @@ class Node:
         first = self.store.count
         hashes = iter(self.store.append(staged))
         self.state = state
-        self._maybe_snapshot(first)
+        self._maybe_snapshot()
         indexes = iter(range(first, first + len(staged)))
         outcomes = []
         for event, verdict in zip(batch, verdicts):
@@ -120,19 +120,23 @@ class Node:
             raise Rejected("invariant_violated", f"{violation.invariant}: {violation.detail}")
         return after
 
-    def _maybe_snapshot(self, first: int) -> None:
-        if self.store.count // self.snapshot_every > first // self.snapshot_every:
+    def _maybe_snapshot(self) -> None:
+        """Every `snapshot_every` events, and no more often than the log doubles after that:
+        a snapshot costs O(state), and the state (spent positions included) grows with the
+        log, so this keeps snapshots a fixed fraction of ingest at any size."""
+        last = self.last_snapshot
+        if self.store.count - last >= max(self.snapshot_every, last):
             self.snapshot()
 
     def snapshot(self) -> None:
         """Append a state_checkpoint committing to the state's hash, then store the state's
         canonical bytes beside the log: a cache the log vouches for, never a source of truth."""
-        encoded = encode_state(self.state)
-        checkpoint = StateCheckpoint(keccak256(encoded))
+        encoded, digest = encode_and_hash(self.state)
         index, head_hash = self.store.count, self.store.head_hash
-        (outcome,) = self.submit([checkpoint])
+        self.last_snapshot = index  # before submitting: the checkpoint itself starts no snapshot
+        (outcome,) = self.submit([StateCheckpoint(digest)])
         assert outcome.accepted, f"the node's own checkpoint was refused: {outcome.code}: {outcome.detail}"
-        self.store.save_snapshot(Snapshot(index, head_hash, checkpoint.state_hash, encoded))
+        self.store.save_snapshot(Snapshot(index, head_hash, digest, encoded))
 
     def seal(self) -> list[Outcome]:
         """Collect the open block's fees and seal it with the root of its transactions."""

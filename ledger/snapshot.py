@@ -2,7 +2,7 @@
 
 A snapshot is a cache that travels inside ledger files, so reading one must never execute
 it (no pickle) and must never be trusted blindly: `decode_state` accepts exactly the bytes
-`encode_state` writes (one encoding per state, maps sorted by key, strict RLP) and raises
+`encode_state` writes (one encoding per state, maps in ascending key order, strict RLP) and raises
 `DecodeError("malformed_snapshot", …)` on anything else; `state_hash` is what the log's
 `state_checkpoint` events commit to, so a snapshot is used only when its hash is one the
 hash-chained log vouches for.
@@ -13,6 +13,7 @@ did, for the invariant hook) is not part of a state's identity and is not stored
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -46,10 +47,23 @@ def _fail(detail: str) -> DecodeError:
 
 @attrs.frozen
 class Codec:
-    """`to_rlp(value) -> rlp item` and its strict inverse `from_rlp(item) -> value`."""
+    """`encode(value) -> RLP bytes` and its strict inverse `from_rlp(decoded item) -> value`.
+    Encoders write bytes directly (no intermediate item tree): a snapshot holds every output
+    and every spent position, so this is the hot path of taking one."""
 
-    to_rlp: Callable[[Any], rlp.Item]
+    encode: Callable[[Any], bytes]
     from_rlp: Callable[[rlp.Item], Any]
+
+
+def _string(raw: bytes) -> bytes:
+    if len(raw) == 1 and raw[0] < 0x80:
+        return raw
+    return rlp.string_header(len(raw)) + raw
+
+
+def _list(parts: list[bytes]) -> bytes:
+    payload = b"".join(parts)
+    return rlp.list_header(len(payload)) + payload
 
 
 def _bytes_of(item: rlp.Item) -> bytes:
@@ -92,16 +106,16 @@ def _fixed(length: int) -> Codec:
             raise _fail(f"expected {length} bytes, got {len(raw)}")
         return raw
 
-    return Codec(bytes, parse)
+    return Codec(_string, parse)
 
 
-UINT = Codec(rlp.encode_uint, _uint)
-FLAG = Codec(lambda value: rlp.encode_uint(int(value)), _flag)
-BYTES = Codec(bytes, _bytes_of)
-TEXT = Codec(lambda value: value.encode("ascii"), _text)
+UINT = Codec(lambda value: _string(rlp.encode_uint(value)), _uint)
+FLAG = Codec(lambda value: b"\x01" if value else b"\x80", _flag)
+BYTES = Codec(_string, _bytes_of)
+TEXT = Codec(lambda value: _string(value.encode("ascii")), _text)
 ADDRESS, HASH = _fixed(20), _fixed(32)
 # (Ethereum block, hash) of the root-chain cursor; (-1, b"") before the first sync.
-CURSOR = Codec(lambda c: [rlp.encode_uint(c[0] + 1), c[1]], lambda item: _cursor(_list_of(item, 2)))
+CURSOR = Codec(lambda c: _list([UINT.encode(c[0] + 1), _string(c[1])]), lambda item: _cursor(_list_of(item, 2)))
 
 
 def _cursor(items: list) -> tuple[int, bytes]:
@@ -115,46 +129,43 @@ def tuple_of(*codecs: Codec) -> Codec:
     def parse(item: rlp.Item) -> tuple:
         return tuple(codec.from_rlp(part) for codec, part in zip(codecs, _list_of(item, len(codecs))))
 
-    return Codec(lambda values: [codec.to_rlp(v) for codec, v in zip(codecs, values)], parse)
+    return Codec(lambda values: _list([codec.encode(v) for codec, v in zip(codecs, values)]), parse)
 
 
 def sequence_of(codec: Codec, build: Callable = tuple) -> Codec:
-    return Codec(lambda values: [codec.to_rlp(v) for v in values],
+    return Codec(lambda values: _list([codec.encode(v) for v in values]),
                  lambda item: build(codec.from_rlp(part) for part in _list_of(item)))
 
 
-def _sorted_unique(encoded: list[bytes], what: str) -> None:
-    """Canonical order: by encoded bytes, strictly increasing (so no duplicate keys either)."""
-    if any(a >= b for a, b in zip(encoded, encoded[1:])):
+def _strictly_increasing(keys: list, what: str) -> None:
+    """Canonical order: ascending by value (ints numerically, bytes and tuples as Python
+    orders them), with no key twice."""
+    if any(a >= b for a, b in zip(keys, keys[1:])):
         raise _fail(f"{what} not in canonical order")
 
 
 def set_of(codec: Codec) -> Codec:
-    def to_rlp(values: frozenset) -> list:
-        return sorted((codec.to_rlp(v) for v in values), key=rlp.encode)
-
     def parse(item: rlp.Item) -> frozenset:
-        parts = _list_of(item)
-        _sorted_unique([rlp.encode(p) for p in parts], "set members")
-        return frozenset(codec.from_rlp(p) for p in parts)
+        members = [codec.from_rlp(p) for p in _list_of(item)]
+        _strictly_increasing(members, "set members")
+        return frozenset(members)
 
-    return Codec(to_rlp, parse)
+    return Codec(lambda values: _list([codec.encode(v) for v in sorted(values)]), parse)
 
 
 def map_of(key: Codec, value: Codec) -> Codec:
-    """An immutables.Map as [[key, value], ...] sorted by the key's encoding."""
+    """An immutables.Map as [[key, value], ...] in ascending key order."""
+    encode_key, encode_value = key.encode, value.encode
 
-    def to_rlp(mapping: Map) -> list:
-        pairs = [(key.to_rlp(k), v) for k, v in mapping.items()]
-        pairs.sort(key=lambda pair: rlp.encode(pair[0]))
-        return [[k, value.to_rlp(v)] for k, v in pairs]
+    def encode(mapping: Map) -> bytes:
+        return _list([_list([encode_key(k), encode_value(v)]) for k, v in sorted(mapping.items())])
 
     def parse(item: rlp.Item) -> Map:
-        pairs = [_list_of(pair, 2) for pair in _list_of(item)]
-        _sorted_unique([rlp.encode(k) for k, _ in pairs], "map keys")
-        return Map((key.from_rlp(k), value.from_rlp(v)) for k, v in pairs)
+        pairs = [(key.from_rlp(k), value.from_rlp(v)) for k, v in (_list_of(pair, 2) for pair in _list_of(item))]
+        _strictly_increasing([k for k, _ in pairs], "map keys")
+        return Map(pairs)
 
-    return Codec(to_rlp, parse)
+    return Codec(encode, parse)
 
 
 def optional(codec: Codec) -> Codec:
@@ -164,7 +175,7 @@ def optional(codec: Codec) -> Codec:
             raise _fail("an optional value has at most one item")
         return codec.from_rlp(parts[0]) if parts else None
 
-    return Codec(lambda value: [] if value is None else [codec.to_rlp(value)], parse)
+    return Codec(lambda value: _list([] if value is None else [codec.encode(value)]), parse)
 
 
 def record(cls: type, **fields: Codec) -> Codec:
@@ -172,14 +183,16 @@ def record(cls: type, **fields: Codec) -> Codec:
     names = [f.name for f in attrs.fields(cls)] if attrs.has(cls) else list(cls._fields)
     assert names == list(fields), f"{cls.__name__}: schema {list(fields)} != fields {names}"
     codecs = list(fields.values())
+    getter = operator.attrgetter(*names)
+    encoders = [codec.encode for codec in codecs]
 
-    def to_rlp(obj: Any) -> list:
-        return [codec.to_rlp(getattr(obj, name)) for name, codec in zip(names, codecs)]
+    def encode(obj: Any) -> bytes:
+        return _list([enc(v) for enc, v in zip(encoders, getter(obj))])
 
     def parse(item: rlp.Item) -> Any:
         return cls(*(codec.from_rlp(part) for codec, part in zip(codecs, _list_of(item, len(codecs)))))
 
-    return Codec(to_rlp, parse)
+    return Codec(encode, parse)
 
 
 OUTPUT = record(Output, output_type=UINT, owner=ADDRESS, token=ADDRESS, amount=UINT)
@@ -204,9 +217,9 @@ IN_FLIGHT_EXIT = record(
 _EXIT_KINDS: tuple[tuple[type, Codec], ...] = ((StandardExit, STANDARD_EXIT), (InFlightExit, IN_FLIGHT_EXIT))
 
 
-def _exit_to_rlp(value: StandardExit | InFlightExit) -> list:
+def _exit_encode(value: StandardExit | InFlightExit) -> bytes:
     tag = next(i for i, (cls, _) in enumerate(_EXIT_KINDS) if type(value) is cls)
-    return [rlp.encode_uint(tag), _EXIT_KINDS[tag][1].to_rlp(value)]
+    return _list([UINT.encode(tag), _EXIT_KINDS[tag][1].encode(value)])
 
 
 def _exit_from_rlp(item: rlp.Item) -> StandardExit | InFlightExit:
@@ -217,7 +230,7 @@ def _exit_from_rlp(item: rlp.Item) -> StandardExit | InFlightExit:
     return _EXIT_KINDS[kind][1].from_rlp(body)
 
 
-EXIT = Codec(_exit_to_rlp, _exit_from_rlp)
+EXIT = Codec(_exit_encode, _exit_from_rlp)
 STAKING_PARAMS = record(StakingParams, token=ADDRESS, **{f.name: UINT for f in attrs.fields(StakingParams)[1:]})
 VALIDATOR = record(
     Validator,
@@ -277,8 +290,8 @@ _STATE_CODECS = tuple(_STATE_FIELDS.values())
 
 def encode_state(state: State) -> bytes:
     """The canonical bytes of `state` (its `effects` excluded)."""
-    body = [codec.to_rlp(getattr(state, name)) for name, codec in _STATE_FIELDS.items()]
-    return rlp.encode([MAGIC, rlp.encode_uint(VERSION), body])
+    body = _list([codec.encode(getattr(state, name)) for name, codec in _STATE_FIELDS.items()])
+    return _list([_string(MAGIC), UINT.encode(VERSION), body])
 
 
 def decode_state(raw: bytes) -> State:
@@ -304,5 +317,20 @@ def decode_state(raw: bytes) -> State:
     return state
 
 
+# The node encodes a state to store it, then `apply` checks the checkpoint of that same state
+# object: remembering the last (state, hash) pair saves the second O(state) encoding. A memo of
+# a pure function, keyed by identity: it changes no answer.
+_last_hashed: list = [None, b""]
+
+
+def encode_and_hash(state: State) -> tuple[bytes, bytes]:
+    encoded = encode_state(state)
+    digest = keccak256(encoded)
+    _last_hashed[:] = [state, digest]
+    return encoded, digest
+
+
 def state_hash(state: State) -> bytes:
-    return keccak256(encode_state(state))
+    if _last_hashed[0] is state:
+        return _last_hashed[1]
+    return encode_and_hash(state)[1]

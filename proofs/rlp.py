@@ -29,6 +29,11 @@ def list_header(payload_length: int) -> bytes:
     return _header(0xC0, payload_length)
 
 
+def string_header(length: int) -> bytes:
+    """The header of a byte string of `length` (not for a single byte below 0x80, which is its own encoding)."""
+    return _header(0x80, length)
+
+
 def encode(item: Item) -> bytes:
     if isinstance(item, (bytes, bytearray)):
         if len(item) == 1 and item[0] < 0x80:
