@@ -72,17 +72,14 @@ class Node:
         If another writer appended to the log since this node read it, the batch is applied
         once more after that writer's records (its verdicts may change: an input the other
         writer spent is rejected); a second lost race is a `concurrent_writer` error."""
-        try:
-            return self._submit(batch, atomic)
-        except StoreError as exc:
-            if exc.code != "concurrent_writer":
-                raise
-        self._follow_other_writer()
-        try:
-            return self._submit(batch, atomic)
-        except StoreError as exc:
-            if exc.code != "concurrent_writer":
-                raise
+        for attempt in range(2):
+            if attempt:
+                self._follow_other_writer()
+            try:
+                return self._submit(batch, atomic)
+            except StoreError as exc:
+                if exc.code != "concurrent_writer":
+                    raise
         raise StoreError("concurrent_writer", "another writer kept appending to the log while this batch was "
                          "applied, twice: nothing of it was stored")
 
