@@ -1,86 +1,271 @@
 """The `omg` command: a thin composition root over the ledger, the wallet and the specs.
 
 A ledger home holds `ledger.db` (the hash-chained event store) and `keys.json`.
-Exit codes: 0 success, 1 a rejected command or a failed audit/check, 2 bad usage
-or an unreadable ledger.
+Exit codes: 0 success, 1 a rejected or failed command (or a failed audit/check), 2 bad
+usage or unreadable input (a malformed keystore, a home that is a file, a file that is
+not a ledger). Every failure is one `Error:` line, never a traceback.
 """
 from __future__ import annotations
 
 import json
+import os
+import re
+import secrets
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import attrs
 import click
+from eventsourcing.persistence import PersistenceError
 from tqdm import tqdm
 
 from ledger.events import Deposit, FeeRule, Genesis, Payment
 from ledger.node import Node, Outcome
 from ledger.replay import AuditReport, audit
+from ledger.state import State
 from ledger.store import EventStore, StoreError
 from ledger.witnesses import Prefetcher, default_workers
 from proofs.keccak import keccak256
-from proofs.payment import deposit_tx, encode
+from proofs.payment import PAYMENT_TX_TYPE, deposit_tx, encode
 from specs.hooks import InvariantHook
-from wallet.keys import Keystore, KeystoreError
+from wallet.keys import Keystore, KeystoreError, check_name
 from wallet.payments import WalletError, balances, build_payment, sign_payment
 
 ETH = bytes(20)
 # Until a root chain is deployed (the Ethereum adapter), the EIP-712 verifying
 # contract of a local ledger is this fixed, documented placeholder.
 LOCAL_VERIFYING_CONTRACT = keccak256(b"omg-ledger local verifying contract")[12:]
+LEDGER_FILE, KEYS_FILE = "ledger.db", "keys.json"
+DEPLOYMENT_FILE = "rootchain.json"  # where `omg node` (adapters.node) keeps its root-chain contracts
+# The demo flips a byte of a payment in the log's second half and cuts a tail past a snapshot:
+# it needs a log of a few hundred events.
+DEMO_MIN_TRANSFERS = 100
+MAX_SECONDS = 7 * 24 * 3600
+# What opening an SQLite store can raise besides StoreError (the store does not translate these yet).
+STORE_FAILURES = (StoreError, OSError, sqlite3.Error, PersistenceError)
+# Amount-taking commands read `-5` as an argument, so it is refused as an amount, not as an unknown option.
+AMOUNT_ARGUMENTS = {"ignore_unknown_options": True}
+
+
+class BadInput(click.ClickException):
+    """Input that cannot be read as what it should be: exit 2, as bad usage."""
+
+    exit_code = 2
+
+
+class WholeNumber(click.ParamType):
+    """A whole number in ASCII digits 0-9 only (Python's int() also takes signs, spaces,
+    underscores and other scripts' digits), from `minimum` to `maximum`."""
+
+    def __init__(self, name: str, minimum: int, maximum: int | None = None, bounds: str = "") -> None:
+        self.name, self.minimum, self.maximum = name, minimum, maximum
+        self.bounds = bounds or f"at least {minimum}"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        text = str(value)
+        if text.isascii() and text.isdigit() and len(text) <= 100:
+            number = int(text)
+            if number >= self.minimum and (self.maximum is None or number <= self.maximum):
+                return number
+        self.fail(f"{text!r} is not {'an' if self.name[0] in 'aeiou' else 'a'} {self.name}: "
+                  f"ASCII digits 0-9, {self.bounds}", param, ctx)
+
+
+class Seconds(click.ParamType):
+    """A finite duration in seconds, in ASCII digits with an optional decimal point."""
+
+    name = "seconds"
+
+    def __init__(self, positive: bool) -> None:
+        self.positive = positive
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        text = str(value)
+        if re.fullmatch(r"[0-9]{1,9}(\.[0-9]*)?|\.[0-9]+", text):
+            seconds = float(text)
+            if (seconds > 0 or not self.positive) and seconds <= MAX_SECONDS:
+                return seconds
+        floor = "above 0" if self.positive else "from 0"
+        self.fail(f"{text!r} is not a duration: seconds {floor} to {MAX_SECONDS}", param, ctx)
+
+
+def _eip55_holds(digits: str) -> bool:
+    """EIP-55: in a mixed-case address a letter is upper case exactly when its nibble of
+    keccak(the lower-case digits) is 8 or more. One-case addresses carry no checksum."""
+    if digits in (digits.lower(), digits.upper()):
+        return True
+    nibbles = keccak256(digits.lower().encode()).hex()
+    return all(ch.isupper() == (int(n, 16) >= 8) for ch, n in zip(digits, nibbles) if ch.isalpha())
+
+
+class Address(click.ParamType):
+    """`0x` and 40 hex digits (one case, or mixed case with a valid EIP-55 checksum); with
+    `eth_alias`, also `eth` for the ETH token (the zero address)."""
+
+    name = "address"
+
+    def __init__(self, eth_alias: bool = False) -> None:
+        self.eth_alias = eth_alias
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> bytes:
+        if isinstance(value, bytes):
+            return value
+        text = str(value)
+        if self.eth_alias and text == "eth":
+            return ETH
+        if re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
+            if _eip55_holds(text[2:]):
+                return bytes.fromhex(text[2:])
+            self.fail(f"{text!r} is not a 20-byte hex address: its mixed-case EIP-55 checksum is wrong", param, ctx)
+        alias = " or 'eth'" if self.eth_alias else ""
+        self.fail(f"{text!r} is not a 20-byte hex address (0x and 40 hex digits){alias}", param, ctx)
+
+
+AMOUNT = WholeNumber("amount", 1, 2**256 - 1, bounds="from 1 to 2**256 - 1 base units")
+COUNT = WholeNumber("count", 0)
+ADDRESS = Address()
+TOKEN = Address(eth_alias=True)
+
+
+class Fee(click.ParamType):
+    """TOKEN:AMOUNT, the payment fee in that token."""
+
+    name = "TOKEN:AMOUNT"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> FeeRule:
+        if isinstance(value, FeeRule):
+            return value
+        token, colon, amount = str(value).partition(":")
+        if not colon:
+            self.fail(f"{value!r} is not TOKEN:AMOUNT", param, ctx)
+        return FeeRule(PAYMENT_TX_TYPE, TOKEN.convert(token, param, ctx), AMOUNT.convert(amount, param, ctx))
+
+
+class KeyName(click.ParamType):
+    name = "name"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            check_name(str(value))
+        except KeystoreError as exc:
+            self.fail(str(exc), param, ctx)
+        return str(value)
+
+
+def _home_folder(ctx: click.Context, param: click.Parameter, home: Path | None) -> Path | None:
+    """A home is a folder, or will be made one: its nearest existing ancestor must be a folder."""
+    for folder in (home, *home.parents) if home is not None else ():
+        if os.path.lexists(folder):
+            if not folder.is_dir():
+                raise click.BadParameter(f"{folder} is not a folder", ctx, param)
+            break
+    return home
+
+
 home_option = click.option(
-    "--home", type=click.Path(path_type=Path), default=Path("omg-data"), envvar="OMG_HOME", show_default=True,
-    help="Ledger home folder (ledger.db, keys.json).",
+    "--home", type=click.Path(path_type=Path), callback=_home_folder, default=Path("omg-data"), envvar="OMG_HOME",
+    show_default=True, help="Ledger home folder (ledger.db, keys.json).",
 )
-
-
-def parse_address(text: str) -> bytes:
-    if text.lower() == "eth":
-        return ETH
-    raw = text[2:] if text.lower().startswith("0x") else text
-    try:
-        address = bytes.fromhex(raw)
-    except ValueError:
-        address = b""
-    if len(address) != 20:
-        raise click.BadParameter(f"{text!r} is not a 20-byte hex address (or 'eth')")
-    return address
-
-
-def parse_fee(text: str) -> FeeRule:
-    token, _, amount = text.partition(":")
-    if not amount.isdigit():
-        raise click.BadParameter(f"{text!r} is not TOKEN:AMOUNT")
-    return FeeRule(1, parse_address(token), int(amount))
 
 
 def hexa(data: bytes) -> str:
     return "0x" + data.hex()
 
 
+def make_home(home: Path) -> None:
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInput(f"cannot make the ledger home {home}: {exc.strerror}") from None
+
+
+def keystore_at(home: Path) -> Keystore:
+    try:
+        return Keystore(home / KEYS_FILE)
+    except KeystoreError as exc:
+        raise BadInput(str(exc)) from None
+
+
 @contextmanager
-def open_node(home: Path, must_exist: bool = True) -> Iterator[Node]:
-    db = home / "ledger.db"
-    if must_exist and not db.exists():
+def open_node(home: Path) -> Iterator[Node]:
+    db = home / LEDGER_FILE
+    if not os.path.lexists(db):
         raise click.ClickException(f"no ledger at {db}: run `omg init --home {home}` first")
-    home.mkdir(parents=True, exist_ok=True)
     try:
         store = EventStore(db)
-        node = Node(store, InvariantHook(full_every=10_000))
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
+    except STORE_FAILURES as exc:
+        raise BadInput(f"{db}: {exc}") from None
     try:
-        yield node
+        try:
+            node = Node(store, InvariantHook(full_every=10_000))
+        except STORE_FAILURES as exc:
+            raise BadInput(f"{db}: {exc}") from None
+        try:
+            yield node
+        except StoreError as exc:  # a write the store refused, e.g. a writer that lost a race twice
+            raise click.ClickException(str(exc)) from None
     finally:
         store.close()
 
 
+def create_ledger(db: Path, genesis: Genesis) -> list[Outcome]:
+    """Build the ledger in a draft beside `db` and link it in only once its genesis is
+    accepted: a failed init leaves no file, and a ledger made meanwhile is never replaced."""
+    draft = db.with_name(f".{db.name}.{secrets.token_hex(8)}.tmp")
+    try:
+        try:
+            store = EventStore(draft)
+        except STORE_FAILURES as exc:
+            raise BadInput(f"cannot create a ledger beside {db}: {exc}") from None
+        try:
+            outcomes = Node(store, InvariantHook()).submit([genesis])
+        finally:
+            store.close()  # the last connection folds the WAL into the file
+        if all(outcome.accepted for outcome in outcomes):
+            _link(draft, db)
+        return outcomes
+    finally:
+        for leftover in (draft, *(draft.with_name(draft.name + end) for end in ("-wal", "-shm", "-journal"))):
+            leftover.unlink(missing_ok=True)
+
+
+def _link(draft: Path, db: Path) -> None:
+    try:
+        os.link(draft, db)  # unlike a rename, fails if `db` exists
+    except FileExistsError:
+        raise click.ClickException(f"a ledger exists at {db.parent}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {db}: {exc.strerror}") from None
+    folder = os.open(db.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)  # the new name is durable before init says so
+    finally:
+        os.close(folder)
+
+
 def resolve(keystore: Keystore, who: str) -> bytes:
-    """A key name from the keystore, or a raw address."""
-    return keystore.addresses().get(who) or parse_address(who)
+    """A key name from the keystore, or an address."""
+    address = keystore.addresses().get(who)
+    if address is not None:
+        return address
+    try:
+        return ADDRESS.convert(who, None, None)
+    except click.BadParameter as exc:
+        raise click.BadParameter(f"no key named {who!r}, and {exc.message}") from None
+
+
+def anchoring(home: Path, state: State) -> str | None:
+    """Why this ledger follows a root chain (its deposits come from the vaults only), or None."""
+    if os.path.lexists(home / DEPLOYMENT_FILE):
+        return f"{home / DEPLOYMENT_FILE} names its root-chain contracts"
+    if state.root_cursor[0] >= 0:
+        return f"it has followed a root chain up to Ethereum block {state.root_cursor[0]}"
+    if state.params is not None and state.params.verifying_contract != LOCAL_VERIFYING_CONTRACT:
+        return f"its verifying contract {hexa(state.params.verifying_contract)} is not the local placeholder"
+    return None
 
 
 def report(outcomes: list[Outcome]) -> None:
@@ -100,16 +285,23 @@ def main() -> None:
 
 @main.command()
 @home_option
-@click.option("--verifying-contract", default=hexa(LOCAL_VERIFYING_CONTRACT), show_default=True,
+@click.option("--verifying-contract", type=ADDRESS, default=hexa(LOCAL_VERIFYING_CONTRACT), show_default=True,
               help="EIP-712 verifying contract (the PlasmaFramework address).")
-@click.option("--fee", "fees", multiple=True, metavar="TOKEN:AMOUNT", help="Payment fee, e.g. eth:1 (repeatable).")
-def init(home: Path, verifying_contract: str, fees: tuple[str, ...]) -> None:
+@click.option("--fee", "fees", type=Fee(), multiple=True, help="Payment fee, e.g. eth:1 (repeatable).")
+def init(home: Path, verifying_contract: bytes, fees: tuple[FeeRule, ...]) -> None:
     """Create a ledger: its genesis event fixes the verifying contract and fee schedule."""
-    if (home / "ledger.db").exists():
+    db = home / LEDGER_FILE
+    if os.path.lexists(db):
         raise click.ClickException(f"a ledger exists at {home}")
-    genesis = Genesis(parse_address(verifying_contract), tuple(parse_fee(f) for f in fees))
-    with open_node(home, must_exist=False) as node:
-        report(node.submit([genesis]))
+    made_home = not os.path.lexists(home)
+    make_home(home)
+    try:
+        outcomes = create_ledger(db, Genesis(verifying_contract, fees))
+    finally:
+        if made_home and not os.path.lexists(db):
+            with suppress(OSError):
+                home.rmdir()
+    report(outcomes)
 
 
 @main.group()
@@ -119,50 +311,59 @@ def keys() -> None:
 
 @keys.command("new")
 @home_option
-@click.argument("name")
+@click.argument("name", type=KeyName())
 def keys_new(home: Path, name: str) -> None:
     """Create key NAME and print its address."""
-    home.mkdir(parents=True, exist_ok=True)
+    make_home(home)
     try:
-        click.echo(f"{name} {hexa(Keystore(home / 'keys.json').new(name))}")
+        address = keystore_at(home).new(name)
     except KeystoreError as exc:
         raise click.ClickException(str(exc)) from None
+    click.echo(f"{name} {hexa(address)}")
 
 
 @keys.command("list")
 @home_option
 def keys_list(home: Path) -> None:
-    for name, address in Keystore(home / "keys.json").addresses().items():
+    """Print every local key's name and address."""
+    keystore = keystore_at(home)
+    if not keystore.exists:
+        raise click.ClickException(f"no keystore at {keystore.path}: "
+                                   f"create a key with `omg keys new NAME --home {home}`")
+    for name, address in keystore.addresses().items():
         click.echo(f"{name} {hexa(address)}")
 
 
-@main.command()
+@main.command(context_settings=AMOUNT_ARGUMENTS)
 @home_option
 @click.argument("owner")
-@click.argument("amount", type=click.IntRange(min=1))
-@click.option("--token", default="eth", show_default=True)
-def deposit(home: Path, owner: str, amount: int, token: str) -> None:
-    """Deposit AMOUNT (base units) to OWNER (key name or address) in the next deposit block."""
+@click.argument("amount", type=AMOUNT)
+@click.option("--token", type=TOKEN, default="eth", show_default=True)
+def deposit(home: Path, owner: str, amount: int, token: bytes) -> None:
+    """Deposit AMOUNT (base units) to OWNER (key name or address) in the next deposit block
+    of a local ledger (a ledger anchored to a root chain takes deposits from its vaults)."""
+    keystore = keystore_at(home)
     with open_node(home) as node:
-        owner_address = resolve(Keystore(home / "keys.json"), owner)
-        tx = encode(deposit_tx(owner_address, parse_address(token), amount))
+        if reason := anchoring(home, node.state):
+            raise click.ClickException(f"anchored_ledger: {reason}; deposit through the root chain's vaults")
+        tx = encode(deposit_tx(resolve(keystore, owner), token, amount))
         report(node.submit([Deposit(node.state.next_deposit_blknum, tx)]))
 
 
-@main.command()
+@main.command(context_settings=AMOUNT_ARGUMENTS)
 @home_option
 @click.argument("sender")
 @click.argument("recipient")
-@click.argument("amount", type=click.IntRange(min=1))
-@click.option("--token", default="eth", show_default=True)
-def send(home: Path, sender: str, recipient: str, amount: int, token: str) -> None:
+@click.argument("amount", type=AMOUNT)
+@click.option("--token", type=TOKEN, default="eth", show_default=True)
+def send(home: Path, sender: str, recipient: str, amount: int, token: bytes) -> None:
     """Pay AMOUNT from key SENDER to RECIPIENT; the scheduled fee is added."""
-    keystore = Keystore(home / "keys.json")
+    keystore = keystore_at(home)
     with open_node(home) as node:
         try:
             key = keystore.private_key(sender)
             owner = keystore.addresses()[sender]
-            tx = build_payment(node.state, owner, resolve(keystore, recipient), parse_address(token), amount)
+            tx = build_payment(node.state, owner, resolve(keystore, recipient), token, amount)
         except (KeystoreError, WalletError) as exc:
             raise click.ClickException(str(exc)) from None
         assert node.state.params is not None
@@ -172,9 +373,14 @@ def send(home: Path, sender: str, recipient: str, amount: int, token: str) -> No
 
 @main.command()
 @home_option
-def seal(home: Path) -> None:
+@click.option("--allow-empty", is_flag=True,
+              help="Seal even a block with no transaction (refused by default: elixir-omg never forms one).")
+def seal(home: Path, allow_empty: bool) -> None:
     """Collect the open child block's fees and seal it with its Merkle root."""
     with open_node(home) as node:
+        if not node.state.open_block_txs and not allow_empty:
+            raise click.ClickException(f"empty_block: block {node.state.next_child_blknum} holds no transaction "
+                                       "(--allow-empty seals it anyway)")
         report(node.seal())
 
 
@@ -183,7 +389,7 @@ def seal(home: Path) -> None:
 @click.argument("who", required=False)
 def balance(home: Path, who: str | None) -> None:
     """Balances of WHO (key name or address), or of every local key."""
-    keystore = Keystore(home / "keys.json")
+    keystore = keystore_at(home)
     with open_node(home) as node:
         targets = {who: resolve(keystore, who)} if who else keystore.addresses()
         for name, address in targets.items():
@@ -327,10 +533,14 @@ def audit_command(log: Path, as_json: bool, workers: int, eth_rpc: str | None, d
 
 @main.command()
 @click.option("--symbolic", is_flag=True, help="Run CrossHair on the transitions' contracts instead.")
-@click.option("--examples", default=200, show_default=True, help="Property search: examples to try.")
-@click.option("--seed", type=int, default=None, help="Property search: seed, for a reproducible run.")
-@click.option("--time-budget", default=60.0, show_default=True, help="Seconds for the whole search.")
-@click.option("--per-function", default=10.0, show_default=True, help="Symbolic: seconds per function.")
+@click.option("--examples", type=WholeNumber("count", 1), default=200, show_default=True,
+              help="Property search: examples to try.")
+@click.option("--seed", type=WholeNumber("seed", 0), default=None,
+              help="Property search: seed, for a reproducible run.")
+@click.option("--time-budget", type=Seconds(positive=True), default=60.0, show_default=True,
+              help="Seconds for the whole search.")
+@click.option("--per-function", type=Seconds(positive=True), default=10.0, show_default=True,
+              help="Symbolic: seconds per function.")
 def check(symbolic: bool, examples: int, seed: int | None, time_budget: float, per_function: float) -> None:
     """Search for counterexamples to the invariant catalogue (property-based, or symbolic)."""
     from specs import search, symbolic as symbolic_
@@ -346,22 +556,24 @@ def check(symbolic: bool, examples: int, seed: int | None, time_budget: float, p
 @main.command()
 @home_option
 @click.option("--eth-rpc", default=None, metavar="URL", help="An Ethereum JSON-RPC node (default: the embedded chain).")
-@click.option("--confirmations", type=click.IntRange(min=0), default=None,
+@click.option("--confirmations", type=COUNT, default=None,
               help="Root-chain blocks a fact must be buried under before it is applied [default: 0 embedded, 12 RPC].")
-@click.option("--interval", type=click.FloatRange(min=0), default=5.0, show_default=True, help="Seconds between steps.")
-@click.option("--steps", type=click.IntRange(min=0), default=0, help="Stop after this many steps (0: run until stopped).")
-@click.option("--fee", "fees", multiple=True, metavar="TOKEN:AMOUNT", help="Payment fee of a new ledger (repeatable).")
+@click.option("--interval", type=Seconds(positive=False), default=5.0, show_default=True, help="Seconds between steps.")
+@click.option("--steps", type=COUNT, default=0, help="Stop after this many steps (0: run until stopped).")
+@click.option("--fee", "fees", type=Fee(), multiple=True, help="Payment fee of a new ledger (repeatable).")
 def node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: float, steps: int,
-         fees: tuple[str, ...]) -> None:
+         fees: tuple[FeeRule, ...]) -> None:
     """Run the operator: follow the root chain, seal and submit blocks, watch and challenge."""
     from adapters.node import run_node
 
-    sys.exit(run_node(home, eth_rpc, confirmations, interval, steps, tuple(parse_fee(f) for f in fees)))
+    sys.exit(run_node(home, eth_rpc, confirmations, interval, steps, fees))
 
 
 @main.command()
-@click.option("--home", type=click.Path(path_type=Path), default=None, help="Keep the demo ledger here.")
-@click.option("--transfers", default=400, show_default=True)
+@click.option("--home", type=click.Path(path_type=Path), callback=_home_folder, default=None,
+              help="Keep the demo ledger here.")
+@click.option("--transfers", type=WholeNumber("count", DEMO_MIN_TRANSFERS), default=400, show_default=True,
+              help=f"Signed transfers (at least {DEMO_MIN_TRANSFERS}: the tampering steps need a long log).")
 def demo(home: Path | None, transfers: int) -> None:
     """The end-to-end scenario on the embedded defaults."""
     from adapters.demo import run_demo

@@ -74,7 +74,36 @@ class Node:
 
     def submit(self, batch: Sequence[Event], atomic: bool = False) -> list[Outcome]:
         """Apply each event in order; persist the accepted ones together; answer once durable.
-        `atomic`: persist the batch only if every event is accepted (else nothing changes)."""
+        `atomic`: persist the batch only if every event is accepted (else nothing changes).
+
+        If another writer appended to the log since this node read it, the batch is applied
+        once more after that writer's records (its verdicts may change: an input the other
+        writer spent is rejected); a second lost race is a `concurrent_writer` error."""
+        for attempt in range(2):
+            if attempt:
+                self._follow_other_writer()
+            try:
+                return self._submit(batch, atomic)
+            except StoreError as exc:
+                if exc.code != "concurrent_writer":
+                    raise
+        raise StoreError("concurrent_writer", "another writer kept appending to the log while this batch was "
+                         "applied, twice: nothing of it was stored")
+
+    def _follow_other_writer(self) -> None:
+        """Verify and apply the records another writer appended after this node's head."""
+        result = replay(self.store, start=Replay(self.state, self.store.count, self.store.head_hash),
+                        prefetcher=self.prefetcher)
+        if result.failure is not None:
+            f = result.failure
+            raise StoreError("corrupt_log", f"record {f.index} ({f.kind}): {f.code}: {f.detail}; run `omg audit`")
+        self.store.reload_head()
+        if (self.store.count, self.store.head_hash) != (result.count, result.head_hash):
+            raise StoreError("concurrent_writer", "another writer is still appending to the log: nothing of this "
+                             "batch was stored")
+        self.state = result.state
+
+    def _submit(self, batch: Sequence[Event], atomic: bool) -> list[Outcome]:
         state, staged, verdicts = self.state, [], []
         prefetched = self._prefetch(batch)
         payments = 0

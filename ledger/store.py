@@ -105,6 +105,10 @@ class EventStore:
             return 0, GENESIS_HASH
         return last[0].originator_version + 1, bytes(last[0].state[32:64])
 
+    def reload_head(self) -> None:
+        """Re-read the head from the database: another writer may have appended since."""
+        self.count, self.head_hash = self._read_head()
+
     def append(self, topics_and_payloads: Sequence[tuple[str, bytes]]) -> list[bytes]:
         """Chain and write records in one transaction; returns their hashes once durable."""
         stored, hashes = [], []
