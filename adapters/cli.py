@@ -203,6 +203,8 @@ def open_node(home: Path) -> Iterator[Node]:
             node = Node(store, InvariantHook(full_every=10_000))
         except STORE_FAILURES as exc:
             raise BadInput(f"{db}: {exc}") from None
+        for index, code, detail in node.refused_snapshots:
+            click.echo(f"warning: snapshot at event {index} refused ({code}: {detail}); rebuilt from the log", err=True)
         try:
             yield node
         except StoreError as exc:  # a write the store refused, e.g. a writer that lost a race twice

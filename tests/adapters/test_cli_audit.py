@@ -68,3 +68,29 @@ def test_an_empty_ledger_file_has_no_genesis(tmp_path):
     EventStore(tmp_path / "empty.db").close()  # the ledger's tables, no event
     done = run("audit", str(tmp_path / "empty.db"))
     assert done.returncode == 1 and "no_genesis" in done.stdout
+
+
+def test_a_damaged_sqlite_file_is_unreadable_not_a_traceback(ledger, tmp_path):
+    raw = bytearray(ledger.read_bytes())
+    for i in range(200, len(raw), 7):
+        raw[i] ^= 0x55
+    damaged = tmp_path / "damaged.db"
+    damaged.write_bytes(bytes(raw))
+    done = run("audit", str(damaged))
+    assert done.returncode == 1 and done.stderr.strip().startswith("Error: unreadable_ledger"), done.stderr
+
+
+def test_a_refused_snapshot_is_reported_and_the_ledger_rebuilt(tmp_path):
+    from ledger.node import Node
+    from ledger.store import SNAPSHOTS_TABLE, EventStore
+    from tests.conftest import fill
+
+    home = tmp_path / "home"
+    home.mkdir()
+    store = EventStore(home / "ledger.db")
+    fill(Node(store, snapshot_every=5), payments=8)
+    store.close()
+    with sqlite3.connect(home / "ledger.db") as conn:
+        conn.execute(f"UPDATE {SNAPSHOTS_TABLE} SET state=zeroblob(80) WHERE topic='snapshot'")
+    done = run("balance", "0x" + "22" * 20, "--home", str(home))
+    assert done.returncode == 0 and "refused (snapshot_corrupt" in done.stderr and "rebuilt from the log" in done.stderr
