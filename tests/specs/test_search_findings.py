@@ -12,9 +12,9 @@ from ledger.events import FeeCollected, FeeRule, Payment
 from ledger.state import State
 from proofs.eip712 import SECP256K1_HALF_N
 from proofs.payment import decode, encode, encode_utxo_pos
+from specs.search import malleated
 from tests.conftest import checked, deposit, genesis, out, rejected, signed
 
-SECP256K1_N = 2 * SECP256K1_HALF_N + 1
 INPUTS = [encode_utxo_pos(blknum, 0, 0) for blknum in (1, 2, 3, 4)]
 
 
@@ -35,16 +35,10 @@ def test_an_input_after_the_first_signed_by_the_wrong_key_is_refused(four_deposi
     checked(four_deposits, Payment(signed(INPUTS, [out(3, 40)], owners)))  # the owners may
 
 
-def high_s_twin(signature: bytes) -> bytes:
-    """The other valid signature of the same digest and key: (r, n - s) with the recovery id flipped."""
-    s = int.from_bytes(signature[32:64], "big")
-    return signature[:32] + (SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - signature[64]])  # 27 <-> 28
-
-
 @pytest.mark.parametrize("which", [0, 1])
 def test_a_high_s_twin_signature_is_refused_on_any_input(four_deposits, which):
     tx = decode(signed(INPUTS[:2], [out(3, 20)], [0, 0]))
-    twin = high_s_twin(tx.signatures[which])
+    twin = malleated(tx.signatures[which])  # (r, n - s), the recovery id flipped 27 <-> 28
     assert int.from_bytes(twin[32:64], "big") > SECP256K1_HALF_N and twin[64] in (27, 28)
     signatures = tuple(twin if i == which else s for i, s in enumerate(tx.signatures))
     assert rejected(four_deposits, Payment(encode(tx.with_signatures(signatures)))) == "signature_corrupt"
