@@ -288,11 +288,11 @@ def _exit_moves(before: State, event: Event) -> Moves:
     if isinstance(event, ExitProcessed) and event.paid and isinstance(record, StandardExit):
         return Moves(released=_held(before, [(record.utxo_pos, record.output)]))
     if isinstance(event, InFlightExitWithdrawn) and isinstance(record, InFlightExit):
-        paid = _ife_payout(before, record, event)
-        if paid is not None and paid[0] is None:  # unincluded: its held inputs are consumed as reserve
+        pos, output = _ife_payout(before, record, event) or (None, None)
+        if output is not None and pos is None:  # unincluded: its held inputs are consumed as reserve
             return Moves(released=() if record.inputs_consumed else _held(before, record.inputs))
-        if paid is not None:
-            return Moves(released=_held(before, [paid]))  # type: ignore[list-item]
+        if output is not None and pos is not None:
+            return Moves(released=_held(before, [(pos, output)]))
     return Moves()
 
 
@@ -369,15 +369,17 @@ def payment_balances(before: State, event: Event, after: State) -> str | None:
     and exactly that fee is booked to the open block."""
     if not isinstance(event, (Payment, StakeBonded)) or (tx := _tx(event.tx)) is None or before.params is None:
         return None
-    spent = [before.utxos.get(pos) for pos in tx.inputs]
-    if None in spent:
-        return "an input was not unspent before the payment"
-    inputs, outputs = _totals(spent), _totals(tx.outputs)  # type: ignore[arg-type]
+    spent: list[Output] = []
+    for pos in tx.inputs:
+        if (output := before.utxos.get(pos)) is None:
+            return f"input {pos} was not unspent before the payment"
+        spent.append(output)
+    inputs, outputs = _totals(spent), _totals(tx.outputs)
     for token, amount in outputs.items():
         if amount > inputs.get(token, 0):
             return f"token {_hex(token)}: outputs {amount} exceed inputs {inputs.get(token, 0)}"
     surplus = {token: amount - outputs.get(token, 0) for token, amount in inputs.items() if amount > outputs.get(token, 0)}
-    if problem := _fee_problem(before.params.fee_schedule, tx, spent, surplus):  # type: ignore[arg-type]
+    if problem := _fee_problem(before.params.fee_schedule, tx, spent, surplus):
         return problem
     booked = before.open_block_fees
     for token, fee in surplus.items():
@@ -394,7 +396,8 @@ def fees_collected_exactly(before: State, event: Event, after: State) -> str | N
         return None
     owed = before.open_block_fees.get(event.token, 0)
     if event.blknum != before.next_child_blknum or event.amount != owed or owed <= 0:
-        return f"block {before.next_child_blknum} owes {owed} in {_hex(event.token)}; collected {event.amount} for block {event.blknum}"
+        return (f"block {before.next_child_blknum} owes {owed} in {_hex(event.token)}; "
+                f"collected {event.amount} for block {event.blknum}")
     if after.open_block_fees != before.open_block_fees.delete(event.token):
         return f"open block fees {dict(after.open_block_fees)} after collecting {_hex(event.token)}"
     collected = _change(before.fees_collected, after.fees_collected, event.token)
@@ -459,9 +462,12 @@ def _slash_problem(before: Staking, after: Staking, event: Equivocation) -> str 
         return "unbonding entries appeared or vanished"
     reward = _cut(cut + unbonding_cut, before.params.reporter_reward_bps)
     burned = after.burned - before.burned
-    if (before.bonded_total - after.bonded_total, before.unbonding_total - after.unbonding_total) != (cut, unbonding_cut):
-        return f"totals cut by {before.bonded_total - after.bonded_total}, {before.unbonding_total - after.unbonding_total}; expected {cut}, {unbonding_cut}"
-    return None if burned == cut + unbonding_cut - reward else f"burned {burned}, expected {cut + unbonding_cut - reward} (reward {reward})"
+    totals_cut = (before.bonded_total - after.bonded_total, before.unbonding_total - after.unbonding_total)
+    if totals_cut != (cut, unbonding_cut):
+        return f"bonded and unbonding totals cut by {totals_cut}, expected {(cut, unbonding_cut)}"
+    if burned != cut + unbonding_cut - reward:
+        return f"burned {burned}, expected {cut + unbonding_cut - reward} (reward {reward})"
+    return None
 
 
 def _downtime_problem(before: Staking, after: Staking) -> str | None:
@@ -472,7 +478,7 @@ def _downtime_problem(before: Staking, after: Staking) -> str | None:
             return f"validator {_hex(address)} vanished"
         if now.bonded != was.bonded:
             if was.bonded - now.bonded != _cut(was.bonded, bps) or not now.jailed:
-                return f"validator {_hex(address)} bonded {was.bonded} -> {now.bonded}, downtime cuts {_cut(was.bonded, bps)} and jails"
+                return f"validator {_hex(address)} bonded {was.bonded} -> {now.bonded}; downtime cuts {_cut(was.bonded, bps)}, jails"
             total += was.bonded - now.bonded
     if after.burned - before.burned != total or before.bonded_total - after.bonded_total != total:
         return f"downtime cut {total}, burned {after.burned - before.burned}"
@@ -542,8 +548,9 @@ def exits_locked_and_paid_once(before: State, event: Event, after: State) -> str
             return f"output {pos} was paid without an exit holding it"
         if pos in before.spent or pos in after.exiting or after.spent.get(pos) != before.event_count:
             return f"output {pos} was paid twice or stays exiting"
-    if len(after.exiting) != len(before.exiting) + len(moved.locked) - len(moved.released):
-        return f"{len(after.exiting) - len(before.exiting)} outputs changed exiting, the event moves {len(moved.locked) - len(moved.released)}"
+    change = len(moved.locked) - len(moved.released)
+    if len(after.exiting) != len(before.exiting) + change:
+        return f"{len(after.exiting) - len(before.exiting)} outputs changed exiting, the event moves {change}"
     return None
 
 
@@ -672,9 +679,10 @@ def non_negative(before: State, event: Event, after: State) -> str | None:
         for token, amount in tally.items():
             if amount < 0:
                 return f"{name} is {amount} in {_hex(token)}"
-    record = after.exits.get(getattr(event, "exit_id", None))
+    exit_id = getattr(event, "exit_id", None)
+    record = after.exits.get(exit_id)
     if isinstance(record, InFlightExit) and any(amount < 0 for amount in record.reserve.values()):
-        return f"exit {event.exit_id}'s reserve is {dict(record.reserve)}"  # type: ignore[attr-defined]
+        return f"exit {exit_id}'s reserve is {dict(record.reserve)}"
     if after.staking is not None and after.staking is not before.staking:
         return _negative_stake(after.staking, after.fees_collected)
     return None
@@ -705,7 +713,7 @@ def unbonding_matures(before: State, event: Event, after: State) -> str | None:
         key = (event.validator, was.validators[event.validator].nonce)
         mature_at = before.next_child_blknum + was.params.unbonding_blocks * CHILD_BLOCK_INTERVAL
         if key in was.unbonding or now.unbonding.get(key) != Unbonding(event.validator, event.amount, mature_at):
-            return f"unbonding {key[1]} of {_hex(event.validator)} is {now.unbonding.get(key)}, expected {event.amount} maturing at {mature_at}"
+            return f"unbonding {key[1]} of {_hex(event.validator)}: expected {event.amount} maturing at open block {mature_at}"
         return None
     if not isinstance(event, StakeWithdrawn):
         return None
@@ -758,7 +766,9 @@ def payouts_backed(before: State, event: Event, after: State) -> str | None:
                     f"{tally} changed by {_change(was, now, output.token)}, expected {change}")
         if _without(was, output.token) != _without(now, output.token):
             return f"{tally} changed in a token the payout is not in"
-    return _reserve_problem(before, record, event, after, drawn) if record is not None else None  # type: ignore[arg-type]
+    if record is not None and isinstance(event, InFlightExitWithdrawn):
+        return _reserve_problem(before, record, event, after, drawn)
+    return None
 
 
 def _without(totals: Map, token: bytes) -> dict:
