@@ -174,6 +174,13 @@ def test_in_flight_exit_event_must_match_its_transaction(funded):
     assert rejected(funded, InFlightExitStarted(9, unsigned, (b"\xc0",), (D1,))) == "malformed_transaction"
 
 
+def test_in_flight_exit_spending_an_input_twice_is_rejected_not_crashed_on(funded):
+    """The exit game refuses it (PaymentStartInFlightExit.verifyNoInputSpentMoreThanOnce); a log carrying it is refused by code."""
+    tx = decode(signed([D1, D1], [out(2, 100)], [0, 0]))
+    event = InFlightExitStarted(9, encode_unsigned(tx), (DEPOSIT_TX, DEPOSIT_TX), (D1, D1))
+    assert rejected(funded, event) == "duplicate_inputs"
+
+
 def test_deposits_follow_the_root_chain_numbering_across_an_unsubmitted_seal(funded):
     """Block 1000 is sealed but not yet on the root chain, which still numbers deposits 3, 4..."""
     sealed, _ = transfer(funded)
