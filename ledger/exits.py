@@ -163,6 +163,8 @@ def _in_flight(state: State, exit_id: int) -> InFlightExit:
 def _input_outputs(event: InFlightExitStarted, inputs: tuple[int, ...]) -> tuple[Lock, ...]:
     if tuple(event.input_positions) != inputs or len(event.input_txs) != len(inputs):
         raise Rejected("malformed_event", "one input transaction and position per input, in input order")
+    if len(set(inputs)) != len(inputs):  # the exit game refuses it (verifyNoInputSpentMoreThanOnce)
+        raise Rejected("duplicate_inputs", "an input appears twice")
     found = []
     for pos, raw in zip(inputs, event.input_txs):
         outputs = decode_tx(raw).outputs

@@ -23,6 +23,7 @@ MIN_PARALLEL = 64  # below this, shipping bytes to workers costs more than it sa
 FIRST_CHUNK = 16
 
 _memo: dict[tuple[bytes, bytes], tuple[bytes, ...] | DecodeError] = {}
+_handed: dict[tuple[bytes, bytes], tuple[bytes, ...]] = {}  # the last prefetched result `witnesses` returned
 
 
 def present_signatures(tx: PaymentTx) -> list[bytes]:
@@ -42,7 +43,15 @@ def witnesses(raw: bytes, tx: PaymentTx, separator: bytes) -> tuple[bytes, ...]:
         return recover_witnesses(tx, separator)
     if isinstance(found, DecodeError):
         raise found
+    _handed.clear()
+    _handed[(raw, separator)] = found
     return found
+
+
+def prefetched(raw: bytes, separator: bytes) -> tuple[bytes, ...] | None:
+    """The witnesses the last `witnesses` call took from the memo, if it was for `raw`: the
+    invariant hook runs right after and re-checks the owners without recovering again."""
+    return _handed.get((raw, separator))
 
 
 def _recover_chunk(raws: Sequence[bytes], separator: bytes) -> list[tuple[bytes, ...] | DecodeError | None]:
@@ -63,6 +72,7 @@ def _recover_chunk(raws: Sequence[bytes], separator: bytes) -> list[tuple[bytes,
 def forget() -> None:
     """Drop prefetched results no `apply` asked for (transactions rejected before recovery)."""
     _memo.clear()
+    _handed.clear()
 
 
 class Batch:

@@ -2,28 +2,55 @@
 
 A transition check is `(before, event, after) -> detail | None`; a state check is
 `(state) -> detail | None`. A "full" state check costs O(size of the state), so
-the runtime hook runs it on a cadence and at the end of an audit. The checks re-derive what they
-verify from the raw maps and the event, never from the rule that produced `after`.
+the runtime hook runs it on a cadence and at the end of an audit.
+
+Independence: a check that shares code with the rule it guards cannot see the rule's
+bugs. So the checks import no rule helper from `ledger/` (only state types, events and
+constants; tests/specs/test_catalogue.py enforces it) and never trust the rule's
+`Effects`: they re-derive what an event must do from the event's own bytes and the
+state before it, restating the rule from its source (the specs cited below), and compare
+with the state after. They share only the `proofs` codecs (RLP, EIP-712 hashing, UTXO
+positions) and primitives (keccak, secp256k1 recovery).
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Literal
 
 import attrs
+import coincurve
 from immutables import Map
 
-from ledger.events import BlockCommitted, BlockSealed, Deposit, Equivocation, Event, FeeEpochClosed, Payment
-from ledger.exits import reserves
-from ledger.fee_votes import undistributed
-from ledger.staking import active_set, staked
-from ledger.fees import token_totals
-from ledger.state import CHILD_BLOCK_INTERVAL, State
-from proofs import merkle
-from proofs.payment import Output, decode_utxo_pos
+from ledger.events import (
+    BlockCommitted,
+    BlockSealed,
+    Deposit,
+    Equivocation,
+    Event,
+    ExitProcessed,
+    ExitStarted,
+    FeeCollected,
+    FeeEpochClosed,
+    InFlightExitPiggybacked,
+    InFlightExitStarted,
+    InFlightExitWithdrawn,
+    Payment,
+    StakeBonded,
+    StakeWithdrawn,
+    UnbondingStarted,
+)
+from ledger.staking import STAKE_RETURN_METADATA, STAKING_POOL
+from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, Staking, State, Unbonding, Validator
+from ledger.witnesses import prefetched
+from proofs.eip712 import SECP256K1_HALF_N, signing_hash_with_separator
+from proofs.errors import DecodeError
+from proofs.keccak import address_of_public_key, keccak256
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, decode_utxo_pos, encode, encode_utxo_pos
 
 TransitionCheck = Callable[[State, Event, State], "str | None"]
 StateCheck = Callable[[State], "str | None"]
+Position = tuple[int, Output]
 
 
 @attrs.frozen
@@ -39,44 +66,358 @@ def _hex(token: bytes) -> str:
     return "0x" + token.hex()
 
 
+def _totals(outputs: Iterable[Output]) -> dict[bytes, int]:
+    totals: dict[bytes, int] = {}
+    for output in outputs:
+        totals[output.token] = totals.get(output.token, 0) + output.amount
+    return totals
+
+
+def _change(before: Map, after: Map, token: bytes) -> int:
+    return after.get(token, 0) - before.get(token, 0)
+
+
+def _nonzero(totals: Map | dict) -> dict:
+    return {token: amount for token, amount in totals.items() if amount}
+
+
+def _same(before: Map, after: Map) -> bool:
+    return after is before or _nonzero(after) == _nonzero(before)
+
+
+@functools.lru_cache(maxsize=16)
+def _tx(raw: bytes) -> PaymentTx | None:
+    """The transaction in an event, decoded once for all the checks of that event."""
+    try:
+        return decode(raw)
+    except DecodeError:
+        return None
+
+
+def _mint_position(state: State, nth: int = 0) -> int:
+    """Where the `nth` output the ledger mints in `state`'s open block goes (a new one-output leaf)."""
+    return encode_utxo_pos(state.next_child_blknum, len(state.open_block_txs) + nth, 0)
+
+
+def _minted(owner: bytes, token: bytes, amount: int) -> Output:
+    return Output(OUTPUT_TYPE_PAYMENT, owner, token, amount)
+
+
+# --- restated: the active validator set (ledger/staking.py's spec, Cosmos x/staking) -----
+
+def _active_set(staking: Staking) -> list[tuple[bytes, Validator]]:
+    """The `max_validators` largest stakes among validators with stake, neither jailed nor
+    tombstoned; an equal stake ranks the lower address first; listed by address."""
+    by_address = sorted((a, v) for a, v in staking.validators.items() if v.bonded > 0 and not (v.jailed or v.tombstoned))
+    ranked = sorted(by_address, key=lambda item: item[1].bonded, reverse=True)  # stable: ties keep address order
+    chosen = {address for address, _ in ranked[: staking.params.max_validators]}
+    return [(address, v) for address, v in by_address if address in chosen]
+
+
+# --- restated: OMG's block Merkle tree (plasma-contracts Merkle.sol) -------------------
+# leaf = keccak(0x00 || tx), node = keccak(0x01 || left || right), depth 16, an empty
+# position holds the leaf hash of 32 zero bytes.
+
+TREE_DEPTH = 16
+
+
+def _empty_subtrees() -> tuple[bytes, ...]:
+    hashes = [keccak256(b"\x00" + bytes(32))]
+    while len(hashes) <= TREE_DEPTH:
+        hashes.append(keccak256(b"\x01" + hashes[-1] + hashes[-1]))
+    return tuple(hashes)
+
+
+EMPTY_SUBTREE = _empty_subtrees()  # EMPTY_SUBTREE[h]: the root of an empty subtree of height h
+
+
+def block_root(leaves: Iterable[bytes]) -> bytes:
+    """The root of a block of transactions, level by level from the leaves up."""
+    level = [keccak256(b"\x00" + leaf) for leaf in leaves]
+    for height in range(TREE_DEPTH):
+        if len(level) % 2:
+            level.append(EMPTY_SUBTREE[height])
+        level = [keccak256(b"\x01" + level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0] if level else EMPTY_SUBTREE[TREE_DEPTH]
+
+
+# --- restated: who signed a payment (EIP-712, OpenZeppelin ECDSA.recover) --------------
+
+SECP256K1_N = 2 * SECP256K1_HALF_N + 1
+NULL_SIGNATURE = bytes(65)
+
+
+def _signature_problem(signature: bytes) -> str | None:
+    """What the root chain's ECDSA.recover refuses: v not 27/28, r out of range, high s."""
+    r, s, v = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:64], "big"), signature[64]
+    if v not in (27, 28):
+        return f"v is {v}"
+    if not 0 < r < SECP256K1_N:
+        return "r is out of range"
+    if not 0 < s <= SECP256K1_HALF_N:
+        return "s is zero or in the upper half of the curve order (malleable)"
+    return None
+
+
+def _recover(digest: bytes, signature: bytes) -> bytes | None:
+    try:
+        key = coincurve.PublicKey.from_signature_and_message(signature[:64] + bytes([signature[64] - 27]), digest, hasher=None)
+    except ValueError:
+        return None
+    return address_of_public_key(key.format(compressed=False)[1:])
+
+
+def _signers(raw: bytes, tx: PaymentTx, signatures: list[bytes], separator: bytes) -> tuple[bytes | None, ...]:
+    """The address behind each signature. Recovery costs more than the rest of a payment's
+    checks together, so the result the node prefetched on other cores is reused when the
+    rule just consumed it; without prefetching (every test) it is recovered here."""
+    found = prefetched(raw, separator)
+    if found is not None and len(found) == len(signatures):
+        return found
+    digest = signing_hash_with_separator(tx, separator)
+    return tuple(_recover(digest, signature) for signature in signatures)
+
+
+# --- restated: the fee a payment owes (elixir-omg OMG.Fees, MergeTransactionValidator) ---
+
+def _fee_problem(schedule: Map, tx: PaymentTx, spent: list[Output], surplus: dict[bytes, int]) -> str | None:
+    """None if `surplus` (inputs minus outputs, per token) is the fee `tx` owes."""
+    if len(surplus) > 1:
+        return f"a surplus in {len(surplus)} tokens; a fee is paid in one"
+    if not schedule:
+        return None  # no schedule: any surplus in one token is the fee
+    owners = {o.owner for o in tx.outputs} | {o.owner for o in spent}
+    if 0 < len(tx.outputs) < len(tx.inputs) and len({o.token for o in tx.outputs}) == 1 and len(owners) == 1:
+        return None if not surplus else f"a merge paid {surplus}; a merge pays no fee"
+    if not surplus:
+        return "no fee paid"
+    [(token, paid)] = surplus.items()
+    owed = schedule.get((tx.tx_type, token))
+    return None if paid == owed else f"paid {paid} in {_hex(token)}, the schedule asks {owed}"
+
+
+# --- restated: slashing (x/slashing; ledger/staking.py's spec) ---------------------------
+
+def _cut(amount: int, bps: int) -> int:
+    return amount * bps // 10_000
+
+
+def _equivocation_reward(before: State, event: Equivocation) -> int:
+    staking = before.staking
+    assert staking is not None
+    bps = staking.params.double_sign_slash_bps
+    cut = _cut(staking.validators[event.validator].bonded, bps)
+    cut += sum(_cut(e.amount, bps) for e in staking.unbonding.values() if e.validator == event.validator)
+    return _cut(cut, staking.params.reporter_reward_bps)
+
+
+def _fee_shares(before: State) -> list[tuple[bytes, bytes, int]]:
+    """(validator, token, share) minted at an epoch close, in minting order: per token (sorted),
+    each active validator (by address) gets floor(pool * stake / total stake) of the fees
+    collected and not yet distributed."""
+    if before.staking is None:
+        return []
+    validators = _active_set(before.staking)
+    total = sum(v.bonded for _, v in validators)
+    paid = before.staking.fees_distributed
+    shares = []
+    for token in sorted(before.fees_collected.keys()):
+        pool = before.fees_collected[token] - paid.get(token, 0)
+        for address, validator in validators if total else ():
+            if share := pool * validator.bonded // total:
+                shares.append((address, token, share))
+    return shares
+
+
+# --- restated: where an event moves outputs ------------------------------------------------
+
+@attrs.frozen
+class Moves:
+    """Outputs an event moves, derived from its bytes and the state before it."""
+
+    spent: tuple[int, ...] = ()  # unspent -> spent
+    created: tuple[Position, ...] = ()  # new unspent outputs
+    locked: tuple[Position, ...] = ()  # unspent -> exiting (taken off by an exit)
+    released: tuple[Position, ...] = ()  # exiting -> spent (paid by the root chain or consumed as reserve)
+
+
+def _output_at(raw: bytes, pos: int) -> Output | None:
+    tx = _tx(raw)
+    oindex = decode_utxo_pos(pos)[2]
+    return tx.outputs[oindex] if tx is not None and oindex < len(tx.outputs) else None
+
+
+def _in_block_position(state: State, record: InFlightExit, index: int) -> int | None:
+    """Where output `index` of an in-flight transaction sits, if a sealed block holds the transaction."""
+    first = state.tx_positions.get(keccak256(record.tx))
+    return None if first is None else first + index
+
+
+def _payment_moves(before: State, raw: bytes, pooled: bool) -> Moves | str:
+    tx = _tx(raw)
+    if tx is None:
+        return "an accepted payment does not decode"
+    slot = (before.next_child_blknum, len(before.open_block_txs))
+    created = tuple(
+        (encode_utxo_pos(*slot, oindex), output)
+        for oindex, output in enumerate(tx.outputs)
+        if not (pooled and output.owner == STAKING_POOL)  # a bond's pool outputs become stake
+    )
+    return Moves(spent=tx.inputs, created=created)
+
+
+def _minted_moves(before: State, outputs: Iterable[Output]) -> Moves:
+    return Moves(created=tuple((_mint_position(before, nth), output) for nth, output in enumerate(outputs)))
+
+
+def _exit_moves(before: State, event: Event) -> Moves:
+    if isinstance(event, ExitStarted):
+        output = _output_at(event.output_tx, event.utxo_pos)
+        held = output is not None and before.utxos.get(event.utxo_pos) == output
+        return Moves(locked=((event.utxo_pos, output),) if held else ())
+    if isinstance(event, InFlightExitStarted):
+        tx = _tx(event.tx)
+        inputs = zip(tx.inputs, event.input_txs) if tx is not None else ()
+        candidates = {pos: _output_at(raw, pos) for pos, raw in inputs}
+        return Moves(locked=tuple((pos, o) for pos, o in candidates.items() if before.utxos.get(pos) == o))
+    record = before.exits.get(getattr(event, "exit_id", None))
+    if isinstance(event, InFlightExitPiggybacked) and event.is_output and isinstance(record, InFlightExit):
+        pos = _in_block_position(before, record, event.index)
+        if pos is not None and event.index < len(record.outputs) and before.utxos.get(pos) == record.outputs[event.index]:
+            return Moves(locked=((pos, record.outputs[event.index]),))
+    if isinstance(event, ExitProcessed) and event.paid and isinstance(record, StandardExit):
+        return Moves(released=_held(before, [(record.utxo_pos, record.output)]))
+    if isinstance(event, InFlightExitWithdrawn) and isinstance(record, InFlightExit):
+        pos, output = _ife_payout(before, record, event) or (None, None)
+        if output is not None and pos is None:  # unincluded: its held inputs are consumed as reserve
+            return Moves(released=() if record.inputs_consumed else _held(before, record.inputs))
+        if output is not None and pos is not None:
+            return Moves(released=_held(before, [(pos, output)]))
+    return Moves()
+
+
+def _held(state: State, candidates: Iterable[tuple[int, Output]]) -> tuple[Position, ...]:
+    return tuple((pos, output) for pos, output in candidates if state.exiting.get(pos) == output)
+
+
+def _ife_payout(state: State, record: InFlightExit, event: InFlightExitWithdrawn) -> tuple[int | None, Output] | None:
+    """(position, output) an in-flight exit's payout is for; position None for an output of a
+    transaction no sealed block holds (paid from the exit's reserve); None if no such slot."""
+    slots = record.outputs if event.is_output else tuple(output for _, output in record.inputs)
+    if event.index >= len(slots):
+        return None
+    if not event.is_output:
+        return record.inputs[event.index][0], slots[event.index]
+    return _in_block_position(state, record, event.index), slots[event.index]
+
+
+_last_moves: list = [None, None, Moves()]  # (before, event, moves): three checks read them per event
+
+
+def moves(before: State, event: Event) -> Moves | str:
+    """What `event` does to the UTXO, spent and exiting sets; a string if it cannot be read."""
+    if _last_moves[0] is before and _last_moves[1] is event:  # states and events are immutable
+        return _last_moves[2]
+    _last_moves[:] = [before, event, _derive_moves(before, event)]
+    return _last_moves[2]
+
+
+def _derive_moves(before: State, event: Event) -> Moves | str:
+    if isinstance(event, Deposit):
+        tx = _tx(event.tx)
+        if tx is None or len(tx.outputs) != 1:
+            return "an accepted deposit is not a one-output transaction"
+        return Moves(created=((encode_utxo_pos(event.blknum, 0, 0), tx.outputs[0]),))
+    if isinstance(event, (Payment, StakeBonded)):
+        return _payment_moves(before, event.tx, pooled=isinstance(event, StakeBonded))
+    if isinstance(event, StakeWithdrawn) and before.staking is not None:
+        entry = before.staking.unbonding.get((event.validator, event.nonce))
+        if entry is None:
+            return f"no unbonding {event.nonce} of {_hex(event.validator)} to withdraw"
+        return _minted_moves(before, [_minted(event.validator, before.staking.params.token, entry.amount)])
+    if isinstance(event, Equivocation) and before.staking is not None and event.validator in before.staking.validators:
+        reward = _equivocation_reward(before, event)
+        return _minted_moves(before, [_minted(event.reporter, before.staking.params.token, reward)] if reward else [])
+    if isinstance(event, FeeEpochClosed):
+        return _minted_moves(before, [_minted(*share) for share in _fee_shares(before)])
+    return _exit_moves(before, event)
+
+
+# --- the checks -----------------------------------------------------------------------------
+
 def value_conserved(state: State) -> str | None:
     """deposited = unspent + fees in the open block + fees collected and not yet paid to
     validators + in exit + exited + staked (bonded, unbonding, burned by slashing), per token."""
     # Runs after every event: read the maps as they are, build none (fees paid out are subtracted).
-    paid = state.staking.fees_distributed if state.staking is not None else Map()
-    parts = (state.unspent, state.open_block_fees, state.fees_collected, state.in_exit, state.exited, staked(state))
+    staking = state.staking
+    paid = staking.fees_distributed if staking is not None else Map()
+    parts = (state.unspent, state.open_block_fees, state.fees_collected, state.in_exit, state.exited)
+    stake_token = staking.params.token if staking is not None else None
+    stake = staking.bonded_total + staking.unbonding_total + staking.burned if staking is not None else 0
     tokens = set(state.deposited.keys()).union(*(part.keys() for part in parts))
+    if stake_token is not None:
+        tokens.add(stake_token)
     for token in tokens:
-        held = sum(part.get(token, 0) for part in parts) - paid.get(token, 0)
+        held = sum(part.get(token, 0) for part in parts) - paid.get(token, 0) + (stake if token == stake_token else 0)
         if state.deposited.get(token, 0) != held:
             return f"token {_hex(token)}: deposited {state.deposited.get(token, 0)} but holds {held}"
     return None
 
 
 def payment_balances(before: State, event: Event, after: State) -> str | None:
-    """A payment's inputs equal its outputs plus its fee, token by token."""
-    if not isinstance(event, Payment):
+    """A payment's inputs equal its outputs plus the fee the schedule asks, token by token,
+    and exactly that fee is booked to the open block."""
+    if not isinstance(event, (Payment, StakeBonded)) or (tx := _tx(event.tx)) is None or before.params is None:
         return None
-    fx = after.effects
-    spent = token_totals(output for _, output in fx.spent)
-    created = token_totals(output for _, output in fx.created)
-    if fx.fee_amount:
-        created[fx.fee_token] = created.get(fx.fee_token, 0) + fx.fee_amount
-    return None if spent == created else f"inputs {spent} != outputs plus fee {created}"
+    spent: list[Output] = []
+    for pos in tx.inputs:
+        if (output := before.utxos.get(pos)) is None:
+            return f"input {pos} was not unspent before the payment"
+        spent.append(output)
+    inputs, outputs = _totals(spent), _totals(tx.outputs)
+    for token, amount in outputs.items():
+        if amount > inputs.get(token, 0):
+            return f"token {_hex(token)}: outputs {amount} exceed inputs {inputs.get(token, 0)}"
+    surplus = {token: amount - outputs.get(token, 0) for token, amount in inputs.items() if amount > outputs.get(token, 0)}
+    if problem := _fee_problem(before.params.fee_schedule, tx, spent, surplus):
+        return problem
+    booked = before.open_block_fees
+    for token, fee in surplus.items():
+        booked = booked.set(token, booked.get(token, 0) + fee)
+    return None if after.open_block_fees == booked else f"fees booked {dict(after.open_block_fees)}, owed {dict(booked)}"
+
+
+def fees_collected_exactly(before: State, event: Event, after: State) -> str | None:
+    """Collecting a token's fees moves exactly what the open block's payments paid in it,
+    and a block is sealed only once all its fees are collected."""
+    if isinstance(event, BlockSealed) and before.open_block_fees:
+        return f"block {event.blknum} sealed with fees {dict(before.open_block_fees)} not collected"
+    if not isinstance(event, FeeCollected):
+        return None
+    owed = before.open_block_fees.get(event.token, 0)
+    if event.blknum != before.next_child_blknum or event.amount != owed or owed <= 0:
+        return (f"block {before.next_child_blknum} owes {owed} in {_hex(event.token)}; "
+                f"collected {event.amount} for block {event.blknum}")
+    if after.open_block_fees != before.open_block_fees.delete(event.token):
+        return f"open block fees {dict(after.open_block_fees)} after collecting {_hex(event.token)}"
+    collected = _change(before.fees_collected, after.fees_collected, event.token)
+    return None if collected == owed else f"collected total grew by {collected}, owed {owed}"
 
 
 def unspent_tally(state: State) -> str | None:
     """The per-token unspent totals equal the sum over the UTXO set (full recount)."""
-    recount = token_totals(state.utxos.values())
-    tally = {token: amount for token, amount in state.unspent.items() if amount}
+    recount = _totals(state.utxos.values())
+    tally = _nonzero(state.unspent)
     return None if recount == tally else f"recount {recount} != tally {tally}"
 
 
 def stake_tally(state: State) -> str | None:
-    """Bonded and unbonding totals equal a recount of validators and unbonding entries."""
+    """Bonded and unbonding totals equal a recount of validators and unbonding entries, none negative."""
     if state.staking is None:
         return None
     s = state.staking
+    if any(v.bonded < 0 for v in s.validators.values()) or any(e.amount < 0 for e in s.unbonding.values()):
+        return "a validator's stake or an unbonding entry is negative"
     bonded = sum(v.bonded for v in s.validators.values())
     unbonding = sum(e.amount for e in s.unbonding.values())
     if (bonded, unbonding) != (s.bonded_total, s.unbonding_total):
@@ -86,24 +427,74 @@ def stake_tally(state: State) -> str | None:
 
 def commit_quorum(before: State, event: Event, after: State) -> str | None:
     """A committed block was signed by validators holding more than 2/3 of the active stake."""
-    if not isinstance(event, BlockCommitted) or before.staking is None:
+    if not isinstance(event, BlockCommitted) or before.staking is None or after.staking is None:
         return None
-    validators = active_set(before.staking)
+    validators = _active_set(before.staking)
     bits = int.from_bytes(event.signers, "little")
+    if len(event.signers) != (len(validators) + 7) // 8 or bits >> len(validators):
+        return f"bitmap of {len(event.signers)} bytes does not fit {len(validators)} active validators"
     signed = sum(v.bonded for i, (_, v) in enumerate(validators) if bits >> i & 1)
     total = sum(v.bonded for _, v in validators)
-    return None if 3 * signed > 2 * total else f"block {event.blknum} committed by {signed} of {total} stake"
+    if 3 * signed <= 2 * total:
+        return f"block {event.blknum} committed by {signed} of {total} stake"
+    if event.blknum != before.staking.last_committed + CHILD_BLOCK_INTERVAL or event.blknum not in before.blocks:
+        return f"block {event.blknum} committed after {before.staking.last_committed}"
+    if after.staking.commits.get(event.blknum) != event.signers or after.staking.last_committed != event.blknum:
+        return f"commit of block {event.blknum} not recorded as signed"
+    return None
+
+
+def _slash_problem(before: Staking, after: Staking, event: Equivocation) -> str | None:
+    bps = before.params.double_sign_slash_bps
+    was, now = before.validators[event.validator], after.validators[event.validator]
+    cut = _cut(was.bonded, bps)
+    if now.bonded != was.bonded - cut or not (now.jailed and now.tombstoned):
+        return f"validator bonded {was.bonded} -> {now.bonded}, expected -{cut}, jailed for good"
+    unbonding_cut = 0
+    for key, entry in before.unbonding.items():
+        expected = entry
+        if entry.validator == event.validator:
+            unbonding_cut += _cut(entry.amount, bps)
+            expected = Unbonding(entry.validator, entry.amount - _cut(entry.amount, bps), entry.mature_at)
+        if after.unbonding.get(key) != expected:
+            return f"unbonding {key[1]} of {_hex(entry.validator)}: {after.unbonding.get(key)}, expected {expected}"
+    if len(after.unbonding) != len(before.unbonding):
+        return "unbonding entries appeared or vanished"
+    reward = _cut(cut + unbonding_cut, before.params.reporter_reward_bps)
+    burned = after.burned - before.burned
+    totals_cut = (before.bonded_total - after.bonded_total, before.unbonding_total - after.unbonding_total)
+    if totals_cut != (cut, unbonding_cut):
+        return f"bonded and unbonding totals cut by {totals_cut}, expected {(cut, unbonding_cut)}"
+    if burned != cut + unbonding_cut - reward:
+        return f"burned {burned}, expected {cut + unbonding_cut - reward} (reward {reward})"
+    return None
+
+
+def _downtime_problem(before: Staking, after: Staking) -> str | None:
+    bps, total = before.params.downtime_slash_bps, 0
+    for address, was in before.validators.items():
+        now = after.validators.get(address)
+        if now is None:
+            return f"validator {_hex(address)} vanished"
+        if now.bonded != was.bonded:
+            if was.bonded - now.bonded != _cut(was.bonded, bps) or not now.jailed:
+                return f"validator {_hex(address)} bonded {was.bonded} -> {now.bonded}; downtime cuts {_cut(was.bonded, bps)}, jails"
+            total += was.bonded - now.bonded
+    if after.burned - before.burned != total or before.bonded_total - after.bonded_total != total:
+        return f"downtime cut {total}, burned {after.burned - before.burned}"
+    return None
 
 
 def slash_exact(before: State, event: Event, after: State) -> str | None:
-    """Equivocation evidence jails the validator and cuts its bonded stake by exactly the
-    fraction (rounded down); slashed value is either paid to the reporter or burned."""
-    if not isinstance(event, Equivocation) or before.staking is None or after.staking is None:
+    """Equivocation cuts the validator's bonded stake and each of its unbonding entries by
+    exactly the fraction (rounded down), jails it for good, pays the reporter its share of
+    the cut and burns the rest; a downtime slash cuts by its fraction, jails, and burns it all."""
+    if before.staking is None or after.staking is None:
         return None
-    was, now = before.staking.validators[event.validator], after.staking.validators[event.validator]
-    cut = was.bonded * before.staking.params.double_sign_slash_bps // 10_000
-    if now.bonded != was.bonded - cut or not now.jailed:
-        return f"validator bonded {was.bonded} -> {now.bonded}, expected -{cut} and jailed"
+    if isinstance(event, Equivocation):
+        return _slash_problem(before.staking, after.staking, event)
+    if isinstance(event, BlockCommitted):
+        return _downtime_problem(before.staking, after.staking)
     return None
 
 
@@ -111,74 +502,100 @@ def fees_distributed_exactly(before: State, event: Event, after: State) -> str |
     """Closing an epoch pays each active validator floor(pool * stake / total) of every
     token's undistributed fees; only the rounding dust stays, never more than one unit
     per validator, and nothing is paid twice."""
-    if not isinstance(event, FeeEpochClosed) or before.staking is None:
+    if not isinstance(event, FeeEpochClosed) or before.staking is None or after.staking is None:
         return None
-    validators = active_set(before.staking)
-    total = sum(v.bonded for _, v in validators)
-    pools, left = undistributed(before), undistributed(after)
-    for token, pool in pools.items():
-        shares = [pool * v.bonded // total for _, v in validators] if total else []
-        if left.get(token, 0) != pool - sum(shares) or (total and left.get(token, 0) >= len(validators)):
-            return f"token {_hex(token)}: pool {pool}, left {left.get(token, 0)}, shares {shares}"
-    paid = token_totals(output for _, output in after.effects.created)
-    return None if paid == {t: pools[t] - left.get(t, 0) for t in pools if pools[t] != left.get(t, 0)} else f"paid {paid}"
+    validators = _active_set(before.staking)
+    shares = _fee_shares(before)
+    paid: dict[bytes, int] = {}
+    for nth, (address, token, share) in enumerate(shares):
+        if after.utxos.get(_mint_position(before, nth)) != _minted(address, token, share):
+            return f"validator {_hex(address)} owed {share} in {_hex(token)}, paid {after.utxos.get(_mint_position(before, nth))}"
+        paid[token] = paid.get(token, 0) + share
+    if len(after.open_block_txs) - len(before.open_block_txs) != len(shares):
+        return f"{len(after.open_block_txs) - len(before.open_block_txs)} outputs minted for {len(shares)} shares"
+    was, now = before.staking.fees_distributed, after.staking.fees_distributed
+    for token, collected in before.fees_collected.items():
+        pool, dust = collected - was.get(token, 0), collected - now.get(token, 0)
+        if _change(was, now, token) != paid.get(token, 0) or (validators and dust >= len(validators)) or dust < 0:
+            return f"token {_hex(token)}: pool {pool}, distributed {_change(was, now, token)}, shares {paid.get(token, 0)}"
+    return None
 
 
 def exit_tally(state: State) -> str | None:
-    """The per-token in-exit totals equal a recount of exiting outputs and in-flight reserves."""
-    recount = token_totals(state.exiting.values())
-    for token, amount in reserves(state).items():
-        recount[token] = recount.get(token, 0) + amount
-    tally = {token: amount for token, amount in state.in_exit.items() if amount}
-    recount = {token: amount for token, amount in recount.items() if amount}
+    """The per-token in-exit totals equal a recount of exiting outputs and in-flight reserves, none negative."""
+    recount = _totals(state.exiting.values())
+    for record in state.exits.values():
+        if isinstance(record, InFlightExit):
+            for token, amount in record.reserve.items():
+                if amount < 0:
+                    return f"an in-flight exit's reserve is {amount} in {_hex(token)}"
+                recount[token] = recount.get(token, 0) + amount
+    recount, tally = _nonzero(recount), _nonzero(state.in_exit)
     return None if recount == tally else f"recount {recount} != tally {tally}"
 
 
 def exits_locked_and_paid_once(before: State, event: Event, after: State) -> str | None:
     """An exit takes only unspent outputs off the child chain, and the root chain pays a
     ledger output at most once, only after an exit took it off."""
-    fx = after.effects
-    for pos, output in fx.locked:
+    moved = moves(before, event)
+    if isinstance(moved, str):
+        return moved
+    for pos, output in moved.locked:
         if before.utxos.get(pos) != output or pos in after.utxos or after.exiting.get(pos) != output:
             return f"output {pos} was not moved from unspent to exiting"
-    for pos, output in fx.exited:
+    for pos, output in moved.released:
         if before.exiting.get(pos) != output:
             return f"output {pos} was paid without an exit holding it"
-        if pos in before.spent or pos in after.exiting or pos not in after.spent:
+        if pos in before.spent or pos in after.exiting or after.spent.get(pos) != before.event_count:
             return f"output {pos} was paid twice or stays exiting"
-    return None
-
-
-def _outputs_moved(before: State, after: State, spent: Iterable[tuple[int, Output]]) -> str | None:
-    for pos, output in spent:
-        if before.utxos.get(pos) != output:
-            return f"input {pos} was not this unspent output before the event"
-        if pos in before.spent:
-            return f"input {pos} had already been spent at event {before.spent[pos]}"
-        if pos in after.utxos or pos not in after.spent:
-            return f"input {pos} is still unspent after being spent"
+    change = len(moved.locked) - len(moved.released)
+    if len(after.exiting) != len(before.exiting) + change:
+        return f"{len(after.exiting) - len(before.exiting)} outputs changed exiting, the event moves {change}"
     return None
 
 
 def no_double_spend(before: State, event: Event, after: State) -> str | None:
-    """An output is spent at most once, and creating an output never overwrites one."""
-    fx = after.effects
-    for pos, output in fx.created:
-        if pos in before.utxos or pos in before.spent:
+    """An output is spent at most once, creating an output never overwrites one, and no
+    output enters or leaves the unspent or spent sets but those the event moves."""
+    moved = moves(before, event)
+    if isinstance(moved, str):
+        return moved
+    for pos in moved.spent:
+        if pos in before.spent:
+            return f"input {pos} had already been spent at event {before.spent[pos]}"
+        if pos not in before.utxos:
+            return f"input {pos} was not unspent before the event"
+        if pos in after.utxos or after.spent.get(pos) != before.event_count:
+            return f"input {pos} is still unspent after being spent"
+    for pos, _ in moved.created:
+        if pos in before.utxos or pos in before.spent or pos in before.exiting:
             return f"output {pos} already existed"
-        if after.utxos.get(pos) != output:
-            return f"output {pos} was not created as recorded"
-    return _outputs_moved(before, after, fx.spent)
+    gone, spent = len(moved.spent) + len(moved.locked), len(moved.spent) + len(moved.released)
+    if len(after.utxos) != len(before.utxos) - gone + len(moved.created):
+        return f"the UTXO set changed by {len(after.utxos) - len(before.utxos)}, the event moves {len(moved.created) - gone}"
+    if len(after.spent) != len(before.spent) + spent:
+        return f"{len(after.spent) - len(before.spent)} outputs became spent, the event spends {spent}"
+    return None
 
 
 def spends_authorized(before: State, event: Event, after: State) -> str | None:
-    """Every spent input is signed by the owner of the output it spends."""
-    fx = after.effects
-    if isinstance(event, Payment) and len(fx.signers) != len(fx.spent):
-        return f"{len(fx.spent)} inputs but {len(fx.signers)} signers"
-    for (pos, output), signer in zip(fx.spent, fx.signers):
-        if output.owner != signer:
-            return f"input {pos} owned by {_hex(output.owner)} signed by {_hex(signer)}"
+    """Every spent input is signed by the owner of the output it spends: the i-th present
+    signature of the transaction's bytes recovers to the owner of its i-th input."""
+    if not isinstance(event, (Payment, StakeBonded)) or before.params is None:
+        return None
+    tx = _tx(event.tx)
+    if tx is None:
+        return "an accepted payment does not decode"
+    signatures = [s for s in tx.signatures if s != NULL_SIGNATURE]  # as elixir-omg: all zero is absent
+    if len(signatures) != len(tx.inputs):
+        return f"{len(tx.inputs)} inputs but {len(signatures)} signatures"
+    for i, signature in enumerate(signatures):
+        if problem := _signature_problem(signature):
+            return f"signature {i}: {problem}"
+    for pos, signer in zip(tx.inputs, _signers(event.tx, tx, signatures, before.params.domain_separator)):
+        owner = before.utxos.get(pos)
+        if owner is None or signer != owner.owner:
+            return f"input {pos} owned by {_hex(owner.owner) if owner else 'nobody'} signed by {_hex(signer or b'')}"
     return None
 
 
@@ -200,21 +617,35 @@ def block_order(before: State, event: Event, after: State) -> str | None:
 
 
 def merkle_roots(before: State, event: Event, after: State) -> str | None:
-    """A block's root is the Merkle root of its transactions' unsigned bytes, and each
-    leaf is the unsigned body carried at the tail of the signed transaction."""
-    if isinstance(event, Payment):
-        leaf = after.open_block_txs[-1]
-        body = leaf[_list_header_length(leaf):]
+    """A block's root is the Merkle root of its transactions' unsigned bytes: each leaf is
+    the unsigned body of the payment it records (or the input-less transaction of an
+    output the ledger mints), and the root is recomputed when the block is sealed."""
+    if isinstance(event, (Payment, StakeBonded)):
+        leaf = after.open_block_txs[-1] if len(after.open_block_txs) == len(before.open_block_txs) + 1 else b""
+        body = leaf[_list_header_length(leaf):] if leaf else b""
         return None if body and event.tx.endswith(body) else "the block leaf is not the transaction's unsigned body"
+    if not isinstance(event, BlockSealed) and len(after.open_block_txs) > len(before.open_block_txs):
+        return _minted_leaves_problem(before, after)
     if isinstance(event, BlockSealed):
-        expected, blknum = merkle.root(list(before.open_block_txs)), event.blknum
+        leaves, blknum, deposit = before.open_block_txs, event.blknum, False
     elif isinstance(event, Deposit):
-        expected, blknum = merkle.root([event.tx]), event.blknum
+        leaves, blknum, deposit = [event.tx], event.blknum, True
     else:
         return None
     block = after.blocks.get(blknum)
-    if block is None or block.root != expected:
-        return f"block {blknum} root does not match its transactions"
+    expected = block_root(leaves)
+    if block is None or block.root != expected or block.tx_count != len(leaves) or block.is_deposit != deposit:
+        return f"block {blknum} root does not match its {len(leaves)} transactions"
+    return None
+
+
+def _minted_leaves_problem(before: State, after: State) -> str | None:
+    """Each leaf the event appended is the input-less transaction of the output minted at its position."""
+    for nth in range(len(after.open_block_txs) - len(before.open_block_txs)):
+        output = after.utxos.get(_mint_position(before, nth))
+        leaf = after.open_block_txs[len(before.open_block_txs) + nth]
+        if output is None or leaf != encode(PaymentTx([], [output], metadata=STAKE_RETURN_METADATA)):
+            return f"leaf {len(before.open_block_txs) + nth} is not the input-less transaction of the output it mints"
     return None
 
 
@@ -223,16 +654,136 @@ def _list_header_length(encoded: bytes) -> int:
 
 
 def outputs_in_their_block(before: State, event: Event, after: State) -> str | None:
-    """New outputs sit in the block the event belongs to, at consecutive output indexes."""
-    fx = after.effects
-    for oindex, (pos, _) in enumerate(fx.created):
-        blknum, txindex, got_oindex = decode_utxo_pos(pos)
-        if isinstance(event, (Payment, Deposit)) and got_oindex != oindex:
-            return f"output {pos} has index {got_oindex}, expected {oindex}"
-        if isinstance(event, Payment) and (blknum, txindex) != (before.next_child_blknum, len(before.open_block_txs)):
-            return f"output {pos} is not in the open child block's next slot"
-        if isinstance(event, Deposit) and (blknum, txindex) != (event.blknum, 0):
-            return f"deposit output {pos} is not in deposit block {event.blknum}"
+    """New outputs sit in the block the event belongs to, at consecutive output indexes
+    (the positions PosLib gives them), and the event's Effects report exactly those."""
+    moved = moves(before, event)
+    if isinstance(moved, str):
+        return moved
+    for pos, output in moved.created:
+        if after.utxos.get(pos) != output:
+            return f"output {pos} is {after.utxos.get(pos)}, expected {output}"
+    if after.effects.created != moved.created:
+        return f"effects report outputs {[p for p, _ in after.effects.created]}, created {[p for p, _ in moved.created]}"
+    return None
+
+
+TALLIES = ("deposited", "unspent", "open_block_fees", "fees_collected", "in_exit", "exited", "unbacked")
+
+
+def non_negative(before: State, event: Event, after: State) -> str | None:
+    """No tally, stake, unbonding entry or in-flight reserve the event touched is negative."""
+    for name in TALLIES:
+        tally = getattr(after, name)
+        if tally is getattr(before, name):
+            continue  # untouched by the event, checked when it last changed
+        for token, amount in tally.items():
+            if amount < 0:
+                return f"{name} is {amount} in {_hex(token)}"
+    exit_id = getattr(event, "exit_id", None)
+    record = after.exits.get(exit_id)
+    if isinstance(record, InFlightExit) and any(amount < 0 for amount in record.reserve.values()):
+        return f"exit {exit_id}'s reserve is {dict(record.reserve)}"
+    if after.staking is not None and after.staking is not before.staking:
+        return _negative_stake(after.staking, after.fees_collected)
+    return None
+
+
+def _negative_stake(s: Staking, collected: Map) -> str | None:
+    if min(s.bonded_total, s.unbonding_total, s.burned) < 0:
+        return f"stake totals bonded {s.bonded_total}, unbonding {s.unbonding_total}, burned {s.burned}"
+    for token, amount in s.fees_distributed.items():
+        if not 0 <= amount <= collected.get(token, 0):
+            return f"fees distributed {amount} in {_hex(token)}, collected {collected.get(token, 0)}"
+    for address, validator in s.validators.items():
+        if validator.bonded < 0:
+            return f"validator {_hex(address)} bonded {validator.bonded}"
+    for (address, nonce), entry in s.unbonding.items():
+        if entry.amount < 0:
+            return f"unbonding {nonce} of {_hex(address)} is {entry.amount}"
+    return None
+
+
+def unbonding_matures(before: State, event: Event, after: State) -> str | None:
+    """An unbonding matures `unbonding_blocks` child blocks after it starts and is paid back,
+    whole and to its validator, only from the open block at which it matures."""
+    if before.staking is None or after.staking is None:
+        return None
+    was, now = before.staking, after.staking
+    if isinstance(event, UnbondingStarted):
+        key = (event.validator, was.validators[event.validator].nonce)
+        mature_at = before.next_child_blknum + was.params.unbonding_blocks * CHILD_BLOCK_INTERVAL
+        if key in was.unbonding or now.unbonding.get(key) != Unbonding(event.validator, event.amount, mature_at):
+            return f"unbonding {key[1]} of {_hex(event.validator)}: expected {event.amount} maturing at open block {mature_at}"
+        return None
+    if not isinstance(event, StakeWithdrawn):
+        return None
+    key = (event.validator, event.nonce)
+    entry = was.unbonding.get(key)
+    if entry is None:
+        return f"withdrew unbonding {event.nonce} of {_hex(event.validator)}, which does not exist"
+    if before.next_child_blknum < entry.mature_at:
+        return f"withdrawn at open block {before.next_child_blknum}; the unbonding matures at {entry.mature_at}"
+    if key in now.unbonding or was.unbonding_total - now.unbonding_total != entry.amount:
+        return f"unbonding {event.nonce} of {_hex(event.validator)} was not removed whole"
+    paid = after.utxos.get(_mint_position(before))
+    return None if paid == _minted(event.validator, was.params.token, entry.amount) else f"stake returned as {paid}"
+
+
+def _payout(before: State, event: Event) -> tuple[Output, int, InFlightExit | None] | None:
+    """(output the root chain paid, value the ledger holds to back it, the in-flight exit
+    whose reserve backs it) for a payout event; None for any other event."""
+    record = before.exits.get(getattr(event, "exit_id", None))
+    if isinstance(event, ExitProcessed) and event.paid and isinstance(record, StandardExit):
+        return record.output, record.output.amount if _held(before, [(record.utxo_pos, record.output)]) else 0, None
+    if not isinstance(event, InFlightExitWithdrawn) or not isinstance(record, InFlightExit):
+        return None
+    paid = _ife_payout(before, record, event)
+    if paid is None:
+        return None
+    pos, output = paid
+    if pos is not None:
+        return output, output.amount if _held(before, [(pos, output)]) else 0, None
+    consumed = () if record.inputs_consumed else _held(before, record.inputs)
+    backing = record.reserve.get(output.token, 0) + _totals(o for _, o in consumed).get(output.token, 0)
+    return output, backing, record
+
+
+def payouts_backed(before: State, event: Event, after: State) -> str | None:
+    """The root chain's payout of an exit is booked in full: what the ledger holds for it
+    (the exiting output, or the in-flight exit's reserve), up to the amount paid, leaves
+    `in_exit` for `exited`; the rest is `unbacked`. Nothing else changes those tallies."""
+    found = _payout(before, event)
+    if found is None:
+        if not (_same(before.exited, after.exited) and _same(before.unbacked, after.unbacked)):
+            return "exited or unbacked value changed without a payout"
+        return None
+    output, backing, record = found
+    drawn = min(output.amount, backing)
+    for tally, change in (("in_exit", -drawn), ("exited", drawn), ("unbacked", output.amount - drawn)):
+        was, now = getattr(before, tally), getattr(after, tally)
+        if _change(was, now, output.token) != change:
+            return (f"paid {output.amount} in {_hex(output.token)} against backing {backing}: "
+                    f"{tally} changed by {_change(was, now, output.token)}, expected {change}")
+        if _without(was, output.token) != _without(now, output.token):
+            return f"{tally} changed in a token the payout is not in"
+    if record is not None and isinstance(event, InFlightExitWithdrawn):
+        return _reserve_problem(before, record, event, after, drawn)
+    return None
+
+
+def _without(totals: Map, token: bytes) -> dict:
+    return {t: amount for t, amount in totals.items() if amount and t != token}
+
+
+def _reserve_problem(before: State, record: InFlightExit, event: InFlightExitWithdrawn, after: State, paid: int) -> str | None:
+    expected = dict(record.reserve)
+    for _, output in () if record.inputs_consumed else _held(before, record.inputs):
+        expected[output.token] = expected.get(output.token, 0) + output.amount
+    token = record.outputs[event.index].token
+    expected[token] = expected.get(token, 0) - paid
+    now = after.exits[event.exit_id]
+    if not isinstance(now, InFlightExit) or _nonzero(now.reserve) != _nonzero(expected) or not now.inputs_consumed:
+        return f"exit {event.exit_id}'s reserve is {dict(getattr(now, 'reserve', {}))}, expected {expected}"
     return None
 
 
@@ -331,9 +882,37 @@ CATALOGUE: tuple[Invariant, ...] = (
     Invariant(
         "INV-SLASH-EXACT",
         "Equivocation cuts the validator's stake by exactly the slash fraction and jails it.",
-        "Cosmos SDK x/slashing (SlashFractionDoubleSign, jailing on double sign)",
+        "Cosmos SDK x/slashing (SlashFractionDoubleSign, jailing on double sign; Keeper.Slash cuts unbonding entries too)",
         "transition",
         slash_exact,
+    ),
+    Invariant(
+        "INV-FEES-COLLECTED",
+        "A block's fees are collected exactly, per token, before the block is sealed.",
+        "elixir-omg OMG.State.Transaction.Validator.FeeClaim: a fee claim spends exactly the block's fees_paid",
+        "transition",
+        fees_collected_exactly,
+    ),
+    Invariant(
+        "INV-NON-NEGATIVE",
+        "No tally (unspent, in exit, exited, unbacked, fees), stake total, validator stake, unbonding entry or in-flight reserve is negative.",
+        "Bookkeeping: balances are amounts of tokens (Cosmos SDK x/bank and x/staking refuse negative coins)",
+        "transition",
+        non_negative,
+    ),
+    Invariant(
+        "INV-UNBONDING-MATURE",
+        "Unbonded stake is withdrawn whole, to its validator, only once its unbonding period has passed.",
+        "Cosmos SDK x/staking: UnbondingDelegationEntry completes at its completion time (IsMature, CompleteUnbonding)",
+        "transition",
+        unbonding_matures,
+    ),
+    Invariant(
+        "INV-EXIT-PAYOUT-BACKED",
+        "An exit payout draws on the ledger exactly what backs it (the exiting output or the in-flight reserve), up to the amount paid; the rest is booked unbacked.",
+        "MoreVP (Plasma research 2018) and plasma-contracts PaymentProcessInFlightExit: outputs are paid from the inputs' value",
+        "transition",
+        payouts_backed,
     ),
 )
 

@@ -71,6 +71,18 @@ def test_a_flipped_hash_fails_at_its_record(log):
     assert (run(log).failure.index, run(log).failure.code) == (7, "record_tampered")
 
 
+@pytest.mark.parametrize("at", [40, -1])  # inside the stored hash, the payload's last byte
+def test_the_last_record_is_checked_like_any_other(log, at):
+    """No later record's prev_hash covers the last one: only its own hash check catches an edit."""
+    last = len(rows(log)) - 1
+    topic, state = rows(log)[last]
+    edited = bytearray(state)
+    edited[at] ^= 0x01
+    put(log, last, topic, bytes(edited))
+    failure = run(log).failure
+    assert failure is not None and (failure.index, failure.code) == (last, "record_tampered")
+
+
 def test_reordered_records_fail_at_the_first_moved(log):
     all_rows = rows(log)
     put(log, 15, *all_rows[16])

@@ -134,6 +134,20 @@ def test_in_flight_exit_of_a_withheld_transaction_pays_outputs_from_its_inputs(f
     assert not paid.unbacked and paid.exits[9].withdrawn == {(True, 0), (True, 1)}
 
 
+def test_in_flight_outputs_paid_beyond_the_reserve_are_booked_unbacked(funded):
+    """An unchallenged in-flight double spend: one input was already spent here, so its
+    reserve holds only the other; the root chain pays the whole output anyway."""
+    sealed, transfer_raw = transfer(funded)  # spends D1; 40 back to key 0 at 1000-0-1
+    change = encode_utxo_pos(1000, 0, 1)
+    double = decode(signed([D1, change], [out(2, 140)], [0, 0]))
+    transfer_tx = encode_unsigned(decode(transfer_raw))
+    started = checked(sealed, InFlightExitStarted(9, encode_unsigned(double), (DEPOSIT_TX, transfer_tx), (D1, change)))
+    assert dict(started.exiting) == {change: out(0, 40)} and started.in_exit[ETH] == 40
+    paid = checked(started, InFlightExitPiggybacked(9, True, 0), InFlightExitWithdrawn(9, True, 0))
+    assert (paid.exited[ETH], paid.unbacked.get(ETH, 0), paid.in_exit[ETH]) == (40, 100, 0)
+    assert dict(paid.exits[9].reserve) == {ETH: 0} and change in paid.spent and not paid.exiting
+
+
 def test_non_canonical_exit_pays_piggybacked_inputs(funded):
     raw = signed([D1], [out(2, 60), out(0, 40)], [0])
     started = in_flight(funded, raw)
@@ -158,6 +172,13 @@ def test_in_flight_exit_event_must_match_its_transaction(funded):
     assert rejected(funded, InFlightExitStarted(9, unsigned, (DEPOSIT_TX,), (D2,))) == "malformed_event"
     assert rejected(funded, InFlightExitStarted(9, unsigned, (), (D1,))) == "malformed_event"
     assert rejected(funded, InFlightExitStarted(9, unsigned, (b"\xc0",), (D1,))) == "malformed_transaction"
+
+
+def test_in_flight_exit_spending_an_input_twice_is_rejected_not_crashed_on(funded):
+    """The exit game refuses it (PaymentStartInFlightExit.verifyNoInputSpentMoreThanOnce); a log carrying it is refused by code."""
+    tx = decode(signed([D1, D1], [out(2, 100)], [0, 0]))
+    event = InFlightExitStarted(9, encode_unsigned(tx), (DEPOSIT_TX, DEPOSIT_TX), (D1, D1))
+    assert rejected(funded, event) == "duplicate_inputs"
 
 
 def test_deposits_follow_the_root_chain_numbering_across_an_unsubmitted_seal(funded):

@@ -126,6 +126,19 @@ def test_unbonding_waits_its_period_then_returns_the_stake_as_an_output(staked):
     assert rejected(withdrawn, StakeWithdrawn(ADDRS[1], 0)) == "unknown_unbonding"
 
 
+def test_an_unbonding_matures_at_its_block_not_one_before(staked):
+    digest = unbond_digest(staked.params.domain_separator, ADDRS[1], 50, 0)
+    state = checked(staked, UnbondingStarted(ADDRS[1], 50, eip712.sign(digest, KEYS[1])))
+    mature_at = state.staking.unbonding[(ADDRS[1], 0)].mature_at
+    assert mature_at == staked.next_child_blknum + UNBONDING_BLOCKS * 1000
+    while state.next_child_blknum < mature_at - 1000:
+        state = seal(state)
+    assert rejected(state, StakeWithdrawn(ADDRS[1], 0)) == "unbonding_not_mature"  # the block before
+    state = seal(state)
+    assert state.next_child_blknum == mature_at
+    assert checked(state, StakeWithdrawn(ADDRS[1], 0)).staking.unbonding_total == 0
+
+
 def test_a_block_is_final_with_more_than_two_thirds_of_the_stake(staked):
     sealed = seal(staked)
     assert rejected(sealed, commit(sealed, 1000, [0, 2])) == "insufficient_commit_stake"  # exactly 2/3: not enough

@@ -50,7 +50,8 @@ def is_valid(digest: bytes, signature: bytes) -> bool:
 
 
 def test_search_catches_a_missing_owner_check() -> None:
-    """The catalogue alone cannot see this bug (the effects lie about the signers); the model does."""
+    """The model sees this bug first; the catalogue, which recovers the signers from the
+    event's own bytes, sees it too (tests/specs/test_catalogue.py)."""
     result = search.run_search(max_examples=300, seed=7, deadline_s=40, shrink_s=5, apply=trusting_apply)
     assert not result.ok
     assert "ledger accepted; the model rejects" in result.counterexample
