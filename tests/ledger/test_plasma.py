@@ -7,6 +7,7 @@ from ledger.events import BlockSealed, Deposit, FeeCollected, FeeRule, Genesis, 
 from ledger.state import GENESIS_STATE
 from ledger.transition import apply
 from proofs import merkle
+from proofs.eip712 import recover, signing_hash
 from proofs.payment import Output, decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos
 from tests.conftest import ADDRS, ETH, TOKEN, VC, deposit, genesis, out, pay, rejected, signed
 
@@ -153,5 +154,8 @@ def test_a_high_s_signature_is_rejected_as_malleable(funded):
     tx = decode(signed([D1], [out(2, 100)], [0]))
     sig = tx.signatures[0]
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-    twin = sig[:32] + (n - int.from_bytes(sig[32:64], "big")).to_bytes(32, "big") + bytes([sig[64] ^ 1])
+    # the twin recovers the same signer: v flips between 27 and 28 (an XOR with 1 would make 26 or 29,
+    # refused for its v before its s is ever looked at)
+    twin = sig[:32] + (n - int.from_bytes(sig[32:64], "big")).to_bytes(32, "big") + bytes([55 - sig[64]])
+    assert recover(signing_hash(tx, VC), sig) == ADDRS[0]
     assert rejected(funded, Payment(encode(tx.with_signatures((twin,))))) == "signature_corrupt"
