@@ -546,40 +546,45 @@ def fee_votes_take_the_lower_weighted_median(fee0: int, fee1: int, fee2: int, st
     assert 2 * sum(stake for fee, stake in votes if fee < median) < voting
 
 
-@bounded(30)
-def deposits_and_child_blocks_are_numbered_in_order(start: bool, s0: int, s1: int, s2: int) -> None:
-    """Three steps, each a deposit (at the next deposit number, or one off it), a seal of the
-    open child block, or the submission of the next sealed one; from a fresh interval or
-    one with a single deposit block left. Deposits land at most 999 per interval, never at a
-    child block's number, after the last deposit and the last submitted child block, before
-    the open child block, and at exactly PlasmaFramework's next deposit number once the open
-    block's predecessor is submitted; child blocks seal 1000 apart."""
-    assert 0 <= s0 <= 4 and 0 <= s1 <= 4 and 0 <= s2 <= 4
-    state = attrs.evolve(OPENED, last_deposit_blknum=998 if start else 0)
-    for step in (s0, s1, s2):
+NUMBERING_STEPS = ("deposit after the last", "deposit at next - 1", "deposit at next", "deposit at next + 1", "seal",
+                   "submit")
+
+
+@bounded(20)
+def deposits_and_child_blocks_are_numbered_in_order(s0: int, s1: int, s2: int) -> None:
+    """Three steps, each a deposit (at the next deposit number, one off it, or right after the
+    last deposit), a seal of the open child block, or the submission of the next sealed one,
+    from an interval with one deposit block left. Deposits land at most 999 per interval,
+    never at a child block's number, after the last deposit and the last submitted child
+    block, before the open child block, and at exactly PlasmaFramework's next deposit number
+    once the open block's predecessor is submitted; child blocks seal 1000 apart."""
+    assert 0 <= s0 < len(NUMBERING_STEPS) and 0 <= s1 < len(NUMBERING_STEPS) and 0 <= s2 < len(NUMBERING_STEPS)
+    state = attrs.evolve(OPENED, last_deposit_blknum=CHILD_BLOCK_INTERVAL - 2)
+    for step in (NUMBERING_STEPS[s0], NUMBERING_STEPS[s1], NUMBERING_STEPS[s2]):  # one path per sequence
         open_child, last, submitted = state.next_child_blknum, state.last_deposit_blknum, state.submitted_blknum
-        if step == 3:
+        next_deposit = state.next_deposit_blknum
+        if step == "seal":
             state = plasma.apply_block_sealed(state, BlockSealed(open_child, EMPTY_ROOT, 0))
             assert state.next_child_blknum == open_child + CHILD_BLOCK_INTERVAL and state.blocks[open_child].root == EMPTY_ROOT
-        elif step == 4:
+            continue
+        if step == "submit":
             if submitted + CHILD_BLOCK_INTERVAL < open_child:  # an honest operator submits what it sealed
                 state = exits.apply_block_submitted(state, BlockSubmitted(submitted + CHILD_BLOCK_INTERVAL, EMPTY_ROOT))
                 assert state.submitted_blknum == submitted + CHILD_BLOCK_INTERVAL
-        else:
-            blknum = state.next_deposit_blknum + step - 1
-            full = last % CHILD_BLOCK_INTERVAL == CHILD_BLOCK_INTERVAL - 1 and blknum == last + 1
-            try:
-                state = plasma.apply_deposit(state, Deposit(blknum, DEPOSIT))
-            except Rejected as rejected:
-                assert rejected.code == ("deposit_blocks_exhausted" if full else "wrong_block_number")
-                assert step != 1 or full  # the next deposit number is taken unless the interval is full
-                continue
-            base = blknum - blknum % CHILD_BLOCK_INTERVAL
-            assert blknum % CHILD_BLOCK_INTERVAL and blknum > last and base >= submitted
-            assert blknum < open_child
-            if submitted == open_child - CHILD_BLOCK_INTERVAL:
-                assert step == 1
-            assert state.last_deposit_blknum == blknum and state.blocks[blknum].is_deposit
+            continue
+        blknum = last + 1 if step == "deposit after the last" else next_deposit + NUMBERING_STEPS.index(step) - 2  # -1, 0, +1
+        full = last % CHILD_BLOCK_INTERVAL == CHILD_BLOCK_INTERVAL - 1 and blknum == last + 1
+        try:
+            state = plasma.apply_deposit(state, Deposit(blknum, DEPOSIT))
+        except Rejected as rejected:
+            assert rejected.code == ("deposit_blocks_exhausted" if full else "wrong_block_number")
+            assert step != "deposit at next" or full  # the next deposit number is taken unless the interval is full
+            continue
+        base = blknum - blknum % CHILD_BLOCK_INTERVAL
+        assert blknum % CHILD_BLOCK_INTERVAL and blknum > last and base >= submitted and blknum < open_child
+        if submitted == open_child - CHILD_BLOCK_INTERVAL:
+            assert blknum == next_deposit
+        assert state.last_deposit_blknum == blknum and state.blocks[blknum].is_deposit
 
 
 SEARCHES = (
