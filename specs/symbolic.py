@@ -10,8 +10,9 @@ Two kinds of contract, and three verdicts:
 - any other contract is a *search*: its inputs are too wide to exhaust, so CrossHair
   samples paths for `per_function_s` and says CANNOT_CONFIRM when it found nothing;
 - either kind can come back with a COUNTEREXAMPLE: a failing call, which fails the check.
-Budgets are CrossHair's per-condition timeout, which counts CPU seconds of this process,
-so a busy machine makes the run longer but not the search shorter.
+Budgets are CrossHair's per-condition timeout, which counts CPU seconds of the process
+checking the contract, so a busy machine makes the run longer but not the search shorter.
+Contracts are checked on forked worker processes, one per core.
 
 Keccak is C code that cannot read CrossHair's symbolic bytes, so calls to it are
 patched to realise their argument first: the paths through a hash become concrete
@@ -20,6 +21,8 @@ samples rather than a crash.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -124,9 +127,11 @@ def resolve(name: str) -> Callable:
     return getattr(importlib.import_module(module), attr)
 
 
-def run_symbolic(per_function_s: float = 10.0, functions: list[str] | None = None) -> SymbolicResult:
+def run_symbolic(per_function_s: float = 10.0, functions: list[str] | None = None,
+                 workers: int | None = None) -> SymbolicResult:
     """Check each contract (all of `specs.contracts.CONTRACTS` by default): a bounded one for
-    its own budget, a search for `per_function_s` CPU seconds."""
+    its own budget, a search for `per_function_s` CPU seconds; on `workers` forked processes
+    (default: one per core), each contract whole on one of them, verdicts in contract order."""
     assert per_function_s > 0
     _patch_c_hashes()
     if functions is None:
@@ -135,9 +140,25 @@ def run_symbolic(per_function_s: float = 10.0, functions: list[str] | None = Non
         targets = [(f"{fn.__module__}.{fn.__name__}", fn) for fn in CONTRACTS]
     else:
         targets = [(name, resolve(name)) for name in functions]
+    workers = min(workers or os.cpu_count() or 1, len(targets))
     start = time.monotonic()
-    verdicts = tuple(_check(name, fn, getattr(fn, BUDGET_ATTRIBUTE, None), per_function_s) for name, fn in targets)
+    _TARGETS[:] = targets  # what the forked workers inherit: functions themselves, even a test's monkeypatched ones
+    jobs = [(index, per_function_s) for index in range(len(targets))]
+    if workers > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            verdicts = tuple(pool.imap(_check_target, jobs))
+    else:
+        verdicts = tuple(map(_check_target, jobs))
     return SymbolicResult(verdicts, time.monotonic() - start)
+
+
+_TARGETS: list[tuple[str, Callable]] = []
+
+
+def _check_target(job: tuple[int, float]) -> Verdict:
+    index, per_function_s = job
+    name, fn = _TARGETS[index]
+    return _check(name, fn, getattr(fn, BUDGET_ATTRIBUTE, None), per_function_s)
 
 
 def _check(name: str, fn: Callable, budget_s: float | None, per_function_s: float) -> Verdict:
