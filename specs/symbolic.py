@@ -39,6 +39,7 @@ the contract checks nothing, which is a bug in the contract)."""
 BUDGET_ATTRIBUTE = "confirm_within_s"
 F = TypeVar("F", bound=Callable)
 _patched = False
+_TARGETS: list[tuple[str, Callable]] = []  # the contracts of the current run, by index
 
 
 def bounded(budget_s: float) -> Callable[[F], F]:
@@ -150,9 +151,6 @@ def run_symbolic(per_function_s: float = 10.0, functions: list[str] | None = Non
     else:
         verdicts = tuple(map(_check_target, jobs))
     return SymbolicResult(verdicts, time.monotonic() - start)
-
-
-_TARGETS: list[tuple[str, Callable]] = []
 
 
 def _check_target(job: tuple[int, float]) -> Verdict:
