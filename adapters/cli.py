@@ -542,7 +542,7 @@ def audit_command(log: Path, as_json: bool, workers: int, eth_rpc: str | None, d
 @click.option("--time-budget", type=Seconds(positive=True), default=60.0, show_default=True,
               help="Seconds for the whole search.")
 @click.option("--per-function", type=Seconds(positive=True), default=10.0, show_default=True,
-              help="Symbolic: seconds per function.")
+              help="Symbolic: CPU seconds for each searched (unbounded) contract; bounded ones have their own budget.")
 def check(symbolic: bool, examples: int, seed: int | None, time_budget: float, per_function: float) -> None:
     """Search for counterexamples to the invariant catalogue (property-based, or symbolic)."""
     from specs import search, symbolic as symbolic_

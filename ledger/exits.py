@@ -122,12 +122,18 @@ def apply_exit_started(state: State, event: ExitStarted) -> State:
     outputs = decode_tx(event.output_tx).outputs
     if oindex >= len(outputs):
         raise Rejected("malformed_event", f"output {oindex} of a {len(outputs)}-output transaction")
-    output = outputs[oindex]
-    record = StandardExit(event.utxo_pos, output, backed=_holds(state, event.utxo_pos, output))
-    locks = _unspent_locks(state, [(event.utxo_pos, output)])
+    return start_standard_exit(state, event.exit_id, event.utxo_pos, outputs[oindex])
+
+
+def start_standard_exit(state: State, exit_id: int, utxo_pos: int, output: Output) -> State:
+    """The accounting of a standard exit once its output is decoded: recorded as backed or
+    not, and taken off the child chain if unspent (no hashing here, so the symbolic
+    contracts run it on symbolic amounts)."""
+    record = StandardExit(utxo_pos, output, backed=_holds(state, utxo_pos, output))
+    locks = _unspent_locks(state, [(utxo_pos, output)])
     return advance(
         state,
-        exits=state.exits.set(event.exit_id, record),
+        exits=state.exits.set(exit_id, record),
         **_lock(state, locks),
         effects=Effects(kind=ExitStarted.KIND, locked=locks),
     )

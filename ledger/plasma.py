@@ -62,7 +62,7 @@ def apply_genesis(state: State, event: Genesis) -> State:
     return advance(state, params=params, effects=Effects(kind=Genesis.KIND))
 
 
-def _check_deposit_number(state: State, blknum: int) -> None:
+def check_deposit_number(state: State, blknum: int) -> None:
     """As PlasmaFramework numbers deposits: consecutively after the last child block the root
     chain holds. That block may already be sealed here and not yet submitted, so a deposit
     may still land in the interval before the open block's predecessor."""
@@ -79,7 +79,7 @@ def _check_deposit_number(state: State, blknum: int) -> None:
 def apply_deposit(state: State, event: Deposit) -> State:
     """A deposit creates one output in the next deposit block, as the root-chain vaults do."""
     params_of(state)
-    _check_deposit_number(state, event.blknum)
+    check_deposit_number(state, event.blknum)
     tx = decode_tx(event.tx)
     if tx.inputs or len(tx.outputs) != 1 or tx.signatures or encode(tx) != event.tx:
         raise Rejected("not_a_deposit", "a deposit is the unsigned form with no inputs and one output")
@@ -140,10 +140,10 @@ def apply_payment(state: State, event: Payment) -> State:
     created = tuple(
         (encode_utxo_pos(state.next_child_blknum, txindex, oindex), output) for oindex, output in enumerate(tx.outputs)
     )
-    return _record_payment(state, unsigned_bytes(event.tx), spent, created, signers, fee_token, fee)
+    return record_payment(state, unsigned_bytes(event.tx), spent, created, signers, fee_token, fee)
 
 
-def _record_payment(
+def record_payment(
     state: State,
     leaf: bytes,
     spent: tuple[tuple[int, Output], ...],
@@ -152,6 +152,7 @@ def _record_payment(
     fee_token: bytes,
     fee: int,
 ) -> State:
+    """The bookkeeping of a validated payment: inputs out, outputs in, the fee to the open block."""
     utxos, spent_at, unspent = state.utxos.mutate(), state.spent.mutate(), state.unspent.mutate()
     for pos, output in spent:
         del utxos[pos]

@@ -164,16 +164,22 @@ def apply_unbonding_started(state: State, event: UnbondingStarted) -> State:
         raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
     digest = unbond_digest(state.params.domain_separator, event.validator, event.amount, validator.nonce)
     check_signed(digest, event.signature, event.validator, "unauthorized_unbond")
-    if not 0 < event.amount <= validator.bonded:
-        raise Rejected("amount_exceeds_stake", f"bonded {validator.bonded}, asked {event.amount}")
-    entry = Unbonding(event.validator, event.amount, state.next_child_blknum + staking.params.unbonding_blocks * CHILD_BLOCK_INTERVAL)
-    updated = attrs.evolve(validator, bonded=validator.bonded - event.amount, nonce=validator.nonce + 1)
+    return start_unbonding(state, staking, event.validator, validator, event.amount)
+
+
+def start_unbonding(state: State, staking: Staking, address: bytes, validator: Validator, amount: int) -> State:
+    """The accounting of a signed unbonding request: `amount` moves from bonded to an entry
+    that matures `unbonding_blocks` child blocks after the open one."""
+    if not 0 < amount <= validator.bonded:
+        raise Rejected("amount_exceeds_stake", f"bonded {validator.bonded}, asked {amount}")
+    entry = Unbonding(address, amount, state.next_child_blknum + staking.params.unbonding_blocks * CHILD_BLOCK_INTERVAL)
+    updated = attrs.evolve(validator, bonded=validator.bonded - amount, nonce=validator.nonce + 1)
     staking = attrs.evolve(
         staking,
-        validators=staking.validators.set(event.validator, updated),
-        unbonding=staking.unbonding.set((event.validator, validator.nonce), entry),
-        bonded_total=staking.bonded_total - event.amount,
-        unbonding_total=staking.unbonding_total + event.amount,
+        validators=staking.validators.set(address, updated),
+        unbonding=staking.unbonding.set((address, validator.nonce), entry),
+        bonded_total=staking.bonded_total - amount,
+        unbonding_total=staking.unbonding_total + amount,
     )
     return advance(state, staking=staking, effects=Effects(kind=UnbondingStarted.KIND))
 
@@ -276,11 +282,21 @@ def apply_equivocation(state: State, event: Equivocation) -> State:
     for root, head, signature in signed:
         if not bls.verify(validator.bls_key, commit_message(separator, event.blknum, root, head), signature):
             raise Rejected("invalid_evidence_signature", f"no signature of root 0x{root.hex()} by the validator")
+    staking, reward = slash_equivocator(staking, event.validator, validator)
+    staking = attrs.evolve(staking, evidence=staking.evidence.set((event.validator, event.blknum), event.reporter))
+    changes, created = mint_output(state, event.reporter, staking.params.token, reward) if reward else ({}, None)
+    return advance(state, staking=staking, **changes,
+                   effects=Effects(kind=Equivocation.KIND, created=(created,) if created else ()))
+
+
+def slash_equivocator(staking: Staking, address: bytes, validator: Validator) -> tuple[Staking, int]:
+    """Cuts the equivocator's bonded and unbonding stake by `double_sign_slash_bps` and
+    tombstones it; returns the staking and the reporter's reward, the rest of the cut burned."""
     bps = staking.params.double_sign_slash_bps
     slashed = _slash(validator.bonded, bps)
     unbonding, unbonding_slashed = staking.unbonding, 0
     for key, entry in staking.unbonding.items():
-        if entry.validator == event.validator:
+        if entry.validator == address:
             cut = _slash(entry.amount, bps)
             unbonding = unbonding.set(key, attrs.evolve(entry, amount=entry.amount - cut))
             unbonding_slashed += cut
@@ -288,16 +304,13 @@ def apply_equivocation(state: State, event: Equivocation) -> State:
     reward = _slash(total, staking.params.reporter_reward_bps)
     staking = attrs.evolve(
         staking,
-        validators=staking.validators.set(event.validator, attrs.evolve(validator, bonded=validator.bonded - slashed, jailed=True, tombstoned=True)),
+        validators=staking.validators.set(address, attrs.evolve(validator, bonded=validator.bonded - slashed, jailed=True, tombstoned=True)),
         unbonding=unbonding,
         bonded_total=staking.bonded_total - slashed,
         unbonding_total=staking.unbonding_total - unbonding_slashed,
         burned=staking.burned + total - reward,
-        evidence=staking.evidence.set((event.validator, event.blknum), event.reporter),
     )
-    changes, created = mint_output(state, event.reporter, staking.params.token, reward) if reward else ({}, None)
-    return advance(state, staking=staking, **changes,
-                   effects=Effects(kind=Equivocation.KIND, created=(created,) if created else ()))
+    return staking, reward
 
 
 def unjail_digest(separator: bytes, validator: bytes, nonce: int) -> bytes:

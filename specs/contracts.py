@@ -6,31 +6,73 @@ or any exception that is not a precondition's AssertionError) as a counterexampl
 That needs no decorator library and each contract stays an ordinary function a
 reader can call with concrete values (the property tests and `python -c` do).
 
-Every contract calls the real code (`ledger`, `proofs`) through its public
-functions; the arguments are the free variables CrossHair makes symbolic. Where
-keccak or coincurve are involved (C code), CrossHair realises the values and the
-check degrades to guided random testing, which is still worth the seconds.
+Every contract calls the real code (`ledger`, `proofs`) through its functions; the
+arguments are the free variables CrossHair makes symbolic. Two kinds:
+- SEARCHES take wide inputs (any amount, any bytes, whole states through `apply`).
+  CrossHair cannot explore all their paths, so it samples them for a while: where
+  keccak or coincurve are involved (C code) it realises the values and the check is
+  guided random testing. A search says CANNOT_CONFIRM when it found nothing.
+- BOUNDED contracts fix a shape (two inputs and one output, one exit, two validators)
+  and keep every amount small, so CrossHair explores every path and says CONFIRMED:
+  within those bounds, the property holds for every input. They run the rules' own
+  arithmetic (the parts with no hashing or signatures, which the ledger names for that)
+  on fixed states, and never go through `apply`, so they do not depend on how the
+  ledger hashes its log. Small bounds matter beyond speed: an integer that reaches a
+  dictionary key or an error message's f-string is realised, one path per value.
 """
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import attrs
 from immutables import Map
 
-from ledger import events, fees
+from ledger import events, exits, fee_votes, fees, plasma
+from ledger import staking as staking_rules
 from ledger.errors import Rejected
-from ledger.events import Deposit, FeeCollected, Genesis
-from ledger.state import CHILD_BLOCK_INTERVAL, GENESIS_STATE, State
+from ledger.events import (
+    BlockSealed,
+    BlockSubmitted,
+    Deposit,
+    ExitChallenged,
+    ExitProcessed,
+    FeeCollected,
+    FeeEpochClosed,
+    Genesis,
+    InFlightExitWithdrawn,
+    StakeWithdrawn,
+)
+from ledger.state import (
+    CHILD_BLOCK_INTERVAL,
+    GENESIS_STATE,
+    InFlightExit,
+    Staking,
+    StakingParams,
+    State,
+    Unbonding,
+    Validator,
+)
 from ledger.transition import apply
 from proofs import merkle, payment, rlp
 from proofs.errors import DecodeError
-from proofs.payment import MAX_BLOCK_NUM, MAX_OUTPUT_INDEX, MAX_TX_INDEX, OUTPUT_TYPE_PAYMENT, Output
+from proofs.payment import (
+    MAX_BLOCK_NUM,
+    MAX_OUTPUT_INDEX,
+    MAX_TX_INDEX,
+    OUTPUT_TYPE_PAYMENT,
+    PAYMENT_TX_TYPE,
+    Output,
+)
 from proofs.rlp import UINT256_MAX
 from specs.hooks import InvariantHook
+from specs.symbolic import bounded
 
 ETH, TOKEN = bytes(20), bytes.fromhex("5e1f" * 10)
 ALICE, BOB = bytes.fromhex("a1" * 20), bytes.fromhex("b0" * 20)
 FEE_CODES = {"amounts_do_not_add_up", "multiple_potential_currency_fees", "fees_not_covered", "overpaying_fees"}
 OPENED = apply(GENESIS_STATE, Genesis(bytes.fromhex("c0ffee" * 6 + "c0de"), ()))
+EMPTY_ROOT = merkle.root([])  # of a child block with no transactions
+DEPOSIT = payment.encode(payment.deposit_tx(ALICE, ETH, 1))
 
 
 def _output(is_eth: bool, amount: int, owner: bytes = ALICE) -> Output:
@@ -209,7 +251,343 @@ def standard_exit_pays_once(amount: int, challenged: bool, paid: bool) -> None:
         assert rejected.code == "exit_not_pending"
 
 
-CONTRACTS = (
+# --- bounded contracts: fixed shapes, small amounts, every path explored ---------------
+
+
+def _totals(outputs: Iterable[Output]) -> dict[bytes, int]:
+    return {token: sum(o.amount for o in outputs if o.token == token) for token in (ETH, TOKEN)}
+
+
+@bounded(10)
+def fee_of_two_inputs_one_output(a0: int, a1: int, b: int, eth0: bool, eth1: bool, eth_out: bool, bob_signs: bool,
+                                 fee: int) -> None:
+    """Two inputs, one output, a schedule of 0..3 ETH (0: no schedule): elixir-omg's rule
+    exactly. Outputs must be covered per token, at most one token may show a surplus, and
+    with a schedule that surplus must be the ETH fee, or nothing for a merge (one owner)."""
+    assert 1 <= a0 <= 4 and 1 <= a1 <= 4 and 1 <= b <= 9 and 0 <= fee <= 3
+    spent = [_output(eth0, a0), _output(eth1, a1, BOB if bob_signs else ALICE)]
+    created = [_output(eth_out, b)]
+    schedule = Map({(PAYMENT_TX_TYPE, ETH): fee}) if fee else Map()
+    merge = fees.is_merge(spent, created, [o.owner for o in spent])
+    assert merge == (not bob_signs)  # fewer outputs than inputs, one token out: one owner decides
+    ins, outs = _totals(spent), _totals(created)
+    surplus = {t: ins[t] - outs[t] for t in (ETH, TOKEN) if ins[t] != outs[t]}
+    if any(amount < 0 for amount in surplus.values()):
+        refusal: str | None = "amounts_do_not_add_up"
+    elif len(surplus) > 1:
+        refusal = "multiple_potential_currency_fees"
+    elif not schedule or surplus == ({} if merge else {ETH: fee}):
+        refusal = None
+    else:
+        refusal = "overpaying_fees" if merge or surplus.get(ETH, 0) > fee else "fees_not_covered"
+    try:
+        token, paid = fees.implicit_fee(PAYMENT_TX_TYPE, spent, created, schedule, merge)
+    except Rejected as rejected:
+        assert rejected.code == refusal, rejected.code
+        return
+    assert refusal is None and surplus == ({token: paid} if paid else {})
+
+
+@bounded(10)
+def payment_moves_value_exactly(a0: int, a1: int, b0: int, b1: int, eth0: bool, eth1: bool, eth_b0: bool,
+                                eth_b1: bool, others: int) -> None:
+    """A payment of two inputs into two outputs (no schedule: the surplus is the fee) moves
+    value exactly: per token, unspent plus the open block's fees is what it was, the inputs
+    are spent and the outputs are where the block numbers them."""
+    assert 1 <= a0 <= 3 and 1 <= a1 <= 3 and 1 <= b0 <= 3 and 1 <= b1 <= 3 and 0 <= others <= 2
+    p0, p1 = payment.encode_utxo_pos(1, 0, 0), payment.encode_utxo_pos(2, 0, 0)
+    spent = ((p0, _output(eth0, a0)), (p1, _output(eth1, a1)))
+    outs = (_output(eth_b0, b0, BOB), _output(eth_b1, b1))
+    held = _totals(o for _, o in spent)
+    before = attrs.evolve(OPENED, utxos=Map(spent), unspent=Map([(t, held[t] + others) for t in (ETH, TOKEN)]),
+                          open_block_fees=Map({ETH: others}))
+    try:
+        fee_token, fee = fees.implicit_fee(PAYMENT_TX_TYPE, [o for _, o in spent], outs, before.params.fee_schedule)
+    except Rejected:
+        return
+    created = tuple((payment.encode_utxo_pos(before.next_child_blknum, 0, i), o) for i, o in enumerate(outs))
+    after = plasma.record_payment(before, b"leaf", spent, created, (ALICE, ALICE), fee_token, fee)
+    for token in (ETH, TOKEN):
+        assert (after.unspent.get(token, 0) + after.open_block_fees.get(token, 0)
+                == before.unspent.get(token, 0) + before.open_block_fees.get(token, 0))
+    assert p0 not in after.utxos and p1 not in after.utxos and after.spent == Map({p0: 1, p1: 1})  # at the 2nd event
+    assert all(after.utxos[pos] == output for pos, output in created)
+    assert len(after.open_block_txs) == 1
+
+
+def _near(value: int, *edges: int) -> bool:
+    return any(edge - 2 <= value <= edge + 2 for edge in edges)
+
+
+@bounded(10)
+def utxo_pos_encode_edges(blknum: int, txindex: int, oindex: int) -> None:
+    """Each part within 2 of its range's ends: `encode_utxo_pos` refuses exactly the parts
+    out of PosLib's range, and `decode_utxo_pos` inverts it."""
+    assert _near(blknum, 0, MAX_BLOCK_NUM) and _near(txindex, 0, MAX_TX_INDEX) and _near(oindex, 0, MAX_OUTPUT_INDEX)
+    in_range = 0 <= blknum <= MAX_BLOCK_NUM and 0 <= txindex <= MAX_TX_INDEX and 0 <= oindex <= MAX_OUTPUT_INDEX
+    try:
+        pos = payment.encode_utxo_pos(blknum, txindex, oindex)
+    except ValueError:
+        assert not in_range
+        return
+    assert in_range and payment.decode_utxo_pos(pos) == (blknum, txindex, oindex)
+
+
+POSITION_EDGES = (0, (MAX_TX_INDEX + 1) * payment.TX_OFFSET, payment.BLOCK_OFFSET,
+                  payment.encode_utxo_pos(MAX_BLOCK_NUM, MAX_TX_INDEX, MAX_OUTPUT_INDEX))
+"""Where a position's txindex or blknum part overflows, and the largest position."""
+
+
+@bounded(10)
+def utxo_pos_decode_edges(pos: int) -> None:
+    """Positions within 2 of where a part overflows: `decode_utxo_pos` returns parts in range
+    that encode back, and refuses only positions no parts in range encode to."""
+    assert pos >= 0 and _near(pos, *POSITION_EDGES)
+    try:
+        blknum, txindex, oindex = payment.decode_utxo_pos(pos)
+    except ValueError:
+        blknum, rest = divmod(pos, payment.BLOCK_OFFSET)  # the only parts with oindex, txindex below their offsets
+        try:
+            payment.encode_utxo_pos(blknum, *divmod(rest, payment.TX_OFFSET))
+        except ValueError:
+            return
+        raise AssertionError("refused an encodable position") from None
+    assert 0 <= txindex <= MAX_TX_INDEX and 0 <= oindex <= MAX_OUTPUT_INDEX and 0 <= blknum <= MAX_BLOCK_NUM
+    assert payment.encode_utxo_pos(blknum, txindex, oindex) == pos
+
+
+def _value(state: State, token: bytes = ETH) -> int:
+    """The value the child chain accounts for in `token` outside deposits and fees."""
+    return sum(m.get(token, 0) for m in (state.unspent, state.in_exit, state.exited))
+
+
+@bounded(10)
+def standard_exit_locks_and_pays_once(amount: int, others: int, held: bool, challenged: bool, paid: bool,
+                                      paid_again: bool) -> None:
+    """One standard exit, challenged or not, processed twice: a held output leaves the child
+    chain at the start and is paid at most once, only if unchallenged, and unspent + in exit +
+    exited stays what it was; an output the ledger does not hold is paid as unbacked."""
+    assert 1 <= amount <= 3 and 0 <= others <= 2
+    pos, output = payment.encode_utxo_pos(1, 0, 0), _output(True, amount)
+    before = attrs.evolve(OPENED, utxos=Map({pos: output}) if held else Map(),
+                          spent=Map() if held else Map({pos: 0}), unspent=Map({ETH: amount * held + others}))
+    state = exits.start_standard_exit(before, 7, pos, output)
+    assert pos not in state.utxos and state.in_exit.get(ETH, 0) == amount * held and _value(state) == _value(before)
+    if challenged:
+        state = exits.apply_exit_challenged(state, ExitChallenged(7))
+    try:
+        state = exits.apply_exit_processed(state, ExitProcessed(7, paid))
+    except Rejected as rejected:
+        assert rejected.code == "exit_not_pending" and challenged and paid
+        return
+    pays = paid and not challenged
+    assert state.exited.get(ETH, 0) == amount * (pays and held) and state.unbacked.get(ETH, 0) == amount * (pays and not held)
+    assert _value(state) == _value(before) and state.in_exit.get(ETH, 0) == amount * (held and not pays)
+    try:
+        exits.apply_exit_processed(state, ExitProcessed(7, paid_again))
+    except Rejected as rejected:
+        assert rejected.code == "exit_not_pending"
+        return
+    raise AssertionError("an exit was processed twice")
+
+
+@bounded(10)
+def in_flight_exit_pays_from_its_inputs(a0: int, a1: int, b0: int, b1: int, held0: bool, held1: bool,
+                                        first: int) -> None:
+    """A canonical in-flight exit of a transaction never included, two inputs (held or not)
+    and two piggybacked outputs, paid one after the other: each payout comes from the inputs'
+    reserve as far as it goes and the rest is unbacked; in exit always equals the exiting
+    outputs plus the reserves, and nothing held is paid twice or lost."""
+    assert 1 <= a0 <= 3 and 1 <= a1 <= 3 and 1 <= b0 <= 4 and 1 <= b1 <= 4 and 0 <= first <= 1
+    inputs = ((payment.encode_utxo_pos(1, 0, 0), _output(True, a0)), (payment.encode_utxo_pos(2, 0, 0), _output(True, a1)))
+    exiting = Map((pos, output) for (pos, output), held in zip(inputs, (held0, held1)) if held)
+    held = sum(output.amount for output in exiting.values())
+    record = InFlightExit(b"tx", bytes(32), inputs, (_output(True, b0, BOB), _output(True, b1)),
+                          piggybacked=frozenset({(True, 0), (True, 1)}))
+    state = attrs.evolve(OPENED, exits=Map({9: record}), exiting=exiting, in_exit=Map({ETH: held}))
+    paid_out = 0
+    for index in (first, 1 - first):
+        before, state = state, exits.apply_withdrawn(state, InFlightExitWithdrawn(9, True, index))
+        paid = record.outputs[index].amount
+        exited = state.exited.get(ETH, 0) - before.exited.get(ETH, 0)
+        assert exited + state.unbacked.get(ETH, 0) - before.unbacked.get(ETH, 0) == paid
+        assert exited == min(paid, held - paid_out)  # the reserve pays as far as it goes
+        assert state.in_exit.get(ETH, 0) == sum(o.amount for o in state.exiting.values()) + exits.reserves(state).get(ETH, 0)
+        paid_out += exited
+    assert not state.exiting and paid_out == min(held, b0 + b1)
+    assert state.in_exit.get(ETH, 0) + state.exited.get(ETH, 0) == held
+    try:
+        exits.apply_withdrawn(state, InFlightExitWithdrawn(9, True, first))
+    except Rejected as rejected:
+        assert rejected.code == "not_piggybacked"
+        return
+    raise AssertionError("an output was paid twice")
+
+
+def _staking(validators: dict[bytes, Validator], unbonding_blocks: int = 1, slash_bps: int = 0, reward_bps: int = 0,
+             **totals: int) -> Staking:
+    params = StakingParams(token=TOKEN, max_validators=3, unbonding_blocks=unbonding_blocks,
+                           double_sign_slash_bps=slash_bps, reporter_reward_bps=reward_bps, epoch_blocks=1,
+                           signed_blocks_window=4, min_signed_bps=0, downtime_slash_bps=0, jail_blocks=1)
+    return Staking(params, validators=Map(validators), **totals)
+
+
+def _stake(state: State) -> int:
+    """Staking tokens held as stake, burned, or back in the UTXO set."""
+    s = state.staking
+    return s.bonded_total + s.unbonding_total + s.burned + state.unspent.get(TOKEN, 0)
+
+
+@bounded(10)
+def unbonding_matures_then_withdraws_once(bonded: int, amount: int, unbonding_blocks: int, waited: int,
+                                          others: int) -> None:
+    """Unbonding moves stake out of the bond; it is withdrawable once `unbonding_blocks` child
+    blocks have been sealed, not a block earlier, exactly once, as one output of the amount."""
+    assert 0 <= bonded <= 3 and 0 <= amount <= 4 and 0 <= unbonding_blocks <= 2 and 0 <= waited <= 3
+    assert 0 <= others <= 2
+    validator = Validator(bytes(48), bonded=bonded, nonce=5)
+    staking = _staking({ALICE: validator}, unbonding_blocks, bonded_total=bonded + others)
+    before = attrs.evolve(OPENED, staking=staking)
+    try:
+        state = staking_rules.start_unbonding(before, staking, ALICE, validator, amount)
+    except Rejected as rejected:
+        assert rejected.code == "amount_exceeds_stake" and not 0 < amount <= bonded
+        return
+    assert 0 < amount <= bonded and state.staking.validators[ALICE].bonded == bonded - amount
+    assert _stake(state) == _stake(before)
+    for _ in range(waited):
+        state = plasma.apply_block_sealed(state, BlockSealed(state.next_child_blknum, EMPTY_ROOT, 0))
+    try:
+        withdrawn = staking_rules.apply_stake_withdrawn(state, StakeWithdrawn(ALICE, 5))
+    except Rejected as rejected:
+        assert rejected.code == "unbonding_not_mature" and waited < unbonding_blocks
+        return
+    assert waited >= unbonding_blocks
+    [(pos, output)] = withdrawn.effects.created
+    assert withdrawn.utxos[pos] == output == Output(OUTPUT_TYPE_PAYMENT, ALICE, TOKEN, amount)
+    assert _stake(withdrawn) == _stake(before) and withdrawn.staking.unbonding_total == 0
+    try:
+        staking_rules.apply_stake_withdrawn(withdrawn, StakeWithdrawn(ALICE, 5))
+    except Rejected as rejected:
+        assert rejected.code == "unknown_unbonding"
+        return
+    raise AssertionError("stake withdrawn twice")
+
+
+def _floor_of(part: int, whole: int, bps: int) -> bool:
+    """`part` is whole·bps/10000 rounded down."""
+    return part * staking_rules.BPS <= whole * bps < (part + 1) * staking_rules.BPS
+
+
+@bounded(10)
+def equivocation_slash_splits_exactly(bonded: int, own: int, other: int, slash_bps: int, reward_bps: int) -> None:
+    """An equivocator loses exactly the fraction (rounded down) of its bond and of its own
+    unbonding entry, no one else's; the reporter gets its fraction of that cut (rounded
+    down) and the rest is burned: no staking token is created or lost."""
+    assert 0 <= bonded <= 30_000 and 0 <= own <= 30_000 and 0 <= other <= 3
+    assert 0 <= slash_bps <= 10_000 and 0 <= reward_bps <= 10_000
+    validator = Validator(bytes(48), bonded=bonded)
+    unbonding = Map({(ALICE, 0): Unbonding(ALICE, own, 3000), (BOB, 0): Unbonding(BOB, other, 3000)})
+    before = _staking({ALICE: validator}, slash_bps=slash_bps, reward_bps=reward_bps, bonded_total=bonded + 5,
+                      unbonding_total=own + other, burned=7)
+    before = attrs.evolve(before, unbonding=unbonding)
+    after, reward = staking_rules.slash_equivocator(before, ALICE, validator)
+    slashed, cut = bonded - after.validators[ALICE].bonded, own - after.unbonding[(ALICE, 0)].amount
+    assert _floor_of(slashed, bonded, slash_bps) and _floor_of(cut, own, slash_bps)
+    assert after.unbonding[(BOB, 0)] == unbonding[(BOB, 0)]
+    assert _floor_of(reward, slashed + cut, reward_bps)
+    assert after.burned - before.burned == slashed + cut - reward
+    assert after.bonded_total + after.unbonding_total + after.burned + reward == before.bonded_total + before.unbonding_total + before.burned
+    assert after.validators[ALICE].jailed and after.validators[ALICE].tombstoned
+
+
+@bounded(10)
+def fee_epoch_pays_pro_rata_and_carries_dust(stake0: int, stake1: int, jailed1: bool, collected: int,
+                                            carried: int) -> None:
+    """Closing a fee epoch pays each active validator floor(pool·stake/total) of the
+    undistributed fees (those of earlier epochs' dust included); what rounding leaves, less
+    than one unit per validator, stays undistributed for the next epoch: nothing is paid twice
+    or lost."""
+    assert 1 <= stake0 <= 3 and 0 <= stake1 <= 3 and 0 <= collected <= 5 and 0 <= carried <= 1
+    validators = {ALICE: Validator(bytes(48), bonded=stake0), BOB: Validator(bytes([1]) * 48, bonded=stake1, jailed=jailed1)}
+    staking = attrs.evolve(_staking(validators, bonded_total=stake0 + stake1), fees_distributed=Map({ETH: 2}))
+    before = attrs.evolve(OPENED, staking=staking, next_child_blknum=2 * CHILD_BLOCK_INTERVAL,
+                          fees_collected=Map({ETH: 2 + carried + collected}))
+    pool = fee_votes.undistributed(before)[ETH]
+    after = fee_votes.apply_fee_epoch_closed(before, FeeEpochClosed(1, ()))
+    active = {ALICE: stake0} if jailed1 or not stake1 else {ALICE: stake0, BOB: stake1}
+    paid = {output.owner: output.amount for _, output in after.effects.created}
+    assert all(output.token == ETH for _, output in after.effects.created) and set(paid) <= set(active)
+    total = sum(active.values())
+    for owner, stake in active.items():
+        share = paid.get(owner, 0)
+        assert share * total <= pool * stake < (share + 1) * total
+    dust = fee_votes.undistributed(after)[ETH]
+    assert dust + sum(paid.values()) == pool and 0 <= dust < len(active)
+    assert after.unspent.get(ETH, 0) == sum(paid.values()) and after.staking.epoch == 1
+
+
+@bounded(10)
+def fee_votes_take_the_lower_weighted_median(fee0: int, fee1: int, fee2: int, stake0: int, stake1: int, stake2: int,
+                                            abstains: bool) -> None:
+    """The schedule the votes set is the lowest voted fee at which the stake voting at most
+    that fee reaches half the voting stake (three voters, or two when one abstains)."""
+    assert 0 <= fee0 <= 3 and 0 <= fee1 <= 3 and 0 <= fee2 <= 3 and 1 <= stake0 <= 3 and 1 <= stake1 <= 3
+    assert 1 <= stake2 <= 3
+    key = (PAYMENT_TX_TYPE, ETH)
+    votes = [(fee0, stake0), (fee1, stake1)] + ([] if abstains else [(fee2, stake2)])
+    validators = [(bytes([i]) * 20, Validator(bytes(48), bonded=stake, fee_vote=Map({key: fee}))) for i, (fee, stake) in enumerate(votes)]
+    if abstains:
+        validators.append((bytes([9]) * 20, Validator(bytes(48), bonded=stake2)))
+    [rule] = fee_votes.median_schedule(validators)
+    median, voting = rule.amount, sum(stake for _, stake in votes)
+    assert (rule.tx_type, rule.token) == key and median in [fee for fee, _ in votes]
+    assert 2 * sum(stake for fee, stake in votes if fee <= median) >= voting
+    assert 2 * sum(stake for fee, stake in votes if fee < median) < voting
+
+
+NUMBERING_STEPS = ("deposit after the last", "deposit at next - 1", "deposit at next", "deposit at next + 1", "seal",
+                   "submit")
+
+
+@bounded(20)
+def deposits_and_child_blocks_are_numbered_in_order(s0: int, s1: int, s2: int) -> None:
+    """Three steps, each a deposit (at the next deposit number, one off it, or right after the
+    last deposit), a seal of the open child block, or the submission of the next sealed one,
+    from an interval with one deposit block left. Deposits land at most 999 per interval,
+    never at a child block's number, after the last deposit and the last submitted child
+    block, before the open child block, and at exactly PlasmaFramework's next deposit number
+    once the open block's predecessor is submitted; child blocks seal 1000 apart."""
+    assert 0 <= s0 < len(NUMBERING_STEPS) and 0 <= s1 < len(NUMBERING_STEPS) and 0 <= s2 < len(NUMBERING_STEPS)
+    state = attrs.evolve(OPENED, last_deposit_blknum=CHILD_BLOCK_INTERVAL - 2)
+    for step in (NUMBERING_STEPS[s0], NUMBERING_STEPS[s1], NUMBERING_STEPS[s2]):  # one path per sequence
+        open_child, last, submitted = state.next_child_blknum, state.last_deposit_blknum, state.submitted_blknum
+        next_deposit = state.next_deposit_blknum
+        if step == "seal":
+            state = plasma.apply_block_sealed(state, BlockSealed(open_child, EMPTY_ROOT, 0))
+            assert state.next_child_blknum == open_child + CHILD_BLOCK_INTERVAL and state.blocks[open_child].root == EMPTY_ROOT
+            continue
+        if step == "submit":
+            if submitted + CHILD_BLOCK_INTERVAL < open_child:  # an honest operator submits what it sealed
+                state = exits.apply_block_submitted(state, BlockSubmitted(submitted + CHILD_BLOCK_INTERVAL, EMPTY_ROOT))
+                assert state.submitted_blknum == submitted + CHILD_BLOCK_INTERVAL
+            continue
+        blknum = last + 1 if step == "deposit after the last" else next_deposit + NUMBERING_STEPS.index(step) - 2  # -1, 0, +1
+        full = last % CHILD_BLOCK_INTERVAL == CHILD_BLOCK_INTERVAL - 1 and blknum == last + 1
+        try:
+            state = plasma.apply_deposit(state, Deposit(blknum, DEPOSIT))
+        except Rejected as rejected:
+            assert rejected.code == ("deposit_blocks_exhausted" if full else "wrong_block_number")
+            assert step != "deposit at next" or full  # the next deposit number is taken unless the interval is full
+            continue
+        base = blknum - blknum % CHILD_BLOCK_INTERVAL
+        assert blknum % CHILD_BLOCK_INTERVAL and blknum > last and base >= submitted and blknum < open_child
+        if submitted == open_child - CHILD_BLOCK_INTERVAL:
+            assert blknum == next_deposit
+        assert state.last_deposit_blknum == blknum and state.blocks[blknum].is_deposit
+
+
+SEARCHES = (
     fee_is_the_surplus,
     utxo_pos_round_trip,
     utxo_pos_decode_is_exact,
@@ -222,3 +600,21 @@ CONTRACTS = (
     fee_collection_is_exact,
     standard_exit_pays_once,
 )
+"""Wide contracts: CrossHair searches them for a while; most it cannot exhaust."""
+
+BOUNDED = (
+    fee_of_two_inputs_one_output,
+    payment_moves_value_exactly,
+    utxo_pos_encode_edges,
+    utxo_pos_decode_edges,
+    standard_exit_locks_and_pays_once,
+    in_flight_exit_pays_from_its_inputs,
+    unbonding_matures_then_withdraws_once,
+    equivocation_slash_splits_exactly,
+    fee_epoch_pays_pro_rata_and_carries_dust,
+    fee_votes_take_the_lower_weighted_median,
+    deposits_and_child_blocks_are_numbered_in_order,
+)
+"""Fixed-shape contracts CrossHair must CONFIRM (see `specs.symbolic.bounded`)."""
+
+CONTRACTS = BOUNDED + SEARCHES
