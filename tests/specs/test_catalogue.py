@@ -340,7 +340,7 @@ def slashable(funded, monkeypatch) -> tuple[State, Equivocation]:
     monkeypatch.setattr(bls, "verify", lambda *_: True)
     state = make_staking(funded, {0: 100, 1: 200, 2: 300})
     staking = attrs.evolve(state.staking, unbonding=Map({(ADDRS[2], 0): Unbonding(ADDRS[2], 100, 3000)}), unbonding_total=100)
-    return attrs.evolve(state, staking=staking), Equivocation(ADDRS[3], ADDRS[2], 1000, b"\x0a" * 32, b"", b"\x0b" * 32, b"")
+    return attrs.evolve(state, staking=staking), Equivocation(ADDRS[3], ADDRS[2], 1000, b"\x0a" * 32, bytes(32), b"", b"\x0b" * 32, bytes(32), b"")
 
 
 def test_slash_exact_holds_for_the_rule(slashable):
