@@ -12,7 +12,7 @@ from proofs.errors import DecodeError
 from tests.conftest import ADDRS, VC
 from tests.fuzz.harness import SHORT, code_of, near
 
-uints = st.one_of(st.integers(0, 2**16), st.integers(0, 2**256 - 1))
+uints = st.one_of(st.integers(0, 2**16), st.integers(0, 2**64), st.integers(0, 2**256 - 1))
 FIELDS = {
     id(events.UINT): uints,
     id(events.BYTES): st.binary(max_size=120),
