@@ -12,6 +12,7 @@ folder (a '/' is removed from arbitrary text, and the working directory is two l
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import shutil
 import tempfile
@@ -44,6 +45,7 @@ def _home_template() -> Path:
     global _template
     if _template is None:
         root = Path(tempfile.mkdtemp(prefix="omg-fuzz-cli-"))
+        atexit.register(shutil.rmtree, root, True)
         with contextlib.chdir(root):
             runner = CliRunner()
             for argv in (["init", "--fee", "eth:1"], ["keys", "new", "alice"], ["keys", "new", "bob"],

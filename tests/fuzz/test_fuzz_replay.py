@@ -17,6 +17,7 @@ from ledger.events import BlockSubmitted, ExitProcessed, ExitStarted, FeeRule, G
 from ledger.node import Node
 from ledger.replay import audit, replay
 from ledger.store import LEDGER_ID, SNAPSHOT_MARKS_ID, EventStore, record_hash
+from proofs.errors import DecodeError
 from proofs.payment import deposit_tx, encode, encode_utxo_pos, unsigned_bytes
 from specs.hooks import InvariantHook
 from tests.conftest import ADDRS, ETH, VC, out, signed
@@ -82,7 +83,7 @@ def _topic(selector: int, data: bytes) -> str:
     if selector == 0:
         try:
             return events.decode(data).KIND
-        except Exception:  # noqa: BLE001 - whatever the bytes are, they get some topic
+        except DecodeError:
             return "?"
     return KINDS[selector - 1] if selector <= len(KINDS) else f"topic-{selector}"
 
