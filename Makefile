@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test check install dev bench clean anvil
+.PHONY: demo test check install dev bench clean anvil fuzz
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -35,6 +35,25 @@ test: dev anvil
 check: dev
 	$(VENV)/bin/omg check --examples 300 --time-budget 120
 	$(VENV)/bin/omg check --symbolic --per-function 5
+
+# Long fuzzing: each atheris harness for FUZZ_SECONDS (its corpus grows in .fuzz/corpus/TARGET,
+# a crashing input lands in .fuzz/crashes/), then every Hypothesis harness with FUZZ_EXAMPLES.
+FUZZ_SECONDS ?= 60
+FUZZ_EXAMPLES ?= 1000
+FUZZ_DIR := .fuzz
+
+fuzz: dev
+	@status=0; mkdir -p $(FUZZ_DIR)/crashes; for target in $$($(PY) -m tests.fuzz.run --list); do \
+		echo "== $$target: $(FUZZ_SECONDS) s of atheris (log in $(FUZZ_DIR)/$$target.log)"; \
+		mkdir -p $(FUZZ_DIR)/corpus/$$target; \
+		if $(PY) -m tests.fuzz.run $$target $(FUZZ_DIR)/corpus/$$target -max_total_time=$(FUZZ_SECONDS) -timeout=60 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crashes/$$target- 2> $(FUZZ_DIR)/$$target.log; \
+		then grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' $(FUZZ_DIR)/$$target.log; \
+		else tail -n 40 $(FUZZ_DIR)/$$target.log; status=1; fi; \
+	done; \
+	echo "== Hypothesis harnesses: $(FUZZ_EXAMPLES) examples each"; \
+	OMG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:xdist tests/fuzz --deselect tests/fuzz/test_atheris_runs.py || status=1; \
+	exit $$status
 
 bench: install
 	$(PY) -m benchmarks.run

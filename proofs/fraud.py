@@ -16,13 +16,16 @@ import attrs
 
 from proofs import eip712
 from proofs.errors import DecodeError
-from proofs.payment import Output, decode, decode_utxo_pos, unsigned_bytes
+from proofs.payment import Output, decode, decode_utxo_pos, encode_unsigned, unsigned_bytes
 
 
 def output_at(tx_bytes: bytes, utxo_pos: int) -> Output:
     """The output `utxo_pos` names in its transaction `tx_bytes`."""
     outputs = decode(tx_bytes).outputs
-    _, _, oindex = decode_utxo_pos(utxo_pos)
+    try:
+        _, _, oindex = decode_utxo_pos(utxo_pos)
+    except ValueError as exc:  # a position from an event is any uint256: no proof, not a crash
+        raise DecodeError("invalid_proof", str(exc)) from None
     if oindex >= len(outputs):
         raise DecodeError("invalid_proof", f"output {oindex} of a {len(outputs)}-output transaction")
     return outputs[oindex]
@@ -51,7 +54,11 @@ class Spend:
 
     def check(self, utxo_pos: int, owner: bytes, verifying_contract: bytes) -> None:
         tx = decode(self.tx)
-        if self.input_index >= len(tx.inputs) or tx.inputs[self.input_index] != utxo_pos:
+        # The exit game decodes only the unsigned form; the signed form of the same transaction
+        # would otherwise pass for a second, conflicting one.
+        if encode_unsigned(tx) != self.tx:
+            raise DecodeError("invalid_proof", "the spending transaction must be in its unsigned form")
+        if not 0 <= self.input_index < len(tx.inputs) or tx.inputs[self.input_index] != utxo_pos:
             raise DecodeError("invalid_proof", f"input {self.input_index} is not {utxo_pos}")
         if self.signer(verifying_contract) != owner:
             raise DecodeError("invalid_proof", "the spend is not signed by the output's owner")

@@ -43,3 +43,27 @@ def test_two_different_signed_spends_of_one_output_are_a_double_spend():
     forged = Spend.of(signed([D1], [out(2, 100)], [3]), D1)  # signed by someone else
     with pytest.raises(DecodeError, match="invalid_proof"):
         DoubleSpendProof(D1, DEPOSIT, first, forged).check(VC)
+
+
+# Found by tests/fuzz/test_fuzz_fraud.py.
+
+
+@pytest.mark.parametrize("utxo_pos", [-1, 2**200])
+def test_a_position_outside_poslib_is_no_proof_rather_than_a_value_error(utxo_pos):
+    spend = Spend.of(signed([D1], [out(1, 100)], [0]), D1)
+    with pytest.raises(DecodeError, match="invalid_proof"):
+        InvalidExitProof(7, utxo_pos, DEPOSIT, spend).check(VC)
+
+
+def test_a_negative_input_index_does_not_name_an_input_from_the_end():
+    spend = Spend.of(signed([D1], [out(1, 100)], [0]), D1)
+    with pytest.raises(DecodeError, match="invalid_proof"):
+        InvalidExitProof(7, D1, DEPOSIT, Spend(spend.tx, -1, spend.signature)).check(VC)
+
+
+def test_a_transaction_in_its_signed_form_does_not_conflict_with_its_unsigned_form():
+    raw = signed([D1], [out(1, 100)], [0])
+    unsigned = Spend.of(raw, D1)
+    as_signed = Spend(raw, unsigned.input_index, unsigned.signature)
+    with pytest.raises(DecodeError, match="invalid_proof"):
+        DoubleSpendProof(D1, DEPOSIT, unsigned, as_signed).check(VC)
