@@ -118,11 +118,19 @@ def apply_exit_started(state: State, event: ExitStarted) -> State:
     params_of(state)
     if event.exit_id in state.exits:
         raise Rejected("exit_already_started", f"exit {event.exit_id}")
-    _, _, oindex = decode_utxo_pos(event.utxo_pos)
+    oindex = _output_index(event.utxo_pos)
     outputs = decode_tx(event.output_tx).outputs
     if oindex >= len(outputs):
         raise Rejected("malformed_event", f"output {oindex} of a {len(outputs)}-output transaction")
     return start_standard_exit(state, event.exit_id, event.utxo_pos, outputs[oindex])
+
+
+def _output_index(pos: int) -> int:
+    """The output index of a position the root chain reported; outside PosLib's range it names no output."""
+    try:
+        return decode_utxo_pos(pos)[2]
+    except ValueError as exc:
+        raise Rejected("malformed_event", str(exc)) from None
 
 
 def start_standard_exit(state: State, exit_id: int, utxo_pos: int, output: Output) -> State:
@@ -174,7 +182,7 @@ def _input_outputs(event: InFlightExitStarted, inputs: tuple[int, ...]) -> tuple
     found = []
     for pos, raw in zip(inputs, event.input_txs):
         outputs = decode_tx(raw).outputs
-        _, _, oindex = decode_utxo_pos(pos)
+        oindex = _output_index(pos)
         if oindex >= len(outputs):
             raise Rejected("malformed_event", f"input {pos} names a missing output")
         found.append((pos, outputs[oindex]))

@@ -14,7 +14,9 @@ from typing import Any
 
 import attrs
 from web3 import Web3
+from eth_abi.exceptions import DecodingError
 from web3._utils.events import get_event_data
+from web3.exceptions import LogTopicError, MismatchedABI, TransactionNotFound
 
 from adapters.ethereum.contracts import RootChain
 from ledger import events as ev
@@ -23,6 +25,11 @@ from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
 from proofs import merkle
 from proofs.keccak import keccak256
 from proofs.payment import deposit_tx, encode
+
+
+# What decoding a log entry that is not one of the contracts' raises (a missing field, no topics,
+# data that does not match the event's ABI).
+MALFORMED_LOG = (KeyError, IndexError, TypeError, ValueError, OverflowError, DecodingError, LogTopicError, MismatchedABI)
 
 
 class FollowError(Exception):
@@ -87,16 +94,19 @@ class Follower:
     def _logs(self, low: int, high: int) -> list[Log]:
         addresses = sorted({address for address, _ in self._topics})
         raw = self.w3.eth.get_logs({"fromBlock": low, "toBlock": high, "address": addresses})
-        decoded = []
-        for entry in sorted(raw, key=lambda e: (e["blockNumber"], e["logIndex"])):
-            known = self._topics.get((entry["address"], bytes(entry["topics"][0])))
-            if known is None:
-                continue
-            source, abi = known
-            data = get_event_data(self.w3.codec, abi, entry)
-            decoded.append(Log(entry["blockNumber"], entry["logIndex"], source, abi["name"], data.args,
-                               bytes(entry["transactionHash"])))
-        return decoded
+        try:
+            return [log for entry in sorted(raw, key=lambda e: (e["blockNumber"], e["logIndex"]))
+                    if (log := self._decoded(entry)) is not None]
+        except MALFORMED_LOG as exc:  # the Ethereum node's answer is not what the contracts log
+            raise FollowError("malformed_root_chain_log", f"Ethereum blocks {low}-{high}: {type(exc).__name__}: {exc}") from None
+
+    def _decoded(self, entry: Any) -> Log | None:
+        known = self._topics.get((entry["address"], bytes(entry["topics"][0])))
+        if known is None:
+            return None
+        source, abi = known
+        data = get_event_data(self.w3.codec, abi, entry)
+        return Log(entry["blockNumber"], entry["logIndex"], source, abi["name"], data.args, bytes(entry["transactionHash"]))
 
     def _facts(self, logs: list[Log], state: State) -> Iterator[ev.Event]:
         """Ledger events for `logs`, in chain order; exit ids resolved against `state` plus
@@ -148,7 +158,10 @@ class Follower:
         return [ev.Deposit(args.blknum, tx)]
 
     def _deposit_calldata(self, log: Log) -> bytes:
-        sent = self.w3.eth.get_transaction(log.tx_hash)
+        try:
+            sent = self.w3.eth.get_transaction(log.tx_hash)
+        except TransactionNotFound:
+            raise FollowError("deposit_unrecoverable", f"deposit block {log.args.blknum}: its transaction is unknown") from None
         for vault in (self.root.eth_vault, self.root.erc20_vault):
             if sent["to"] == vault.address:
                 _, params = vault.decode_function_input(sent["input"])

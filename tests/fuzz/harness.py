@@ -80,14 +80,3 @@ def integer(raw: bytes) -> int:
 
 def integer_bytes(value: int) -> bytes:
     return value.to_bytes((value.bit_length() + 8) // 8, "big", signed=True)
-
-
-def holds(check: Callable[..., object], *args: object) -> None:
-    """Run a harness body, letting through only the open findings reported elsewhere."""
-    from tests.fuzz.findings import known
-
-    try:
-        check(*args)
-    except Exception as exc:  # noqa: BLE001 - the contract is what decides
-        if known(exc) is None:
-            raise

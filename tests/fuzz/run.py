@@ -17,9 +17,8 @@ from pathlib import Path
 
 import atheris
 
-# One harness module tests/fuzz/test_fuzz_<target>.py each. Snapshots read back from storage get
-# theirs, "snapshot" (ledger.snapshot.decode), in the commit after ledger/snapshot.py lands.
-TARGETS = ("rlp", "payment", "eip712", "merkle", "bls", "fraud", "events", "replay", "cli", "follower")
+# One harness module tests/fuzz/test_fuzz_<target>.py each.
+TARGETS = ("rlp", "payment", "eip712", "merkle", "bls", "fraud", "events", "snapshot", "replay", "cli", "follower")
 INSTRUMENTED = ["proofs", "ledger", "specs", "adapters", "wallet"]
 
 

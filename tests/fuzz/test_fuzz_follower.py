@@ -19,7 +19,7 @@ from adapters.ethereum.follower import Follower, FollowError
 from ledger.events import Genesis
 from ledger.node import Node
 from ledger.store import EventStore
-from tests.fuzz.harness import SHORT, chunks, code_of, framed, holds
+from tests.fuzz.harness import SHORT, chunks, code_of, framed
 
 ENTRY_KEYS = ("address", "topics", "data", "blockNumber", "logIndex", "transactionIndex", "transactionHash", "blockHash")
 
@@ -85,7 +85,7 @@ def TestOneInput(data: bytes) -> None:
         selector, body, *topics, data = chunks(data, 6)
         address, abi = event_abis()[selector[0] % len(event_abis())] if selector else event_abis()[0]
         entries.append(entry(address, [topic_of(abi), *(t for t in topics if t)], body, len(entries)))
-    holds(check, entries)
+    check(entries)
 
 
 def _encoded(address: str, abi: dict, values: list) -> dict:
@@ -146,4 +146,4 @@ def log_entries(draw: st.DrawFn) -> dict:
 @SHORT
 @given(st.lists(log_entries(), max_size=3))
 def test_follower_keeps_the_contract(entries):
-    holds(check, entries)
+    check(entries)
