@@ -104,6 +104,7 @@ def test_unknown_exits_and_bad_indexes_are_rejected(funded):
     assert rejected(funded, InFlightExitPiggybacked(1, True, 0)) == "exit_not_found"
     assert rejected(funded, ExitStarted(7, D1 + 1, DEPOSIT_TX)) == "malformed_event"
     assert rejected(funded, ExitStarted(7, D1, b"\x01\x02")) == "malformed_transaction_rlp"
+    assert rejected(funded, ExitStarted(7, 2**100, DEPOSIT_TX)) == "malformed_event"  # outside PosLib: was a ValueError
 
 
 def in_flight(state: State, raw: bytes, exit_id: int = 9) -> State:
