@@ -118,7 +118,10 @@ def apply_exit_started(state: State, event: ExitStarted) -> State:
     params_of(state)
     if event.exit_id in state.exits:
         raise Rejected("exit_already_started", f"exit {event.exit_id}")
-    _, _, oindex = decode_utxo_pos(event.utxo_pos)
+    try:
+        _, _, oindex = decode_utxo_pos(event.utxo_pos)
+    except ValueError as exc:  # the exit game decodes positions with PosLib: none outside it is a fact
+        raise Rejected("malformed_event", str(exc)) from None
     outputs = decode_tx(event.output_tx).outputs
     if oindex >= len(outputs):
         raise Rejected("malformed_event", f"output {oindex} of a {len(outputs)}-output transaction")
@@ -163,6 +166,8 @@ def _in_flight(state: State, exit_id: int) -> InFlightExit:
 def _input_outputs(event: InFlightExitStarted, inputs: tuple[int, ...]) -> tuple[Lock, ...]:
     if tuple(event.input_positions) != inputs or len(event.input_txs) != len(inputs):
         raise Rejected("malformed_event", "one input transaction and position per input, in input order")
+    if len(set(inputs)) != len(inputs):  # the exit game refuses it, and it would be taken off twice
+        raise Rejected("malformed_event", "an in-flight transaction spends an output twice")
     found = []
     for pos, raw in zip(inputs, event.input_txs):
         outputs = decode_tx(raw).outputs
