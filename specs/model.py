@@ -990,7 +990,8 @@ class Model:
         if self.open_child() < mature_at:
             return Verdict.of({"unbonding_not_mature"})
         del self.stakes.unbonding[(c.validator, c.nonce)]
-        self._mint((c.validator, self.stakes.params["token"], amount))  # type: ignore[arg-type]
+        if amount:  # what slashing left; an output of nothing is no output (no decoder takes one)
+            self._mint((c.validator, self.stakes.params["token"], amount))  # type: ignore[arg-type]
         return Verdict.of(set())
 
     def _commit(self, c: Commit) -> Verdict:

@@ -6,7 +6,18 @@ import pytest
 
 from ledger import transition
 from ledger.errors import Rejected
-from ledger.events import BlockSubmitted, Deposit, ExitStarted, Genesis, InFlightExitStarted
+from ledger.events import (
+    BlockSubmitted,
+    Deposit,
+    Equivocation,
+    ExitStarted,
+    Genesis,
+    InFlightExitStarted,
+    StakeBonded,
+    StakeWithdrawn,
+    StakingOpened,
+    UnbondingStarted,
+)
 from ledger.fee_votes import weighted_median
 from ledger.staking import mint_output
 from ledger.state import GENESIS_STATE, State
@@ -14,11 +25,18 @@ from proofs import payment
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
 from specs import search
 from specs.model import (
+    STAKING_POOL,
+    Bond,
     DepositIntent,
+    Equivocate,
     Model,
+    OpenStaking,
+    Signed,
     StartExit,
     StartInFlightExit,
     SubmitBlock,
+    Unbond,
+    WithdrawStake,
     lower_weighted_median,
     mint_leaf,
     position,
@@ -91,3 +109,29 @@ def test_a_foreign_block_on_the_root_chain_moves_deposit_numbering_past_it() -> 
         else:
             assert verdict.accept
     assert search.differences(model, state) == []
+
+
+def test_a_withdrawal_of_stake_slashed_to_nothing_mints_no_output() -> None:
+    """Found by the search: equivocation slashing 100 % left an unbonding entry of 0, and
+    withdrawing it minted a zero-amount output: a transaction no decoder accepts, in the block."""
+    machine, k = search.LedgerMachine(), 1
+    me, token = search.ADDRESSES[k], search.TOKENS[1]
+    machine.genesis(schedule=())
+    machine.deposit(owner=k, token=token, amount=100)
+    values = (token, 4, 0, 10_000, 0, 1, 1, 0, 0, 0)  # equivocation slashes all, rewards nothing
+    machine.submit(OpenStaking(values), StakingOpened(*values))
+    bond = search.Draft([position(1, 0, 0)], [(STAKING_POOL, token, 60), (me, token, 40)], [k])
+    raw, intent = machine._forged(None, bond, ())  # type: ignore[arg-type]
+    public = search.bls_public(k)
+    machine.submit(Bond(intent, public, True, public), StakeBonded(raw, public, search.bls_pop(k)))
+    meaning = ("unbond", search.CONTRACT, me, 60, 0)
+    machine.submit(Unbond(me, 60, Signed(me, meaning)), UnbondingStarted(me, 60, search.sign(search.request_digest(meaning), k)))
+    roots = (b"\x0a" * 32, b"\x0b" * 32)
+    (sig_a, meant_a), (sig_b, meant_b) = (search.commit_signature(machine.state, k, 1000, root) for root in roots)
+    machine.submit(Equivocate(me, me, 1000, roots, (meant_a, meant_b)), Equivocation(me, me, 1000, roots[0], sig_a, roots[1], sig_b))
+    assert machine.state.staking.unbonding[(me, 0)].amount == 0
+    machine.submit(WithdrawStake(me, 0), StakeWithdrawn(me, 0))  # both agree, on the state too
+    assert (me, 0) not in machine.state.staking.unbonding
+    assert all(output.amount for output in machine.state.utxos.values())
+    for leaf in machine.state.open_block_txs:
+        payment.decode(leaf)
