@@ -539,20 +539,22 @@ def audit_command(log: Path, as_json: bool, workers: int, eth_rpc: str | None, d
               help="Property search: examples to try.")
 @click.option("--seed", type=WholeNumber("seed", 0), default=None,
               help="Property search: seed, for a reproducible run.")
+@click.option("--seeds", type=WholeNumber("count", 1), default=1, show_default=True,
+              help="Property search: this many seeds in turn (from --seed, else random), --examples each.")
 @click.option("--time-budget", type=Seconds(positive=True), default=60.0, show_default=True,
               help="Seconds for the whole search.")
 @click.option("--per-function", type=Seconds(positive=True), default=10.0, show_default=True,
               help="Symbolic: CPU seconds for each searched (unbounded) contract; bounded ones have their own budget.")
-def check(symbolic: bool, examples: int, seed: int | None, time_budget: float, per_function: float) -> None:
+def check(symbolic: bool, examples: int, seed: int | None, seeds: int, time_budget: float, per_function: float) -> None:
     """Search for counterexamples to the invariant catalogue (property-based, or symbolic)."""
     from specs import search, symbolic as symbolic_
 
     if symbolic:
-        result = symbolic_.run_symbolic(per_function_s=per_function)
+        results = [symbolic_.run_symbolic(per_function_s=per_function)]
     else:
-        result = search.run_search(max_examples=examples, seed=seed, deadline_s=time_budget)
-    click.echo(result.summary())
-    sys.exit(0 if result.ok else 1)
+        results = search.run_seeds(max_examples=examples, seeds=seeds, first_seed=seed, deadline_s=time_budget)
+    click.echo("\n".join(r.summary() for r in results))
+    sys.exit(0 if all(r.ok for r in results) else 1)
 
 
 @main.command()

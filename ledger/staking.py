@@ -208,8 +208,10 @@ def apply_stake_withdrawn(state: State, event: StakeWithdrawn) -> State:
         raise Rejected("unknown_unbonding", f"validator 0x{event.validator.hex()} nonce {event.nonce}")
     if state.next_child_blknum < entry.mature_at:
         raise Rejected("unbonding_not_mature", f"withdrawable from block {entry.mature_at}")
-    changes, created = mint_output(state, event.validator, staking.params.token, entry.amount)
     staking = attrs.evolve(staking, unbonding=staking.unbonding.delete(key), unbonding_total=staking.unbonding_total - entry.amount)
+    if not entry.amount:  # slashed to nothing: no output (one of amount 0 is no valid transaction), as x/staking
+        return advance(state, staking=staking, effects=Effects(kind=StakeWithdrawn.KIND))
+    changes, created = mint_output(state, event.validator, staking.params.token, entry.amount)
     return advance(state, staking=staking, **changes, effects=Effects(kind=StakeWithdrawn.KIND, created=(created,)))
 
 

@@ -334,7 +334,8 @@ def _derive_moves(before: State, event: Event) -> Moves | str:
         entry = before.staking.unbonding.get((event.validator, event.nonce))
         if entry is None:
             return f"no unbonding {event.nonce} of {_hex(event.validator)} to withdraw"
-        return _minted_moves(before, [_minted(event.validator, before.staking.params.token, entry.amount)])
+        # an entry slashed to nothing returns no output: an output of amount 0 is no valid transaction
+        return _minted_moves(before, [_minted(event.validator, before.staking.params.token, entry.amount)] if entry.amount else [])
     if isinstance(event, Equivocation) and before.staking is not None and event.validator in before.staking.validators:
         reward = _equivocation_reward(before, event)
         return _minted_moves(before, [_minted(event.reporter, before.staking.params.token, reward)] if reward else [])
@@ -726,7 +727,8 @@ def unbonding_matures(before: State, event: Event, after: State) -> str | None:
     if key in now.unbonding or was.unbonding_total - now.unbonding_total != entry.amount:
         return f"unbonding {event.nonce} of {_hex(event.validator)} was not removed whole"
     paid = after.utxos.get(_mint_position(before))
-    return None if paid == _minted(event.validator, was.params.token, entry.amount) else f"stake returned as {paid}"
+    owed = _minted(event.validator, was.params.token, entry.amount) if entry.amount else None  # nothing left: no output
+    return None if paid == owed else f"stake returned as {paid}"
 
 
 def _payout(before: State, event: Event) -> tuple[Output, int, InFlightExit | None] | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import transition
+from ledger import events, transition
 from ledger.errors import Rejected
 from ledger.events import Deposit, Event, Genesis, Payment
 from ledger.state import GENESIS_STATE, State
@@ -13,10 +13,27 @@ from specs import search
 from specs.model import DepositIntent, Model, naive_root
 
 
-def test_search_finds_no_counterexample() -> None:
-    result = search.run_search(max_examples=400, seed=20_261_126, deadline_s=40)
+def test_search_finds_no_counterexample_and_reaches_every_event_kind() -> None:
+    """The fixed seed: no disagreement, and every kind of event accepted at least once (so a
+    change that stops the search reaching, say, a commit or an unjail shows up here)."""
+    accepted: set[str] = set()
+
+    def recording_apply(state: State, event: Event) -> State:
+        after = transition.apply(state, event)
+        accepted.add(event.KIND)
+        return after
+
+    result = search.run_search(max_examples=300, seed=20_261_126, deadline_s=600, apply=recording_apply)
     assert result.ok, result.counterexample
-    assert result.examples >= 100  # the time bound did not cut it to nothing
+    assert result.examples == 300
+    assert accepted == set(events.EVENT_TYPES)
+
+
+def test_several_seeds_run_in_turn_under_one_budget() -> None:
+    results = search.run_seeds(max_examples=5, seeds=3, first_seed=41, deadline_s=600, steps=5)
+    assert [r.seed for r in results] == [41, 42, 43] and all(r.ok and r.examples == 5 for r in results)
+    spent = search.run_seeds(max_examples=5, seeds=3, first_seed=41, deadline_s=1e-9, steps=5)
+    assert [r.seed for r in spent] == [41]  # the budget is gone after the first
 
 
 def trusting_apply(state: State, event: Event) -> State:
@@ -50,11 +67,12 @@ def is_valid(digest: bytes, signature: bytes) -> bool:
 
 
 def test_search_catches_a_missing_owner_check() -> None:
-    """The model sees this bug first; the catalogue, which recovers the signers from the
-    event's own bytes, sees it too (tests/specs/test_catalogue.py)."""
-    result = search.run_search(max_examples=300, seed=7, deadline_s=40, shrink_s=5, apply=trusting_apply)
-    assert not result.ok
-    assert "ledger accepted; the model rejects" in result.counterexample
+    """The model sees this bug first, on the first of several seeds (the seeds after it are not
+    run); the catalogue, which recovers the signers from the event's own bytes, sees it too
+    (tests/specs/test_catalogue.py)."""
+    results = search.run_seeds(max_examples=300, seeds=3, first_seed=7, deadline_s=600, shrink_s=1, apply=trusting_apply)
+    assert len(results) == 1 and not results[0].ok
+    assert "ledger accepted; the model rejects" in results[0].counterexample
 
 
 @pytest.mark.parametrize("count", [0, 1, 2, 3, 5, 8, 13])

@@ -1,0 +1,139 @@
+"""The reference model against the ledger on cases the search reaches rarely, and on the
+ledger bugs it found: both must give the same verdict and code."""
+from __future__ import annotations
+
+import pytest
+
+from ledger import transition
+from ledger.errors import Rejected
+from ledger.events import (
+    BlockSubmitted,
+    Deposit,
+    Equivocation,
+    ExitStarted,
+    Genesis,
+    InFlightExitStarted,
+    StakeBonded,
+    StakeWithdrawn,
+    StakingOpened,
+    UnbondingStarted,
+)
+from ledger.fee_votes import weighted_median
+from ledger.staking import mint_output
+from ledger.state import GENESIS_STATE, State
+from proofs import payment
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
+from specs import search
+from specs.model import (
+    STAKING_POOL,
+    Bond,
+    DepositIntent,
+    Equivocate,
+    Model,
+    OpenStaking,
+    Signed,
+    StartExit,
+    StartInFlightExit,
+    SubmitBlock,
+    Unbond,
+    WithdrawStake,
+    lower_weighted_median,
+    mint_leaf,
+    position,
+)
+
+OWNER, ETH = search.ADDRESSES[0], search.TOKENS[0]
+DEPOSIT = ((OWNER, ETH, 5),)
+
+
+def funded() -> tuple[State, Model]:
+    """Genesis and one deposit of 5 ETH at block 1, in the ledger and in the model."""
+    state = transition.apply(GENESIS_STATE, Genesis(search.CONTRACT, ()))
+    state = transition.apply(state, Deposit(1, search.deposit_bytes(DEPOSIT)))
+    model = Model({}, search.CONTRACT)
+    assert model.step(DepositIntent(1, DEPOSIT, search.unsigned_deposit(DEPOSIT))).accept
+    return state, model
+
+
+def test_an_exit_of_a_position_outside_poslib_is_refused_not_a_crash() -> None:
+    """Found by the search: ExitStarted with a txindex past 2^16 - 1 raised ValueError from `apply`."""
+    state, model = funded()
+    pos = position(1, 70_000, 0)
+    verdict = model.step(StartExit(1, pos, DEPOSIT))
+    with pytest.raises(Rejected) as info:
+        transition.apply(state, ExitStarted(1, pos, search.deposit_bytes(DEPOSIT)))
+    assert not verdict.accept and verdict.codes == {info.value.code} == {"malformed_event"}
+
+
+def test_an_in_flight_exit_spending_one_output_twice_is_refused_not_a_crash() -> None:
+    """Found by the search: an in-flight transaction naming an unspent input twice raised
+    KeyError (the input was taken off twice); the exit game refuses such a transaction."""
+    state, model = funded()
+    pos = position(1, 0, 0)
+    tx = payment.encode_unsigned(PaymentTx([pos, pos], [Output(OUTPUT_TYPE_PAYMENT, OWNER, ETH, 10)]))
+    deposit_tx = search.deposit_bytes(DEPOSIT)
+    verdict = model.step(StartInFlightExit(1, tx, (pos, pos), (DEPOSIT[0], DEPOSIT[0]), ((OWNER, ETH, 10),)))
+    with pytest.raises(Rejected) as info:
+        transition.apply(state, InFlightExitStarted(1, tx, (deposit_tx, deposit_tx), (pos, pos)))
+    assert not verdict.accept and verdict.codes == {info.value.code} == {"duplicate_inputs"}
+    assert state.utxos[pos].amount == 5 and model.utxos[pos] == DEPOSIT[0]
+
+
+def test_the_models_minted_transaction_is_the_ledgers() -> None:
+    """The model encodes the input-less transactions the ledger mints (stake returned,
+    rewards, fee shares) with its own RLP; both must give the same Merkle leaf."""
+    state, _ = funded()
+    for amount in (1, 127, 128, 2**64 + 5):
+        changes, _ = mint_output(state, OWNER, ETH, amount)
+        assert list(changes["open_block_txs"])[-1] == mint_leaf((OWNER, ETH, amount))
+
+
+@pytest.mark.parametrize("votes", [[(5, 100), (1, 200), (9, 300)], [(5, 100), (1, 200), (9, 301)], [(7, 1)],
+                                   [(0, 3), (0, 3), (4, 6)], [(2, 1), (1, 1)]])
+def test_the_models_median_is_the_ledgers(votes: list[tuple[int, int]]) -> None:
+    assert lower_weighted_median(votes) == weighted_median(votes)
+
+
+def test_a_foreign_block_on_the_root_chain_moves_deposit_numbering_past_it() -> None:
+    """The root chain holds block 1000 that this log never sealed: the next deposit is 1001."""
+    state, model = funded()
+    assert model.step(SubmitBlock(1000, bytes(32))).accept
+    state = transition.apply(state, BlockSubmitted(1000, bytes(32)))
+    assert model.deposit_numbers() == {1001} and dict(state.foreign_roots) == {1000: bytes(32)}
+    for blknum in (2, 1001):
+        verdict = model.step(DepositIntent(blknum, DEPOSIT, search.unsigned_deposit(DEPOSIT)))
+        try:
+            state = transition.apply(state, Deposit(blknum, search.deposit_bytes(DEPOSIT)))
+        except Rejected as exc:
+            assert not verdict.accept and exc.code in verdict.codes
+        else:
+            assert verdict.accept
+    assert search.differences(model, state) == []
+
+
+def test_a_withdrawal_of_stake_slashed_to_nothing_mints_no_output() -> None:
+    """Found by the search: equivocation slashing 100 % left an unbonding entry of 0, and
+    withdrawing it minted a zero-amount output: a transaction no decoder accepts, in the block."""
+    machine, k = search.LedgerMachine(), 1
+    me, token = search.ADDRESSES[k], search.TOKENS[1]
+    machine.genesis(schedule=())
+    machine.deposit(owner=k, token=token, amount=100)
+    values = (token, 4, 0, 10_000, 0, 1, 1, 0, 0, 0)  # equivocation slashes all, rewards nothing
+    machine.submit(OpenStaking(values), StakingOpened(*values))
+    bond = search.Draft([position(1, 0, 0)], [(STAKING_POOL, token, 60), (me, token, 40)], [k])
+    raw, intent = machine._forged(None, bond, ())  # type: ignore[arg-type]
+    public = search.bls_public(k)
+    machine.submit(Bond(intent, public, True, public), StakeBonded(raw, public, search.bls_pop(k)))
+    meaning = ("unbond", search.CONTRACT, me, 60, 0)
+    machine.submit(Unbond(me, 60, Signed(me, meaning)), UnbondingStarted(me, 60, search.sign(search.request_digest(meaning), k)))
+    roots = (b"\x0a" * 32, b"\x0b" * 32)
+    (sig_a, meant_a), (sig_b, meant_b) = (search.commit_signature(machine.state, k, 1000, root) for root in roots)
+    head = search.commit_head(machine.state, 1000)
+    machine.submit(Equivocate(me, me, 1000, roots, (meant_a, meant_b)),
+                   Equivocation(me, me, 1000, roots[0], head, sig_a, roots[1], head, sig_b))
+    assert machine.state.staking.unbonding[(me, 0)].amount == 0
+    machine.submit(WithdrawStake(me, 0), StakeWithdrawn(me, 0))  # both agree, on the state too
+    assert (me, 0) not in machine.state.staking.unbonding
+    assert all(output.amount for output in machine.state.utxos.values())
+    for leaf in machine.state.open_block_txs:
+        payment.decode(leaf)
