@@ -12,7 +12,8 @@ from its own `rng`; `cast` makes the cast of a seed, in the order they act each 
   lost is resolved from the log or sent again), and when the watcher raises an alarm exits
   everything: standard exits of anchored outputs, in-flight exits with piggybacks for the rest.
 - `MaliciousUser`: double spends, forged and high-s signatures, replays, malformed bytes,
-  and exits of its own spent outputs (which the watcher must challenge).
+  exits of its own spent outputs and in-flight exits of double spends (which the watcher
+  must challenge).
 - `NodeOperator`: the honest node's operator step (follow, seal, submit, watch), and exit
   processing now and then, by the watcher's account.
 
@@ -82,8 +83,9 @@ class Deposits:
         for blknum, tx, output, sent in self.pending:
             block = world.state.blocks.get(blknum)
             if block is not None:
-                if block.root == merkle.root([tx]):
-                    credited.append((encode_utxo_pos(blknum, 0, 0), output))
+                pos = encode_utxo_pos(blknum, 0, 0)
+                if block.root == merkle.root([tx]) and pos not in dict(credited):
+                    credited.append((pos, output))
                 continue  # else a reorganisation dropped ours and another deposit took its number
             late = world.step - sent - world.config.confirmations
             if late > 1 and bytes(world.root.framework.functions.blocks(blknum).call()[0]) != merkle.root([tx]):
@@ -422,14 +424,15 @@ class HonestUser:
 
 
 class MaliciousUser:
-    ATTACKS = ("pay", "pay", "double_spend", "forge", "high_s", "replay", "malformed", "exit_spent")
-    EXITS = 2  # exits of spent outputs per malicious user and run: each costs the watcher a challenge
+    ATTACKS = ("pay", "pay", "double_spend", "forge", "high_s", "replay", "malformed", "exit_spent", "exit_twin")
+    EXITS = 2  # exits of spent outputs, and in-flight exits of double spends, per malicious user and run
 
     def __init__(self, world: World, account: Account) -> None:
         self.name, self.account = account.name, account
         self.deposits = Deposits()
         self.accepted: list[bytes] = []  # its own payments the node took
         self.exited: set[int] = set()
+        self.twinned: set[bytes] = set()  # its payments whose double spend it exited in flight
 
     def step(self, world: World, rng: random.Random) -> list[Action]:
         self.deposits.credited(world)
@@ -508,6 +511,26 @@ class MaliciousUser:
         me = self.account.checksum
         return [Action(self.name, f"exit of its spent output {pos}",
                        lambda w: w.client.start_standard_exit(me, pos, w.index()), root=True)]
+
+
+    def exit_twin(self, world: World, rng: random.Random, mine: list[tuple[int, Output]]) -> list[Action]:
+        """Sign a second spend of inputs it already spent (in an anchored block), exit it in flight and
+        piggyback its output: the watcher must show it non-canonical, and the output is never paid."""
+        spent = [raw for raw in self.accepted if raw not in self.twinned and world.position_of(raw) is not None
+                 and all(world.anchored(pos) for pos in decode(raw).inputs)]
+        if not spent or len(self.twinned) >= self.EXITS:
+            return self.pay(world, rng, mine)
+        chosen = rng.choice(spent)
+        self.twinned.add(chosen)
+        first = decode(chosen)
+        twin = PaymentTx(first.inputs, [Output(OUTPUT_TYPE_PAYMENT, self.account.address, ETH,
+                                               sum(o.amount for o in first.outputs))])
+        raw, me = sign(world, twin, self.account.key), self.account.checksum
+
+        def run(w: World) -> None:
+            w.client.start_in_flight_exit(me, raw, w.index())
+            w.client.piggyback(me, unsigned_bytes(raw), True, 0)
+        return [Action(self.name, f"in-flight exit of a double spend of {list(first.inputs)}", run, root=True)]
 
 
 def cast(world: World, steps: int) -> list[tuple[Actor, random.Random]]:

@@ -18,6 +18,10 @@ KNOWN_GAPS: dict[str, str | None] = {
     # The follower reads ExitFinalized, not the vault's WithdrawFailed.
     "withdraw_failed_counted_paid": "an exit whose payout failed (WithdrawFailed) is counted as paid: the vault "
                                     "holds more than the log says it owes",
+    # adapters/ethereum/watcher.py remembers a challenge as taken once its transaction is mined, never again
+    # looking whether the chain kept it.
+    "challenge_lost_to_reorg": "a challenge the root chain dropped in a reorganisation is never sent again: the "
+                               "watcher reports the exit challenged while it stays pending, and it is paid",
     # ledger/exits.py locks a piggybacked output only if its transaction is sealed when the piggyback comes.
     "piggyback_before_seal": "an output piggybacked while its transaction was in the open block is never taken "
                              "off the child chain: it stays spendable after the root chain pays it (counted unbacked)",

@@ -100,7 +100,8 @@ class SeededChain:
 
     def mark(self) -> None:
         """Remember the current head, to reorganise back to it later (a bounded few are kept)."""
-        self.marks = [*self.marks[-15:], (self.head, self.tester.take_snapshot())]
+        if not self.marks or self.marks[-1][0] != self.head:
+            self.marks = [*self.marks[-31:], (self.head, self.tester.take_snapshot())]
 
     def reorg(self, rng: random.Random, max_depth: int) -> int:
         """Abandon the blocks above a mark at most `max_depth` blocks down, with their

@@ -35,12 +35,12 @@ from adapters.simulator.faults import FaultPlan
 from adapters.simulator.gaps import known_gap
 from adapters.simulator.world import ETH, Action, Actor, Config, Injected, World
 from ledger.errors import Rejected
-from ledger.events import Payment
+from ledger.events import Event, InFlightExitWithdrawn, Payment
 from ledger.replay import audit
 from ledger.state import InFlightExit, StandardExit, State
 from ledger.transition import apply
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
-from specs.hooks import InvariantHook
+from specs.hooks import InvariantHook, Violation
 
 SETTLE_STEPS = 16  # after the faults: confirmations several times over, for exits to start and be followed
 
@@ -144,7 +144,8 @@ def settle(world: World, actors: Cast) -> None:
 
 
 def final_checks(world: World) -> None:
-    report = audit(world.node.store, InvariantHook(full_every=world.config.full_check_every))
+    hook = UnbackedPayouts(world.config.full_check_every)
+    report = audit(world.node.store, hook)
     if report.failure is not None:
         f = report.failure
         world.fail(f"audit of the log fails at event {f.index} ({f.kind}): {f.code}: {f.detail}")
@@ -154,7 +155,7 @@ def final_checks(world: World) -> None:
     check_vaults(world, report, failed)
     for user in world.honest.values():
         check_honest_funds(world, user, payouts.get(user.account.address, {}))
-    check_unbacked(world)
+    check_unbacked(world, hook)
     if world.rogue and not world.alarmed:
         world.fail(f"the rogue operator submitted {world.rogue} and no alarm was raised")
 
@@ -217,35 +218,42 @@ def check_honest_funds(world: World, user: HonestUser, paid: dict[bytes, int]) -
             world.fail(f"{user.name} cannot spend {pos}: {exc.code}")
 
 
-def check_unbacked(world: World) -> None:
-    """The ledger counts as unbacked only the rogue operator's paid exits."""
-    state, rogue = world.state, world.operator_account.address
-    expected: dict[bytes, int] = {}
-    for record in state.exits.values():
-        if isinstance(record, StandardExit) and record.status == "paid" and not record.backed:
-            if record.output.owner != rogue:
-                world.fail(f"exit of {record.utxo_pos} by 0x{record.output.owner.hex()} paid without backing")
-            expected[record.output.token] = expected.get(record.output.token, 0) + record.output.amount
-    for pos, output in paid_yet_spendable(state):
-        if not known_gap(world, "piggyback_before_seal", f"output {pos} of {output.amount} paid, still spendable"):
-            world.fail(f"output {pos} was paid by an in-flight exit and is still spendable on the child chain")
-        expected[output.token] = expected.get(output.token, 0) + output.amount
-    unbacked = {t: a for t, a in state.unbacked.items() if a}
-    if unbacked != expected:
-        world.fail(f"unbacked payouts {unbacked}, of which the rogue operator's exits and known gaps {expected}")
+class UnbackedPayouts(InvariantHook):
+    """The audit's hook, also keeping each payout the ledger counts as unbacked: (event, token, amount)."""
+
+    def __init__(self, full_every: int) -> None:
+        super().__init__(full_every=full_every)
+        self.payouts: list[tuple[Event, bytes, int]] = []
+
+    def __call__(self, index: int, before: State, event: Event, after: State) -> Violation | None:
+        self.payouts += [(event, token, amount) for token, amount in after.effects.unbacked]
+        return super().__call__(index, before, event, after)
 
 
-def paid_yet_spendable(state: State) -> list[tuple[int, Output]]:
-    """Outputs an in-flight exit paid (withdrawn) that the ledger still holds unspent."""
-    found = []
-    for record in state.exits.values():
-        tx_pos = state.tx_positions.get(record.tx_hash) if isinstance(record, InFlightExit) else None
-        if tx_pos is None:
+def check_unbacked(world: World, hook: UnbackedPayouts) -> None:
+    """Every payout the ledger could not back is the rogue operator's, or a known gap."""
+    state = world.state
+    for event, token, amount in hook.payouts:
+        record = state.exits[event.exit_id]
+        what = f"{amount} of 0x{token.hex()} paid by exit {event.exit_id} without the ledger's backing"
+        if isinstance(record, StandardExit) and record.output.owner == world.operator_account.address:
+            continue  # the rogue operator's exit: paid from what the honest users left in the vault
+        if isinstance(event, InFlightExitWithdrawn) and (pos := still_spendable(state, record, event)) is not None:
+            if known_gap(world, "piggyback_before_seal", f"output {pos}: {what}; still spendable"):
+                continue
+        challenges = {(c, e) for c, e in world.challenges if e == event.exit_id}
+        if challenges and known_gap(world, "challenge_lost_to_reorg", f"{what}, after {sorted(challenges)}"):
             continue
-        for is_output, index in sorted(record.withdrawn):
-            if is_output and state.utxos.get(tx_pos + index) == record.outputs[index]:
-                found.append((tx_pos + index, record.outputs[index]))
-    return found
+        world.fail(what)
+
+
+def still_spendable(state: State, record: InFlightExit, event: InFlightExitWithdrawn) -> int | None:
+    """Where the paid output still is unspent on the child chain, if it is."""
+    tx_pos = state.tx_positions.get(record.tx_hash)
+    if not event.is_output or tx_pos is None:
+        return None
+    pos = tx_pos + event.index
+    return pos if state.utxos.get(pos) == record.outputs[event.index] else None
 
 
 def judge_root_chain_faults(world: World) -> None:

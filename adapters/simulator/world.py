@@ -45,7 +45,7 @@ class Config:
     honest: int = 3
     malicious: int = 2
     validators: int = 4  # one offline and one equivocating among them
-    confirmations: int = 3  # root-chain blocks a fact is buried under before the follower applies it
+    confirmations: int = 4  # root-chain blocks a fact is buried under before the follower applies it
     exit_period_s: int = 600
     step_s: int = 20  # root-chain time per step: the exit period is 30 steps
     snapshot_every: int = 40
@@ -95,7 +95,8 @@ class Actor(Protocol):
 @attrs.define
 class Injected:
     """One injected fault and what came of it: survived, detected (where the specification
-    says it must be), known_gap (a known weakness, pending its fix) or FAILED."""
+    says it must be), known_gap (a known weakness, pending its fix) or FAILED. On its way there:
+    armed (waiting for its moment this step), pending (a root-chain fault, judged at the end)."""
 
     step: int
     fault: str
@@ -151,6 +152,7 @@ class World:
         self.acked: dict[int, bytes] = {}  # index -> hash of every event whose submitter heard back
         self.alarms: dict[str, int] = {}  # watcher condition -> first step it was reported
         self.reports: list[Report] = []
+        self.challenges: set[tuple[str, int | None]] = set()  # (condition, exit id) the watcher challenged
         self.bad_blknum: int | None = None  # first child block whose root on the root chain the log did not seal
         self.injected: list[Injected] = []  # every fault that struck, with its verdict
         self.armed: dict[str, Injected] = {}  # faults waiting for their moment this step
@@ -275,8 +277,11 @@ class World:
         """Run an action: a crash inside it restarts the node; a reverted root-chain call is noted."""
         if action.root and not self._sent_now(action):
             return
+        self.chain.mark()  # a reorganisation may come back to here, dropping what this action sends
         try:
             action.run(self)
+            if action.root:
+                self.note(f"{action.actor} {action.what}: sent")
         except Crash as crash:
             self.note(f"{action.actor} {action.what}: node died ({crash})")
             self.on_crash(crash)
@@ -319,6 +324,9 @@ class World:
     def observe(self, reports: list[Report]) -> None:
         self.reports = reports
         for report in reports:
+            if report.challenged and (report.condition, report.exit_id) not in self.challenges:
+                self.challenges.add((report.condition, report.exit_id))
+                self.note(f"watcher challenged: {report.condition}: {report.detail}")
             if report.condition in ALARMS and report.condition not in self.alarms:
                 self.alarms[report.condition] = self.step
                 self.note(f"ALARM {report.condition}: {report.detail}")
