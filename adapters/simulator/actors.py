@@ -144,12 +144,15 @@ class NodeOperator:
 
 
 def process_exits(world: World) -> None:
-    """Anyone may process the exit queues: the watcher's account does, for each non-empty one
-    (the receipts are kept: they say what the vaults paid)."""
+    """Anyone may process the exit queues: the watcher's account does, 25 exits a call, for as long as
+    a queue shrinks (the receipts are kept: they say what the vaults paid)."""
     framework = world.root.framework.functions
     for vault_id, token in ((contracts.ETH_VAULT_ID, ETH), (contracts.ERC20_VAULT_ID, world.omg)):
-        if framework.exitQueueSize(vault_id, chain.Web3.to_checksum_address(token)).call():
+        queued = framework.exitQueueSize(vault_id, chain.Web3.to_checksum_address(token)).call
+        left, was = queued(), None
+        while left and left != was:  # exits not yet exitable stay queued
             world.processed.append(world.client.process_exits(world.watcher_account.checksum, token, count=25))
+            left, was = queued(), left
 
 
 class RogueOperator:

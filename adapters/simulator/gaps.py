@@ -22,6 +22,10 @@ KNOWN_GAPS: dict[str, str | None] = {
     # looking whether the chain kept it.
     "challenge_lost_to_reorg": "a challenge the root chain dropped in a reorganisation is never sent again: the "
                                "watcher reports the exit challenged while it stays pending, and it is paid",
+    # adapters/ethereum/watcher.py proves a competitor by its inclusion in the log's block, never by position 0.
+    "challenge_on_bad_block": "a canonicity challenge whose competitor sits in a block the root chain holds another "
+                              "root for (withheld or wrong) reverts and is not sent without the inclusion (position "
+                              "0, which the exit game takes): the double spend exits in flight and is paid",
     # ledger/exits.py locks a piggybacked output only if its transaction is sealed when the piggyback comes.
     "piggyback_before_seal": "an output piggybacked while its transaction was in the open block is never taken "
                              "off the child chain: it stays spendable after the root chain pays it (counted unbacked)",

@@ -39,7 +39,8 @@ from ledger.events import Event, InFlightExitWithdrawn, Payment
 from ledger.replay import audit
 from ledger.state import InFlightExit, StandardExit, State
 from ledger.transition import apply
-from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
+from proofs.keccak import keccak256
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, unsigned_bytes
 from specs.hooks import InvariantHook, Violation
 
 SETTLE_STEPS = 16  # after the faults: confirmations several times over, for exits to start and be followed
@@ -241,10 +242,24 @@ def check_unbacked(world: World, hook: UnbackedPayouts) -> None:
         if isinstance(event, InFlightExitWithdrawn) and (pos := still_spendable(state, record, event)) is not None:
             if known_gap(world, "piggyback_before_seal", f"output {pos}: {what}; still spendable"):
                 continue
-        challenges = {(c, e) for c, e in world.challenges if e == event.exit_id}
-        if challenges and known_gap(world, "challenge_lost_to_reorg", f"{what}, after {sorted(challenges)}"):
+        reported = {c: taken for (c, e), taken in world.exit_reports.items() if e == event.exit_id}
+        if any(reported.values()) and known_gap(world, "challenge_lost_to_reorg", f"{what}; challenged: {reported}"):
             continue
-        world.fail(what)
+        if reported.get("noncanonical_ife") is False and competitor_unanchored(world, record) and known_gap(
+                world, "challenge_on_bad_block", f"{what}; its competitor is in a block the root chain does not anchor"):
+            continue
+        world.fail(f"{what}; the watcher reported {reported or 'nothing'}")
+
+
+def competitor_unanchored(world: World, record: InFlightExit) -> bool:
+    """A competitor of the in-flight transaction sits in a child block whose root on the root chain is not the log's."""
+    spends = world.index().spends
+    for pos, _ in record.inputs:
+        spent = spends.get(pos)
+        if spent is not None and spent.tx_pos and keccak256(unsigned_bytes(spent.signed_tx)) != record.tx_hash:
+            if not world.anchored(spent.tx_pos):
+                return True
+    return False
 
 
 def still_spendable(state: State, record: InFlightExit, event: InFlightExitWithdrawn) -> int | None:

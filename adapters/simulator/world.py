@@ -50,7 +50,7 @@ class Config:
     step_s: int = 20  # root-chain time per step: the exit period is 30 steps
     snapshot_every: int = 40
     full_check_every: int = 50  # the node's hook runs the O(state) checks every this many events
-    seal_chance: float = 0.4  # per step, the operator seals the open block
+    seal_chance: float = 0.3  # per step, the operator seals the open block
     byzantine_chance: float = 0.5  # of seeds whose operator turns rogue once
     fees: tuple[tuple[str, int], ...] = (("eth", 10**12), ("omg", 10**15))
 
@@ -152,7 +152,7 @@ class World:
         self.acked: dict[int, bytes] = {}  # index -> hash of every event whose submitter heard back
         self.alarms: dict[str, int] = {}  # watcher condition -> first step it was reported
         self.reports: list[Report] = []
-        self.challenges: set[tuple[str, int | None]] = set()  # (condition, exit id) the watcher challenged
+        self.exit_reports: dict[tuple[str, int], bool] = {}  # (condition, exit id) reported -> ever challenged
         self.bad_blknum: int | None = None  # first child block whose root on the root chain the log did not seal
         self.injected: list[Injected] = []  # every fault that struck, with its verdict
         self.armed: dict[str, Injected] = {}  # faults waiting for their moment this step
@@ -324,9 +324,11 @@ class World:
     def observe(self, reports: list[Report]) -> None:
         self.reports = reports
         for report in reports:
-            if report.challenged and (report.condition, report.exit_id) not in self.challenges:
-                self.challenges.add((report.condition, report.exit_id))
-                self.note(f"watcher challenged: {report.condition}: {report.detail}")
+            if report.exit_id is not None:
+                key = (report.condition, report.exit_id)
+                if report.challenged and not self.exit_reports.get(key):
+                    self.note(f"watcher challenged: {report.condition}: {report.detail}")
+                self.exit_reports[key] = self.exit_reports.get(key, False) or report.challenged
             if report.condition in ALARMS and report.condition not in self.alarms:
                 self.alarms[report.condition] = self.step
                 self.note(f"ALARM {report.condition}: {report.detail}")

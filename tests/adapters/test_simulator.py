@@ -18,9 +18,9 @@ from adapters.simulator.gaps import KNOWN_GAPS
 from adapters.simulator.run import Result, run_batch, run_seed
 
 ROOT = Path(__file__).resolve().parents[2]
-# Chosen to cover the table between them: a rogue operator (withheld block or wrong root) and a
-# mass exit, crashes, lost answers, torn writes, flipped records and snapshots, reorganisations.
-SEEDS, STEPS = (4, 7, 9), 100
+# Chosen to strike every fault of the table between them, with a rogue operator and a mass exit
+# (5, with known gaps met on the way) and seeds where users stay on the child chain (6, 1).
+SEEDS, STEPS = (5, 6, 1), 70
 # What each fault may come to: the specification's outcome, or a known gap pending its fix.
 ALLOWED = {
     "crash": {"survived"},
@@ -64,10 +64,10 @@ def test_a_rogue_operator_raises_the_alarm_and_honest_users_are_paid_out(batch: 
 
 
 def test_one_seed_writes_one_log_in_any_process() -> None:
-    here = run_seed(5, 20)
-    other = run_seed(6, 20)
+    here = run_seed(5, 10)
+    other = run_seed(6, 10)
     env = {**os.environ, "PYTHONHASHSEED": "2026", "PYTHONPATH": str(ROOT)}
-    cli = subprocess.run([sys.executable, "-m", "adapters.cli", "simulate", "--seed", "5", "--steps", "20"],
+    cli = subprocess.run([sys.executable, "-m", "adapters.cli", "simulate", "--seed", "5", "--steps", "10"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert f"head {here.head_hash[:18]}" in cli.stdout and f"{here.events} events" in cli.stdout
