@@ -109,7 +109,7 @@ def run_seed(seed: int, steps: int, config: Config = Config()) -> Result:
             store.close()
         judge_root_chain_faults(world)
         return Result(seed, steps, count, "0x" + head.hex(), world.restarts, tuple(world.injected),
-                      tuple(world.failures), tuple(world.alarms), world.rogue, tuple(world.trace[-60:]))
+                      tuple(world.failures), tuple(world.alarms), world.rogue, tuple(world.trace))
 
 
 def run_step(world: World, actors: Cast, step: int, plan: FaultPlan | None) -> None:

@@ -151,7 +151,6 @@ class World:
         self.failures: list[str] = []
         self.acked: dict[int, bytes] = {}  # index -> hash of every event whose submitter heard back
         self.alarms: dict[str, int] = {}  # watcher condition -> first step it was reported
-        self.reports: list[Report] = []
         self.exit_reports: dict[tuple[str, int], bool] = {}  # (condition, exit id) reported -> ever challenged
         self.bad_blknum: int | None = None  # first child block whose root on the root chain the log did not seal
         self.injected: list[Injected] = []  # every fault that struck, with its verdict
@@ -322,7 +321,6 @@ class World:
         self.observe(step.reports)
 
     def observe(self, reports: list[Report]) -> None:
-        self.reports = reports
         for report in reports:
             if report.exit_id is not None:
                 key = (report.condition, report.exit_id)
