@@ -585,6 +585,19 @@ def demo(home: Path | None, transfers: int) -> None:
     sys.exit(run_demo(home, transfers))
 
 
+@main.command()
+@click.option("--seed", type=int, default=1, show_default=True, help="The seed that drives everything.")
+@click.option("--steps", type=click.IntRange(min=1), default=150, show_default=True, help="Steps with faults per seed.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True, help="Seeds to run, from --seed up.")
+@click.option("--verbose", is_flag=True, help="Print every seed's trace.")
+def simulate(seed: int, steps: int, seeds: int, verbose: bool) -> None:
+    """Deterministic simulation: honest, malicious and byzantine actors, crashes, disk and
+    root-chain faults, on the real node, store, contracts, follower and watcher."""
+    from adapters.simulator.run import run_batch
+
+    sys.exit(run_batch(seed, steps, seeds, click.echo, verbose))
+
+
 
 if __name__ == "__main__":
     main()

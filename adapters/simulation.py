@@ -117,22 +117,13 @@ class Simulation:
         return self.summary
 
     def bond(self, v: ValidatorKeys, amount: int) -> None:
-        pos, held = next((p, o.amount) for p, o in self.state.utxos.items() if o.owner == v.address and o.token == OMG)
-        fee = self.state.params.fee_schedule[(1, OMG)]
-        outputs = [Output(OUTPUT_TYPE_PAYMENT, STAKING_POOL, OMG, amount),
-                   Output(OUTPUT_TYPE_PAYMENT, v.address, OMG, held - amount - fee)]
-        raw = self.sign(PaymentTx([pos], outputs), v)
-        self.submit(StakeBonded(raw, bls.public_key(v.bls_key), bls.pop_prove(v.bls_key)))
+        self.submit(bond_event(self.state, v, amount))
 
     def vote(self, v: ValidatorKeys, fee: int) -> None:
         schedule = (FeeRule(1, OMG, fee),)
         nonce = self.state.staking.validators[v.address].nonce
         digest = vote_digest(self.state.params.domain_separator, v.address, schedule, nonce)
         self.submit(FeeVoted(v.address, schedule, eip712.sign(digest, v.key)))
-
-    def sign(self, tx: PaymentTx, v: ValidatorKeys) -> bytes:
-        digest = eip712.signing_hash(tx, VERIFYING_CONTRACT)
-        return encode(tx.with_signatures(tuple(eip712.sign(digest, v.key) for _ in tx.inputs)))
 
     def block(self) -> None:
         for _ in range(self.config.payments_per_block):
@@ -155,34 +146,69 @@ class Simulation:
         amount = self.rng.randint(1, 10) * 10**17
         outputs = [Output(OUTPUT_TYPE_PAYMENT, recipient.address, OMG, amount),
                    Output(OUTPUT_TYPE_PAYMENT, sender.address, OMG, output.amount - amount - fee)]
-        self.submit(Payment(self.sign(PaymentTx([pos], outputs), sender)))
+        self.submit(Payment(sign(self.state, PaymentTx([pos], outputs), sender)))
 
     def commit(self, blknum: int) -> None:
         """Online validators sign the sealed root; an equivocator also signs a forged one, and
         an honest validator reports it."""
-        staking, block = self.state.staking, self.state.blocks[blknum]
-        validators = active_set(staking)
-        message = block_commit_message(self.state, blknum)
-        by_address = {v.address: v for v in self.keys}
-        online = [i for i, (address, _) in enumerate(validators) if by_address[address].behaviour != "offline"]
-        signature = bls.aggregate([bls.sign(by_address[validators[i][0]].bls_key, message) for i in online])
-        seed = proposer_seed(self.state, blknum)
-        round_ = next(r for r in range(len(validators) * 8)
-                      if by_address[proposer(staking, blknum, seed, r)].behaviour != "offline")  # absent: next round
-        self.submit(BlockCommitted(blknum, round_, proposer(staking, blknum, seed, round_),
-                                   bls.signer_bitmap(online, len(validators)), signature))
+        equivocating = equivocators(self.state, self.keys)
+        self.submit(commit_event(self.state, self.keys, blknum))
         self.summary.commits += 1
-        for address, _ in validators:
-            v = by_address[address]
-            if v.behaviour == "equivocating" and (address, blknum) not in self.state.staking.evidence:
-                self.equivocate(v, blknum, block.root, block.log_head)
+        for v in equivocating:
+            if (v.address, blknum) not in self.state.staking.evidence:
+                self.submit(equivocation_event(self.state, self.keys, v, blknum))
+                self.summary.slashed_equivocation.append(f"{v.name}@{blknum}")
+        by_address = {v.address: v for v in self.keys}
         self.summary.jailed = [by_address[a].name for a, val in self.state.staking.validators.items() if val.jailed]
 
-    def equivocate(self, v: ValidatorKeys, blknum: int, root: bytes, head: bytes) -> None:
-        separator = self.state.params.domain_separator
-        forged = keccak256(b"forged" + root)
-        reporter = next(k for k in self.keys if k.behaviour == "honest")
-        self.submit(Equivocation(reporter.address, v.address, blknum, root, head,
-                                 bls.sign(v.bls_key, commit_message(separator, blknum, root, head)), forged, head,
-                                 bls.sign(v.bls_key, commit_message(separator, blknum, forged, head))))
-        self.summary.slashed_equivocation.append(f"{v.name}@{blknum}")
+
+# --- the validators' events, built from a state: this run and the deterministic simulator share them
+
+
+def sign(state: State, tx: PaymentTx, v: ValidatorKeys) -> bytes:
+    """`tx` signed by validator `v` for every input (EIP-712, the ledger's verifying contract)."""
+    digest = eip712.signing_hash(tx, state.params.verifying_contract)
+    return encode(tx.with_signatures(tuple(eip712.sign(digest, v.key) for _ in tx.inputs)))
+
+
+def bond_event(state: State, v: ValidatorKeys, amount: int, token: bytes = OMG) -> StakeBonded:
+    """`v` bonds `amount` of its first `token` output (the fee and change back to it); the
+    first bond registers its BLS key with a proof of possession."""
+    pos, held = next((p, o.amount) for p, o in state.utxos.items() if o.owner == v.address and o.token == token)
+    fee = state.params.fee_schedule.get((1, token), 0)
+    outputs = [Output(OUTPUT_TYPE_PAYMENT, STAKING_POOL, token, amount),
+               Output(OUTPUT_TYPE_PAYMENT, v.address, token, held - amount - fee)]
+    return StakeBonded(sign(state, PaymentTx([pos], outputs), v), bls.public_key(v.bls_key), bls.pop_prove(v.bls_key))
+
+
+def commit_event(state: State, keys: list[ValidatorKeys], blknum: int) -> BlockCommitted:
+    """The commit of sealed block `blknum` by every validator of the active set that is online,
+    proposed in the first round whose drawn proposer is online (an absent one passes)."""
+    staking = state.staking
+    validators = active_set(staking)
+    message = block_commit_message(state, blknum)
+    by_address = {v.address: v for v in keys}
+    online = [i for i, (address, _) in enumerate(validators) if by_address[address].behaviour != "offline"]
+    signature = bls.aggregate([bls.sign(by_address[validators[i][0]].bls_key, message) for i in online])
+    seed = proposer_seed(state, blknum)
+    round_ = next(r for r in range(len(validators) * 8)
+                  if by_address[proposer(staking, blknum, seed, r)].behaviour != "offline")
+    return BlockCommitted(blknum, round_, proposer(staking, blknum, seed, round_),
+                          bls.signer_bitmap(online, len(validators)), signature)
+
+
+def equivocators(state: State, keys: list[ValidatorKeys]) -> list[ValidatorKeys]:
+    """The equivocating validators of the active set, in its order."""
+    by_address = {v.address: v for v in keys}
+    return [by_address[a] for a, _ in active_set(state.staking) if by_address[a].behaviour == "equivocating"]
+
+
+def equivocation_event(state: State, keys: list[ValidatorKeys], v: ValidatorKeys, blknum: int) -> Equivocation:
+    """`v` signs a forged root beside block `blknum`'s own; the first honest validator reports both."""
+    separator, block = state.params.domain_separator, state.blocks[blknum]
+    root, head = block.root, block.log_head  # both signed over one history: only the roots differ
+    forged = keccak256(b"forged" + root)
+    reporter = next(k for k in keys if k.behaviour == "honest")
+    return Equivocation(reporter.address, v.address, blknum, root, head,
+                        bls.sign(v.bls_key, commit_message(separator, blknum, root, head)), forged, head,
+                        bls.sign(v.bls_key, commit_message(separator, blknum, forged, head)))

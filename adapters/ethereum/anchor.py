@@ -78,9 +78,10 @@ class Operator:
         self.follower = Follower(w3, root, node, confirmations=confirmations, start_block=deployment_block)
         self.watcher = Watcher(node.store, self.client, challenger=challenger)
 
-    def step(self, seal: bool = True) -> Step:
+    def step(self, seal: bool = True, submit: bool = True) -> Step:
+        """`submit=False`: this step's roots are not sent (the next step sends every one missing)."""
         applied = self.follower.poll()
         sealed = self.node.seal() if seal and self.node.state.open_block_txs else []
-        submitted = self.client.submit_blocks(self.node.state)
+        submitted = self.client.submit_blocks(self.node.state) if submit else []
         applied += self.follower.poll()
         return Step(applied, sealed, submitted, self.watcher.check(self.node.state))
