@@ -28,7 +28,7 @@ from pathlib import Path
 import attrs
 from web3.logs import DISCARD
 
-from adapters.cli import reconcile
+from adapters.ethereum.audit import reconcile
 from adapters.ethereum import chain
 from adapters.simulator.actors import HonestUser, cast, process_exits, sign
 from adapters.simulator.faults import FaultPlan
