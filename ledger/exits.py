@@ -37,7 +37,7 @@ from ledger.events import (
 from ledger.plasma import decode_tx, params_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, InFlightExit, StandardExit, State, add_to, advance
 from proofs.keccak import keccak256
-from proofs.payment import Output, decode_utxo_pos
+from proofs.payment import Output, decode_utxo_pos, encode_utxo_pos
 
 Lock = tuple[int, Output]
 
@@ -214,9 +214,16 @@ def _slot(record: InFlightExit, is_output: bool, index: int) -> Output:
 
 
 def _output_pos(state: State, record: InFlightExit, index: int) -> int | None:
-    """Position of the in-flight transaction's output `index`, if the ledger sealed it."""
+    """Position of the in-flight transaction's output `index`, if the ledger holds the
+    transaction: in a sealed block, or in the open one (whose outputs are spendable already,
+    so a piggyback must take them off too, or the root chain pays what the child chain keeps)."""
     tx_pos = state.tx_positions.get(record.tx_hash)
-    return None if tx_pos is None else tx_pos + index
+    if tx_pos is not None:
+        return tx_pos + index
+    for txindex, leaf in enumerate(state.open_block_txs):
+        if leaf == record.tx:
+            return encode_utxo_pos(state.next_child_blknum, txindex, index)
+    return None
 
 
 def apply_piggybacked(state: State, event: InFlightExitPiggybacked) -> State:

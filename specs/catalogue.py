@@ -248,8 +248,11 @@ def _output_at(raw: bytes, pos: int) -> Output | None:
 
 
 def _in_block_position(state: State, record: InFlightExit, index: int) -> int | None:
-    """Where output `index` of an in-flight transaction sits, if a sealed block holds the transaction."""
+    """Where output `index` of an in-flight transaction sits, if the ledger holds the transaction:
+    in a sealed block, or in the open one (its outputs exist there already)."""
     first = state.tx_positions.get(keccak256(record.tx))
+    if first is None and record.tx in state.open_block_txs:
+        first = encode_utxo_pos(state.next_child_blknum, list(state.open_block_txs).index(record.tx), 0)
     return None if first is None else first + index
 
 

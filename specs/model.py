@@ -546,12 +546,15 @@ class Model:
 
     def included_at(self, leaf: bytes) -> int | None:
         """Position (output 0) of the sealed child-block transaction with unsigned bytes `leaf`;
-        the latest when the same bytes were sealed twice (minted transactions can repeat)."""
+        the latest when the same bytes were sealed twice (minted transactions can repeat); else
+        its first place in the open block, whose outputs exist already."""
         found = None
         for blknum in sorted(b for b in self.leaves if b % CHILD_INTERVAL == 0):
             for txindex, sealed in enumerate(self.leaves[blknum]):
                 if sealed == leaf:
                     found = position(blknum, txindex, 0)
+        if found is None and leaf in self.open_txs:
+            found = position(self.open_child(), self.open_txs.index(leaf), 0)
         return found
 
     def active_set(self) -> list[tuple[bytes, ValidatorRecord]]:

@@ -25,9 +25,8 @@ KNOWN_GAPS: dict[str, str | None] = {
     "challenge_on_bad_block": "a canonicity challenge whose competitor sits in a block the root chain holds another "
                               "root for (withheld or wrong) reverts and is not sent without the inclusion (position "
                               "0, which the exit game takes): the double spend exits in flight and is paid",
-    # ledger/exits.py locks a piggybacked output only if its transaction is sealed when the piggyback comes.
-    "piggyback_before_seal": "an output piggybacked while its transaction was in the open block is never taken "
-                             "off the child chain: it stays spendable after the root chain pays it (counted unbacked)",
+    # Fixed: a piggyback takes its output off the child chain from the open block too.
+    "piggyback_before_seal": None,
 }
 
 

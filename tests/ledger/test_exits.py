@@ -125,6 +125,20 @@ def test_in_flight_exit_of_an_included_transaction_pays_its_piggybacked_output(f
     assert paid.exited[ETH] == 60 and out0 in paid.spent and not paid.unbacked
 
 
+def test_an_output_piggybacked_while_its_transaction_is_in_the_open_block_leaves_the_child_chain(funded):
+    """Found by the simulator: the output was left spendable, and the root chain paid it too."""
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])
+    pending = checked(funded, Payment(raw))  # in the open block 1000, not sealed
+    out0 = encode_utxo_pos(1000, 0, 0)
+    assert pending.utxos[out0] == out(2, 60)
+    piggybacked = checked(in_flight(pending, raw), InFlightExitPiggybacked(9, True, 0))
+    assert out0 not in piggybacked.utxos and piggybacked.exiting[out0] == out(2, 60)
+    paid = checked(piggybacked, InFlightExitWithdrawn(9, True, 0))
+    assert paid.exited[ETH] == 60 and not paid.unbacked
+    spend = signed([out0], [out(3, 60)], [2])
+    assert rejected(paid, Payment(spend)) in ("utxo_exiting", "utxo_already_spent", "utxo_not_found")
+
+
 def test_in_flight_exit_of_a_withheld_transaction_pays_outputs_from_its_inputs(funded):
     raw = signed([D1], [out(2, 60), out(0, 40)], [0])  # never included: the operator withholds it
     started = in_flight(funded, raw)
