@@ -9,166 +9,54 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import attrs
 import click
 from eventsourcing.persistence import PersistenceError
-from tqdm import tqdm
 
+from adapters.audit_report import check_root_chain, render, render_reconciliation, report_json, run_audit
+from adapters.params import (
+    ADDRESS,
+    AMOUNT,
+    AMOUNT_ARGUMENTS,
+    COUNT,
+    DEPLOYMENT_FILE,
+    ETH,
+    KEYS_FILE,
+    LEDGER_FILE,
+    TOKEN,
+    BadInput,
+    Fee,
+    KeyName,
+    Seconds,
+    WholeNumber,
+    home_folder,
+    home_option,
+)
 from ledger.events import Deposit, FeeRule, Genesis, Payment
 from ledger.node import Node, Outcome
-from ledger.replay import AuditReport, audit
 from ledger.state import State
 from ledger.store import EventStore, StoreError
-from ledger.witnesses import Prefetcher, default_workers
+from ledger.witnesses import default_workers
 from proofs.keccak import keccak256
-from proofs.payment import PAYMENT_TX_TYPE, deposit_tx, encode
+from proofs.payment import deposit_tx, encode
 from specs.hooks import InvariantHook
-from wallet.keys import Keystore, KeystoreError, check_name
+from wallet.keys import Keystore, KeystoreError
 from wallet.payments import WalletError, balances, build_payment, sign_payment
 
-ETH = bytes(20)
 # Until a root chain is deployed (the Ethereum adapter), the EIP-712 verifying
 # contract of a local ledger is this fixed, documented placeholder.
 LOCAL_VERIFYING_CONTRACT = keccak256(b"omg-ledger local verifying contract")[12:]
-LEDGER_FILE, KEYS_FILE = "ledger.db", "keys.json"
-DEPLOYMENT_FILE = "rootchain.json"  # where `omg node` (adapters.node) keeps its root-chain contracts
 # The demo flips a byte of a payment in the log's second half and cuts a tail past a snapshot:
 # it needs a log of a few hundred events.
 DEMO_MIN_TRANSFERS = 100
-MAX_SECONDS = 7 * 24 * 3600
 # What opening an SQLite store can raise besides StoreError (the store does not translate these yet).
 STORE_FAILURES = (StoreError, OSError, sqlite3.Error, PersistenceError)
-# Amount-taking commands read `-5` as an argument, so it is refused as an amount, not as an unknown option.
-AMOUNT_ARGUMENTS = {"ignore_unknown_options": True}
-
-
-class BadInput(click.ClickException):
-    """Input that cannot be read as what it should be: exit 2, as bad usage."""
-
-    exit_code = 2
-
-
-class WholeNumber(click.ParamType):
-    """A whole number in ASCII digits 0-9 only (Python's int() also takes signs, spaces,
-    underscores and other scripts' digits), from `minimum` to `maximum`."""
-
-    def __init__(self, name: str, minimum: int, maximum: int | None = None, bounds: str = "") -> None:
-        self.name, self.minimum, self.maximum = name, minimum, maximum
-        self.bounds = bounds or f"at least {minimum}"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        text = str(value)
-        if text.isascii() and text.isdigit() and len(text) <= 100:
-            number = int(text)
-            if number >= self.minimum and (self.maximum is None or number <= self.maximum):
-                return number
-        self.fail(f"{text!r} is not {'an' if self.name[0] in 'aeiou' else 'a'} {self.name}: "
-                  f"ASCII digits 0-9, {self.bounds}", param, ctx)
-
-
-class Seconds(click.ParamType):
-    """A finite duration in seconds, in ASCII digits with an optional decimal point."""
-
-    name = "seconds"
-
-    def __init__(self, positive: bool) -> None:
-        self.positive = positive
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        text = str(value)
-        if re.fullmatch(r"[0-9]{1,9}(\.[0-9]*)?|\.[0-9]+", text):
-            seconds = float(text)
-            if (seconds > 0 or not self.positive) and seconds <= MAX_SECONDS:
-                return seconds
-        floor = "above 0" if self.positive else "from 0"
-        self.fail(f"{text!r} is not a duration: seconds {floor} to {MAX_SECONDS}", param, ctx)
-
-
-def _eip55_holds(digits: str) -> bool:
-    """EIP-55: in a mixed-case address a letter is upper case exactly when its nibble of
-    keccak(the lower-case digits) is 8 or more. One-case addresses carry no checksum."""
-    if digits in (digits.lower(), digits.upper()):
-        return True
-    nibbles = keccak256(digits.lower().encode()).hex()
-    return all(ch.isupper() == (int(n, 16) >= 8) for ch, n in zip(digits, nibbles) if ch.isalpha())
-
-
-class Address(click.ParamType):
-    """`0x` and 40 hex digits (one case, or mixed case with a valid EIP-55 checksum); with
-    `eth_alias`, also `eth` for the ETH token (the zero address)."""
-
-    name = "address"
-
-    def __init__(self, eth_alias: bool = False) -> None:
-        self.eth_alias = eth_alias
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> bytes:
-        if isinstance(value, bytes):
-            return value
-        text = str(value)
-        if self.eth_alias and text == "eth":
-            return ETH
-        if re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
-            if _eip55_holds(text[2:]):
-                return bytes.fromhex(text[2:])
-            self.fail(f"{text!r} is not a 20-byte hex address: its mixed-case EIP-55 checksum is wrong", param, ctx)
-        alias = " or 'eth'" if self.eth_alias else ""
-        self.fail(f"{text!r} is not a 20-byte hex address (0x and 40 hex digits){alias}", param, ctx)
-
-
-AMOUNT = WholeNumber("amount", 1, 2**256 - 1, bounds="from 1 to 2**256 - 1 base units")
-COUNT = WholeNumber("count", 0)
-ADDRESS = Address()
-TOKEN = Address(eth_alias=True)
-
-
-class Fee(click.ParamType):
-    """TOKEN:AMOUNT, the payment fee in that token."""
-
-    name = "TOKEN:AMOUNT"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> FeeRule:
-        if isinstance(value, FeeRule):
-            return value
-        token, colon, amount = str(value).partition(":")
-        if not colon:
-            self.fail(f"{value!r} is not TOKEN:AMOUNT", param, ctx)
-        return FeeRule(PAYMENT_TX_TYPE, TOKEN.convert(token, param, ctx), AMOUNT.convert(amount, param, ctx))
-
-
-class KeyName(click.ParamType):
-    name = "name"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        try:
-            check_name(str(value))
-        except KeystoreError as exc:
-            self.fail(str(exc), param, ctx)
-        return str(value)
-
-
-def _home_folder(ctx: click.Context, param: click.Parameter, home: Path | None) -> Path | None:
-    """A home is a folder, or will be made one: its nearest existing ancestor must be a folder."""
-    for folder in (home, *home.parents) if home is not None else ():
-        if os.path.lexists(folder):
-            if not folder.is_dir():
-                raise click.BadParameter(f"{folder} is not a folder", ctx, param)
-            break
-    return home
-
-
-home_option = click.option(
-    "--home", type=click.Path(path_type=Path), callback=_home_folder, default=Path("omg-data"), envvar="OMG_HOME",
-    show_default=True, help="Ledger home folder (ledger.db, keys.json).",
-)
 
 
 def hexa(data: bytes) -> str:
@@ -400,111 +288,6 @@ def balance(home: Path, who: str | None) -> None:
             click.echo(f"{name} {hexa(address)}: {shown or 'nothing'}")
 
 
-def render(report_: AuditReport) -> str:
-    lines = [
-        f"events        {report_.events} ({', '.join(f'{k} {n}' for k, n in report_.kinds.items())})",
-        f"blocks        {report_.blocks} child, {report_.deposit_blocks} deposit",
-        f"head hash     {report_.head_hash}",
-    ]
-    for token, value in report_.value.items():
-        lines.append(
-            f"value {token}  deposited {value['deposited']} = unspent {value['unspent']} + fees {value['fees']}"
-            f" + in exit {value['in_exit']} + exited {value['exited']}" + (f" + staked {value['staked']}" if value["staked"] else "")
-        )
-        if value["unbacked"]:
-            lines.append(f"      {token}  UNBACKED: the root chain paid {value['unbacked']} for outputs the ledger did not hold")
-    checked = sum(report_.invariants_checked.values())
-    lines.append(f"invariants    {len(report_.invariants_checked)} checked {checked} times")
-    lines += [f"FINDING       event {f.index} ({f.kind}): {f.code}: {f.detail}" for f in report_.findings]
-    furthest = {a.source: a for a in sorted(report_.anchors, key=lambda a: a.through)}
-    lines += [f"anchor        events 0..{a.through} by the {source}: {a.by}" for source, a in furthest.items()]
-    lines.append(_verdict(report_))
-    return "\n".join(lines)
-
-
-def _verdict(report_: AuditReport) -> str:
-    if report_.failure is not None:
-        f = report_.failure
-        return f"verdict       FAILED at event {f.index} ({f.kind}): {f.code}: {f.detail}"
-    if report_.findings:
-        return f"verdict       FINDINGS: {len(report_.findings)} (above); every record, signature and invariant holds"
-    anchored = (f"anchored through event {report_.anchored_through}" if report_.anchored_through >= 0
-                else "nothing outside the file anchors it")
-    line = f"verdict       OK: every record, signature, Merkle root and invariant holds; {anchored}"
-    if report_.unanchored is not None:
-        first, last = report_.unanchored
-        line += f"\n              UNANCHORED: events {first}..{last}: consistent, but nothing outside the file vouches for them"
-    return line
-
-
-def render_reconciliation(balances: dict[str, dict[str, int]]) -> str:
-    return "\n".join(
-        f"vault {token}  holds {b['vault']} = deposited - exited - unbacked {b['owed']}: "
-        + ("OK" if b["vault"] == b["owed"] else "MISMATCH")
-        for token, b in balances.items()
-    )
-
-
-def check_root_chain(report_: AuditReport, log: Path, eth_rpc: str, deployment_path: Path | None
-                     ) -> tuple[AuditReport, dict[str, dict[str, int]]]:
-    """The report with the root chain's findings and anchor, and each vault reconciled, for the
-    deployment kept beside the log (or at `deployment_path`)."""
-    from adapters.ethereum import chain
-    from adapters.ethereum.anchor import Deployment
-    from adapters.ethereum.audit import check_against_root_chain
-
-    path = deployment_path or log.parent / "rootchain.json"
-    if not path.exists():
-        raise click.ClickException(f"no deployment at {path}: pass --deployment")
-    if report_.events == 0:
-        return report_, {}  # nothing verified to hold against the root chain
-    try:
-        w3 = chain.connect(eth_rpc)
-        deployment = Deployment.load(path)
-        return check_against_root_chain(report_, w3, deployment.attach(w3), deployment.block)
-    except (chain.ChainError, ValueError, OSError) as exc:
-        raise click.ClickException(f"root chain: {exc}") from None
-
-
-def report_json(report_: AuditReport) -> str:
-    failure = report_.failure
-    return json.dumps(
-        {
-            "ok": report_.ok,
-            "events": report_.events,
-            "head_hash": report_.head_hash,
-            "kinds": report_.kinds,
-            "blocks": report_.blocks,
-            "deposit_blocks": report_.deposit_blocks,
-            "value": report_.value,
-            "invariants_checked": report_.invariants_checked,
-            "failure": None if failure is None else attrs.asdict(failure),
-            "findings": [attrs.asdict(f) for f in report_.findings],
-            "anchors": [attrs.asdict(a) for a in report_.anchors],
-            "anchored_through": report_.anchored_through,
-            "unanchored": None if report_.unanchored is None else list(report_.unanchored),
-        },
-        indent=2,
-    )
-
-
-def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: int = 0) -> AuditReport:
-    """Audit LOG, opened read-only: the file is never written, and a file that is not a
-    ledger is refused with a one-line error."""
-    try:
-        store = EventStore(log, read_only=True)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
-    prefetcher = Prefetcher(workers)
-    try:
-        with tqdm(total=store.count, unit="ev", desc="audit", disable=as_json or not progress, file=sys.stderr) as bar:
-            hook = InvariantHook(full_every=10_000)
-            return audit(store, hook, lambda done: bar.update(done - bar.n), prefetcher)
-    finally:
-        prefetcher.close()
-        store.close()
-
-
 @main.command("audit")
 @click.argument("log", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
@@ -574,7 +357,7 @@ def node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: f
 
 
 @main.command()
-@click.option("--home", type=click.Path(path_type=Path), callback=_home_folder, default=None,
+@click.option("--home", type=click.Path(path_type=Path), callback=home_folder, default=None,
               help="Keep the demo ledger here.")
 @click.option("--transfers", type=WholeNumber("count", DEMO_MIN_TRANSFERS), default=400, show_default=True,
               help=f"Signed transfers (at least {DEMO_MIN_TRANSFERS}: the tampering steps need a long log).")

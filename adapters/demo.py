@@ -19,7 +19,9 @@ from pathlib import Path
 
 import click
 
-from adapters.cli import ETH, hexa, render, render_reconciliation, run_audit
+from adapters.audit_report import render, render_reconciliation, run_audit
+from adapters.cli import hexa
+from adapters.params import ETH
 from adapters.demo_exits import checksum, exits_act
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.anchor import Deployment, Operator

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from adapters.ethereum import chain, contracts
+from adapters.params import DEPLOYMENT_FILE
 from adapters.ethereum.anchor import Deployment, Operator, Step
 from adapters.ethereum.follower import FollowError
 from ledger.events import FeeRule, Genesis
@@ -20,7 +21,6 @@ from ledger.node import Node
 from ledger.store import EventStore, StoreError
 from specs.hooks import InvariantHook
 
-DEPLOYMENT_FILE = "rootchain.json"
 
 
 def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: float, steps: int,

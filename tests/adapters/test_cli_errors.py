@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.node import DEPLOYMENT_FILE
+from adapters.params import DEPLOYMENT_FILE
 from ledger.events import RootChainSynced
 from ledger.node import Node
 from ledger.store import EventStore

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.cli import run_audit
+from adapters.audit_report import run_audit
 from adapters.simulation import Config, Simulation, validator_keys
 from ledger.blocks import BlockIndex
 from proofs import merkle

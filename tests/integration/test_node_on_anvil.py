@@ -11,7 +11,7 @@ from web3 import Web3
 from adapters.ethereum import chain
 from adapters.ethereum.anchor import Deployment, Operator
 from adapters.ethereum.client import RootChainClient
-from adapters.node import DEPLOYMENT_FILE
+from adapters.params import DEPLOYMENT_FILE
 from ledger.node import Node
 from ledger.store import EventStore
 from proofs.payment import encode_utxo_pos

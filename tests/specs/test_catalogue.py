@@ -11,7 +11,7 @@ import attrs
 import pytest
 from immutables import Map
 
-from adapters.cli import run_audit
+from adapters.audit_report import run_audit
 from adapters.simulation import Config, Simulation
 from ledger import witnesses
 from ledger.events import (

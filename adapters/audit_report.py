@@ -1,0 +1,120 @@
+"""What `omg audit` shows: the replay's report as text or JSON, and the root chain's word on it."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import attrs
+import click
+from tqdm import tqdm
+
+from ledger.replay import AuditReport, audit
+from ledger.store import EventStore, StoreError
+from ledger.witnesses import Prefetcher
+from specs.hooks import InvariantHook
+
+
+def render(report_: AuditReport) -> str:
+    lines = [
+        f"events        {report_.events} ({', '.join(f'{k} {n}' for k, n in report_.kinds.items())})",
+        f"blocks        {report_.blocks} child, {report_.deposit_blocks} deposit",
+        f"head hash     {report_.head_hash}",
+    ]
+    for token, value in report_.value.items():
+        lines.append(
+            f"value {token}  deposited {value['deposited']} = unspent {value['unspent']} + fees {value['fees']}"
+            f" + in exit {value['in_exit']} + exited {value['exited']}" + (f" + staked {value['staked']}" if value["staked"] else "")
+        )
+        if value["unbacked"]:
+            lines.append(f"      {token}  UNBACKED: the root chain paid {value['unbacked']} for outputs the ledger did not hold")
+    checked = sum(report_.invariants_checked.values())
+    lines.append(f"invariants    {len(report_.invariants_checked)} checked {checked} times")
+    lines += [f"FINDING       event {f.index} ({f.kind}): {f.code}: {f.detail}" for f in report_.findings]
+    furthest = {a.source: a for a in sorted(report_.anchors, key=lambda a: a.through)}
+    lines += [f"anchor        events 0..{a.through} by the {source}: {a.by}" for source, a in furthest.items()]
+    lines.append(_verdict(report_))
+    return "\n".join(lines)
+
+
+def _verdict(report_: AuditReport) -> str:
+    if report_.failure is not None:
+        f = report_.failure
+        return f"verdict       FAILED at event {f.index} ({f.kind}): {f.code}: {f.detail}"
+    if report_.findings:
+        return f"verdict       FINDINGS: {len(report_.findings)} (above); every record, signature and invariant holds"
+    anchored = (f"anchored through event {report_.anchored_through}" if report_.anchored_through >= 0
+                else "nothing outside the file anchors it")
+    line = f"verdict       OK: every record, signature, Merkle root and invariant holds; {anchored}"
+    if report_.unanchored is not None:
+        first, last = report_.unanchored
+        line += f"\n              UNANCHORED: events {first}..{last}: consistent, but nothing outside the file vouches for them"
+    return line
+
+
+def render_reconciliation(balances: dict[str, dict[str, int]]) -> str:
+    return "\n".join(
+        f"vault {token}  holds {b['vault']} = deposited - exited - unbacked {b['owed']}: "
+        + ("OK" if b["vault"] == b["owed"] else "MISMATCH")
+        for token, b in balances.items()
+    )
+
+
+def check_root_chain(report_: AuditReport, log: Path, eth_rpc: str, deployment_path: Path | None
+                     ) -> tuple[AuditReport, dict[str, dict[str, int]]]:
+    """The report with the root chain's findings and anchor, and each vault reconciled, for the
+    deployment kept beside the log (or at `deployment_path`)."""
+    from adapters.ethereum import chain
+    from adapters.ethereum.anchor import Deployment
+    from adapters.ethereum.audit import check_against_root_chain
+
+    path = deployment_path or log.parent / "rootchain.json"
+    if not path.exists():
+        raise click.ClickException(f"no deployment at {path}: pass --deployment")
+    if report_.events == 0:
+        return report_, {}  # nothing verified to hold against the root chain
+    try:
+        w3 = chain.connect(eth_rpc)
+        deployment = Deployment.load(path)
+        return check_against_root_chain(report_, w3, deployment.attach(w3), deployment.block)
+    except (chain.ChainError, ValueError, OSError) as exc:
+        raise click.ClickException(f"root chain: {exc}") from None
+
+
+def report_json(report_: AuditReport) -> str:
+    failure = report_.failure
+    return json.dumps(
+        {
+            "ok": report_.ok,
+            "events": report_.events,
+            "head_hash": report_.head_hash,
+            "kinds": report_.kinds,
+            "blocks": report_.blocks,
+            "deposit_blocks": report_.deposit_blocks,
+            "value": report_.value,
+            "invariants_checked": report_.invariants_checked,
+            "failure": None if failure is None else attrs.asdict(failure),
+            "findings": [attrs.asdict(f) for f in report_.findings],
+            "anchors": [attrs.asdict(a) for a in report_.anchors],
+            "anchored_through": report_.anchored_through,
+            "unanchored": None if report_.unanchored is None else list(report_.unanchored),
+        },
+        indent=2,
+    )
+
+
+def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: int = 0) -> AuditReport:
+    """Audit LOG, opened read-only: the file is never written, and a file that is not a
+    ledger is refused with a one-line error."""
+    try:
+        store = EventStore(log, read_only=True)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    prefetcher = Prefetcher(workers)
+    try:
+        with tqdm(total=store.count, unit="ev", desc="audit", disable=as_json or not progress, file=sys.stderr) as bar:
+            hook = InvariantHook(full_every=10_000)
+            return audit(store, hook, lambda done: bar.update(done - bar.n), prefetcher)
+    finally:
+        prefetcher.close()
+        store.close()
