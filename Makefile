@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test check install dev bench clean anvil
+.PHONY: demo test check install dev bench clean anvil mutants
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -35,6 +35,14 @@ test: dev anvil
 check: dev
 	$(VENV)/bin/omg check --examples 300 --time-budget 120
 	$(VENV)/bin/omg check --symbolic --per-function 5
+
+# Mutation testing of the money-relevant modules ([tool.mutmut] in pyproject.toml, results
+# in docs/mutation.md): niced, two workers, resumable (finished mutants are kept in mutants/).
+# MUTANTS narrows the run, e.g. `make mutants MUTANTS='ledger.fees.*'`.
+MUTANTS ?=
+mutants: dev
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
+	$(VENV)/bin/mutmut results
 
 bench: install
 	$(PY) -m benchmarks.run
