@@ -1,9 +1,11 @@
 """Plasma rules' edges that mutation testing found unchecked (docs/mutation.md)."""
 from __future__ import annotations
 
-from ledger.events import FeeCollected, FeeRule
-from proofs.payment import encode_utxo_pos
-from tests.conftest import ETH, TOKEN, checked, deposit, genesis, out, pay, rejected
+from ledger.events import Deposit, FeeCollected, FeeRule
+from ledger.state import Block
+from proofs import merkle, rlp
+from proofs.payment import PaymentTx, decode, deposit_tx, encode, encode_utxo_pos
+from tests.conftest import ADDRS, ETH, TOKEN, checked, deposit, genesis, out, pay, rejected
 
 D1 = encode_utxo_pos(1, 0, 0)
 
@@ -19,3 +21,19 @@ def test_a_fee_of_one_is_collected_exactly():
     assert rejected(state, FeeCollected(1000, ETH, 0)) == "fee_mismatch"
     after = checked(state, FeeCollected(1000, ETH, 1))
     assert after.fees_collected[ETH] == 1 and ETH not in after.open_block_fees
+
+
+def _deposit_event(state, raw: bytes) -> Deposit:
+    return Deposit(state.next_deposit_blknum, raw)
+
+
+def test_a_deposit_is_exactly_one_output_no_input_no_signature_in_canonical_form(funded):
+    two_outputs = encode(PaymentTx((), (out(0, 5), out(1, 5))))
+    with_input = encode(PaymentTx((D1,), (out(0, 5),)))
+    canonical = encode(deposit_tx(ADDRS[0], ETH, 5))
+    empty_witness_list = rlp.encode([[], *rlp.decode(canonical)])  # decodes to the same unsigned tx
+    assert decode(empty_witness_list) == decode(canonical)
+    for raw in (two_outputs, with_input, empty_witness_list):
+        assert rejected(funded, _deposit_event(funded, raw)) == "not_a_deposit"
+    after = checked(funded, _deposit_event(funded, canonical))
+    assert after.blocks[3] == Block(merkle.root([canonical]), 1, is_deposit=True)
