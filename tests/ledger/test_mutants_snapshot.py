@@ -19,7 +19,7 @@ from ledger.events import (
     InFlightExitStarted,
     InFlightExitWithdrawn,
 )
-from ledger.state import Effects, State
+from ledger.state import GENESIS_STATE, Effects, State
 from ledger.staking import commit_message
 from proofs import bls, rlp
 from proofs.errors import DecodeError
@@ -60,14 +60,14 @@ def _everything(staked: State) -> State:
     tx = decode(signed([a], [out(2, 60), out(0, 40)], [0]))  # withheld
     state = checked(state, InFlightExitStarted(9, encode_unsigned(tx), (deposit_a,), tx.inputs),
                     InFlightExitPiggybacked(9, True, 0), InFlightExitPiggybacked(9, True, 1),
-                    InFlightExitWithdrawn(9, True, 0))
+                    InFlightExitWithdrawn(9, True, 0), InFlightExitWithdrawn(9, True, 1))
     return state
 
 
 def test_a_state_with_every_kind_of_record_round_trips_through_a_freshly_built_codec(staked):
     state = _everything(staked)
     s = state.staking
-    assert state.exits[9].reserve and state.exits[9].withdrawn and state.exits[7].status == "paid"
+    assert state.exits[9].inputs_consumed and state.exits[9].withdrawn and state.exits[7].status == "paid"
     assert s.evidence and s.unbonding and s.commits and state.foreign_roots and dict(s.validators[ADDRS[0]].fee_vote)
     fresh = fresh_codecs()
     raw = snapshot.encode_state(state)
@@ -75,6 +75,20 @@ def test_a_state_with_every_kind_of_record_round_trips_through_a_freshly_built_c
     stored = attrs.evolve(state, effects=Effects())  # what a snapshot holds: effects are not state
     assert fresh.decode_state(raw) == stored == snapshot.decode_state(raw)
     assert fresh.state_hash(state) == snapshot.state_hash(state)
+    assert len(state.exits[9].withdrawn) == 2  # a set of two: its members' canonical order counts
+    # and the state before anything, with no params and no staking (the optional fields empty)
+    assert fresh.encode_state(GENESIS_STATE) == snapshot.encode_state(GENESIS_STATE)
+    assert fresh.decode_state(snapshot.encode_state(GENESIS_STATE)) == GENESIS_STATE
+
+
+def test_an_exit_of_an_unknown_kind_is_refused_cleanly(staked):
+    items = rlp.decode(snapshot.encode_state(_everything(staked)))
+    exits = items[2][list(snapshot._STATE_FIELDS).index("exits")]
+    for tag in (b"\x02", b"\x03"):  # two kinds exist: 0 and 1
+        exits[0][1][0] = tag
+        with pytest.raises(DecodeError) as info:
+            snapshot.decode_state(rlp.encode(items))
+        assert info.value.reason == "malformed_snapshot"
 
 
 def _with_cursor(state: State, cursor: tuple[int, bytes]) -> bytes:
