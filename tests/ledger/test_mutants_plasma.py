@@ -1,11 +1,14 @@
 """Plasma rules' edges that mutation testing found unchecked (docs/mutation.md)."""
 from __future__ import annotations
 
-from ledger.events import Deposit, FeeCollected, FeeRule
+import attrs
+from pyrsistent import pvector
+
+from ledger.events import Deposit, FeeCollected, FeeRule, Payment
 from ledger.state import Block
 from proofs import merkle, rlp
 from proofs.payment import PaymentTx, decode, deposit_tx, encode, encode_utxo_pos
-from tests.conftest import ADDRS, ETH, TOKEN, checked, deposit, genesis, out, pay, rejected
+from tests.conftest import ADDRS, ETH, TOKEN, checked, deposit, genesis, out, pay, rejected, signed
 
 D1 = encode_utxo_pos(1, 0, 0)
 
@@ -37,3 +40,11 @@ def test_a_deposit_is_exactly_one_output_no_input_no_signature_in_canonical_form
         assert rejected(funded, _deposit_event(funded, raw)) == "not_a_deposit"
     after = checked(funded, _deposit_event(funded, canonical))
     assert after.blocks[3] == Block(merkle.root([canonical]), 1, is_deposit=True)
+
+
+def test_a_block_takes_max_leaves_transactions_and_no_more(funded):
+    raw = signed([D1], [out(2, 100)], [0])
+    almost = attrs.evolve(funded, open_block_txs=pvector([b"\x01"] * (merkle.MAX_LEAVES - 1)))
+    assert len(checked(almost, Payment(raw)).open_block_txs) == merkle.MAX_LEAVES
+    full = attrs.evolve(funded, open_block_txs=pvector([b"\x01"] * merkle.MAX_LEAVES))
+    assert rejected(full, Payment(raw)) == "too_many_transactions_in_block"
