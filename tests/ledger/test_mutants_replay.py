@@ -1,12 +1,15 @@
-"""The audit's value table: edges that mutation testing found unchecked (docs/mutation.md)."""
+"""The audit's value table and report: edges that mutation testing found unchecked (docs/mutation.md)."""
 from __future__ import annotations
 
 from ledger import events
-from ledger.events import ExitProcessed, ExitStarted, Payment
-from ledger.replay import _value
+from ledger.events import BlockSubmitted, ExitProcessed, ExitStarted, Genesis, Payment
+from ledger.node import Node
+from ledger.replay import Failure, _value, audit
+from ledger.store import EventStore
 from ledger.state import State
 from proofs.payment import decode_utxo_pos, deposit_tx, encode, encode_utxo_pos
-from tests.conftest import ADDRS, ETH, checked, out, signed
+from specs.hooks import Violation
+from tests.conftest import ADDRS, ETH, VC, checked, out, signed
 from tests.ledger.test_staking import OMG, staked  # noqa: F401 (staked is a fixture)
 
 NEVER_DEPOSITED = b"\x33" * 20
@@ -35,3 +38,56 @@ def _tx_of(state: State, pos: int) -> bytes:
     """The unsigned bytes of the open-block transaction that created `pos`."""
     _, txindex, _ = decode_utxo_pos(pos)
     return state.open_block_txs[txindex]
+
+
+# --- the audit's report ------------------------------------------------------------------
+
+class FinalVerdict:
+    """A hook that passes every event and finds `violation` (or nothing) in the final state."""
+
+    def __init__(self, violation: Violation | None) -> None:
+        self.violation, self.finished_at = violation, None
+
+    def __call__(self, index, before, event, after):  # type: ignore[no-untyped-def]
+        return None
+
+    def finish(self, index: int, state: State) -> Violation | None:
+        self.finished_at = (index, state)
+        return self.violation
+
+
+def _small_log() -> EventStore:
+    node = Node(EventStore(None))
+    deposit_raw = encode(deposit_tx(ADDRS[0], ETH, 100))
+    assert all(o.accepted for o in node.submit([Genesis(VC, ()), events.Deposit(1, deposit_raw),
+                                                 events.RootChainSynced(5, b"\x01" * 32),
+                                                 Payment(signed([encode_utxo_pos(1, 0, 0)], [out(1, 100)], [0]))]))
+    assert all(o.accepted for o in node.seal())
+    assert all(o.accepted for o in node.submit([BlockSubmitted(1000, b"\x0f" * 32)]))  # not the root it sealed
+    return node.store
+
+
+def test_the_final_state_verdict_is_reported_at_the_last_event():
+    store = _small_log()
+    hook = FinalVerdict(Violation("value_conserved", 5, "token 0x..: deposited 100 but holds 99"))
+    report = audit(store, hook)
+    assert report.failure == Failure(5, "final state", "value_conserved", "token 0x..: deposited 100 but holds 99")
+    assert hook.finished_at[0] == 5 and hook.finished_at[1] == report.final_state
+    assert not report.ok
+
+
+def test_the_report_says_where_blocks_were_made_and_the_cursor_moved():
+    store = _small_log()
+    report = audit(store, FinalVerdict(None))
+    assert report.failure is None and report.events == 6
+    assert report.block_events == {1: 1, 1000: 4} and report.cursor_event == 2
+    assert report.head_hash == "0x" + report.final_state.log_head.hex()
+    [finding] = report.findings
+    assert (finding.index, finding.kind, finding.code) == (5, "block_submitted", "foreign_root")
+    assert "sealed 0x" + report.final_state.blocks[1000].root.hex() in finding.detail
+
+
+def test_an_empty_log_has_no_genesis():
+    report = audit(EventStore(None), FinalVerdict(None))
+    assert report.failure == Failure(0, "end of log", "no_genesis",
+                                     "the log holds no event: a ledger starts with its genesis")
