@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from ledger import events
-from ledger.events import BlockSubmitted, ExitProcessed, ExitStarted, Genesis, Payment
+from ledger.events import BlockSubmitted, ExitProcessed, ExitStarted, Genesis, Payment, StakingOpened
 from ledger.node import Node
-from ledger.replay import Failure, _value, audit
+from ledger.replay import Anchor, Failure, _value, audit
 from ledger.store import EventStore
 from ledger.state import State
 from proofs.payment import decode_utxo_pos, deposit_tx, encode, encode_utxo_pos
 from specs.hooks import Violation
 from tests.conftest import ADDRS, ETH, VC, checked, out, signed
-from tests.ledger.test_staking import OMG, staked  # noqa: F401 (staked is a fixture)
+from tests.ledger.test_staking import OMG, bond_event, commit, staked  # noqa: F401 (staked is a fixture)
 
 NEVER_DEPOSITED = b"\x33" * 20
 
@@ -46,9 +46,10 @@ class FinalVerdict:
     """A hook that passes every event and finds `violation` (or nothing) in the final state."""
 
     def __init__(self, violation: Violation | None) -> None:
-        self.violation, self.finished_at = violation, None
+        self.violation, self.finished_at, self.kinds = violation, None, []
 
     def __call__(self, index, before, event, after):  # type: ignore[no-untyped-def]
+        self.kinds.append((index, event.KIND, after.event_count))
         return None
 
     def finish(self, index: int, state: State) -> Violation | None:
@@ -78,7 +79,10 @@ def test_the_final_state_verdict_is_reported_at_the_last_event():
 
 def test_the_report_says_where_blocks_were_made_and_the_cursor_moved():
     store = _small_log()
-    report = audit(store, FinalVerdict(None))
+    hook = FinalVerdict(None)
+    report = audit(store, hook)
+    kinds = ["genesis", "deposit", "root_chain_synced", "payment", "block_sealed", "block_submitted"]
+    assert hook.kinds == [(i, kind, i + 1) for i, kind in enumerate(kinds)]  # each event, decoded, in order
     assert report.failure is None and report.events == 6
     assert report.block_events == {1: 1, 1000: 4} and report.cursor_event == 2
     assert report.head_hash == "0x" + report.final_state.log_head.hex()
@@ -91,3 +95,31 @@ def test_an_empty_log_has_no_genesis():
     report = audit(EventStore(None), FinalVerdict(None))
     assert report.failure == Failure(0, "end of log", "no_genesis",
                                      "the log holds no event: a ledger starts with its genesis")
+
+
+def test_without_a_root_chain_sync_there_is_no_cursor_and_a_withheld_block_is_named():
+    node = Node(EventStore(None))
+    assert all(o.accepted for o in node.submit([Genesis(VC, ()), BlockSubmitted(1000, b"\x0f" * 32)]))
+    report = audit(node.store, FinalVerdict(None))
+    assert report.cursor_event == -1 and report.block_events == {}
+    [finding] = report.findings
+    assert finding.code == "foreign_root" and finding.detail.endswith("the ledger sealed no such block")
+
+
+def test_a_validator_commit_anchors_the_log_through_its_block():
+    node = Node(EventStore(None))
+
+    def accept(*batch):  # type: ignore[no-untyped-def]
+        assert all(o.accepted for o in node.submit(list(batch)))
+
+    accept(Genesis(VC, ()), *[events.Deposit(i + 1, encode(deposit_tx(ADDRS[i], OMG, 1000))) for i in range(3)])
+    accept(StakingOpened(OMG, 3, 2, 500, 1000, 2, 4, 5000, 100, 3))
+    for who, amount in ((0, 100), (1, 200), (2, 300)):
+        accept(bond_event(node.state, who, amount))
+    assert all(o.accepted for o in node.seal())
+    accept(commit(node.state, 1000, [0, 1, 2]))
+    report = audit(node.store, FinalVerdict(None))
+    seal_index = report.block_events[1000]
+    assert report.anchors == (Anchor(seal_index, "validator commits",
+                                     f"the BLS commit of block 1000 (event {report.events - 1}) signs the log head"),)
+    assert report.anchored_through == seal_index and report.unanchored == (seal_index + 1, report.events - 1)
