@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test check install dev bench clean anvil fuzz
+.PHONY: demo test check install dev bench clean anvil fuzz mutants
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -54,6 +54,14 @@ fuzz: dev
 	echo "== Hypothesis harnesses: $(FUZZ_EXAMPLES) examples each"; \
 	OMG_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:xdist tests/fuzz --deselect tests/fuzz/test_atheris_runs.py || status=1; \
 	exit $$status
+
+# Mutation testing of the money-relevant modules ([tool.mutmut] in pyproject.toml, results
+# in docs/mutation.md): niced, two workers, resumable (finished mutants are kept in mutants/).
+# MUTANTS narrows the run, e.g. `make mutants MUTANTS='ledger.fees.*'`.
+MUTANTS ?=
+mutants: dev
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
+	$(VENV)/bin/mutmut results
 
 bench: install
 	$(PY) -m benchmarks.run
