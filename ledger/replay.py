@@ -365,7 +365,7 @@ def audit(
     failure = result.failure or _truncation(store, result)
     if failure is None and result.count == 0:
         failure = Failure(0, "end of log", "no_genesis", "the log holds no event: a ledger starts with its genesis")
-    if failure is None and (violation := hook.finish(result.count - 1, result.state)):
+    if failure is None and (violation := auditor.finish(result.count - 1, result.state)):
         failure = Failure(result.count - 1, "final state", violation.invariant, violation.detail)
     state = result.state
     deposit_blocks = sum(1 for block in state.blocks.values() if block.is_deposit)
