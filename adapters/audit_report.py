@@ -112,7 +112,8 @@ def run_audit(log: Path, as_json: bool = False, progress: bool = True, workers: 
         raise click.ClickException(str(exc)) from None
     prefetcher = Prefetcher(workers)
     try:
-        with tqdm(total=store.count, unit="ev", desc="audit", disable=as_json or not progress, file=sys.stderr) as bar:
+        quiet = as_json or not progress or not sys.stderr.isatty()
+        with tqdm(total=store.count, unit="ev", desc="audit", disable=quiet, file=sys.stderr) as bar:
             hook = InvariantHook(full_every=10_000)
             return audit(store, hook, lambda done: bar.update(done - bar.n), prefetcher)
     finally:

@@ -61,7 +61,7 @@ class Node:
         start = None
         for snapshot in self.store.snapshots_newest_first():
             try:
-                start = Replay(verified_snapshot(self.store, snapshot), snapshot.index, snapshot.head_hash)
+                start = Replay(self._consistent(verified_snapshot(self.store, snapshot)), snapshot.index, snapshot.head_hash)
                 self.restored_from = f"snapshot at event {snapshot.index}, verified against the log's checkpoint"
                 break
             except SnapshotRefused as exc:
@@ -71,6 +71,13 @@ class Node:
             f = result.failure
             raise StoreError("corrupt_log", f"record {f.index} ({f.kind}): {f.code}: {f.detail}; run `omg audit`")
         return result.state
+
+    def _consistent(self, state: State) -> State:
+        """A snapshot's state must also hold every state invariant on its own (its tallies
+        recounted): a forgery that rewrote the log's checkpoint still has to add up."""
+        if self.hook is not None and (violation := self.hook.finish(state.event_count - 1, state)):
+            raise SnapshotRefused("snapshot_inconsistent", f"{violation.invariant}: {violation.detail}")
+        return state
 
     def submit(self, batch: Sequence[Event], atomic: bool = False) -> list[Outcome]:
         """Apply each event in order; persist the accepted ones together; answer once durable.

@@ -264,7 +264,9 @@ class Auditor:
                 + (f"sealed 0x{sealed.root.hex()}" if sealed else "sealed no such block"))))
         elif isinstance(event, BlockCommitted):
             self.anchors.append(Anchor(self.block_events[event.blknum], "validator commits",
-                                       f"the BLS commit of block {event.blknum} (event {index}) signs the log head"))
+                                       f"the BLS commit of block {event.blknum} (event {index}) signs the log head;"
+                                       " the validators are those this log registers: know their keys, or audit"
+                                       " with --eth-rpc, whose deposits back their stake"))
         return self.invariants(index, before, event, after)
 
     def finish(self, index: int, state: State) -> Any:
@@ -341,8 +343,8 @@ def _snapshot_findings(store: EventStore, result: Replay) -> list[Finding]:
     findings = []
     try:
         for snapshot in store.snapshots_newest_first():
-            if snapshot.index >= result.count:
-                continue  # beyond the verified log: `_truncation` or the failure speaks for it
+            if snapshot.index >= result.count and result.failure is not None:
+                continue  # beyond where the replay stopped: the failure speaks for it
             try:
                 check_snapshot_vouched(store, snapshot)
             except SnapshotRefused as exc:

@@ -100,7 +100,7 @@ class EventStore:
         return recorders
 
     def _read_head(self) -> tuple[int, bytes]:
-        last = _guarded(self.events.select_events, LEDGER_ID, desc=True, limit=1)
+        last = _rows(_guarded(self.events.select_events, LEDGER_ID, desc=True, limit=1))
         if not last:
             return 0, GENESIS_HASH
         return last[0].originator_version + 1, bytes(last[0].state[32:64])
@@ -134,7 +134,7 @@ class EventStore:
         last = start - 1
         while stop is None or last + 1 < stop:
             limit = READ_PAGE if stop is None else min(READ_PAGE, stop - last - 1)
-            page = _guarded(self.events.select_events, LEDGER_ID, gt=last, limit=limit)
+            page = _rows(_guarded(self.events.select_events, LEDGER_ID, gt=last, limit=limit))
             yield [Record(i.originator_version, i.topic, bytes(i.state[:32]), bytes(i.state[32:64]), bytes(i.state[64:]))
                    for i in page]
             if len(page) < limit:
@@ -164,8 +164,8 @@ class EventStore:
         """Every stored snapshot row, newest first, as stored (unverified, undecoded)."""
         last = None
         while True:
-            found = _guarded(self.snapshots.select_events, LEDGER_ID, desc=True, limit=1,
-                             **({} if last is None else {"lte": last - 1}))
+            found = _rows(_guarded(self.snapshots.select_events, LEDGER_ID, desc=True, limit=1,
+                                   **({} if last is None else {"lte": last - 1})))
             if not found:
                 return
             item = found[0]
@@ -175,7 +175,7 @@ class EventStore:
 
     def snapshot_marks(self) -> list[tuple[int, bytes]]:
         """(index, head hash) of every snapshot, without loading states: truncation evidence."""
-        return [(s.originator_version, bytes(s.state)) for s in _guarded(self.snapshots.select_events, SNAPSHOT_MARKS_ID)]
+        return [(s.originator_version, s.state) for s in _rows(_guarded(self.snapshots.select_events, SNAPSHOT_MARKS_ID))]
 
     def copy_to(self, target: str | Path) -> None:
         """A consistent single-file copy of an SQLite store (the WAL folded in)."""
@@ -249,9 +249,15 @@ class _ReadOnlyRecorder(AggregateRecorder):
         return [_stored(originator_id, *row[1:]) for row in rows]
 
 
+def _rows(items: Sequence[StoredEvent]) -> list[StoredEvent]:
+    """Rows as read, each checked for its types (a file may hold anything)."""
+    return [_stored(i.originator_id, i.originator_version, i.topic, i.state) for i in items]
+
+
 def _stored(originator_id: uuid.UUID, version: object, topic: object, state: object) -> StoredEvent:
     """A row as stored; a topic or state of the wrong type reads as an empty record, which the
     replay reports as malformed at its own index."""
     if not isinstance(version, int):
         raise StoreError("malformed_record", f"a stored row's index is a {type(version).__name__}")
-    return StoredEvent(originator_id, version, topic if isinstance(topic, str) else "", state if isinstance(state, bytes) else b"")
+    readable = state if isinstance(state, (bytes, bytearray, memoryview)) else b""
+    return StoredEvent(originator_id, version, topic if isinstance(topic, str) else "", bytes(readable))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ledger import events
 from ledger.events import BlockSubmitted, ExitProcessed, ExitStarted, Genesis, Payment, StakingOpened
 from ledger.node import Node
-from ledger.replay import Anchor, Failure, _value, audit
+from ledger.replay import Failure, _value, audit
 from ledger.store import EventStore
 from ledger.state import State
 from proofs.payment import decode_utxo_pos, deposit_tx, encode, encode_utxo_pos
@@ -120,6 +120,7 @@ def test_a_validator_commit_anchors_the_log_through_its_block():
     accept(commit(node.state, 1000, [0, 1, 2]))
     report = audit(node.store, FinalVerdict(None))
     seal_index = report.block_events[1000]
-    assert report.anchors == (Anchor(seal_index, "validator commits",
-                                     f"the BLS commit of block 1000 (event {report.events - 1}) signs the log head"),)
+    (anchor,) = report.anchors
+    assert (anchor.through, anchor.source) == (seal_index, "validator commits")
+    assert anchor.by.startswith(f"the BLS commit of block 1000 (event {report.events - 1}) signs the log head;")
     assert report.anchored_through == seal_index and report.unanchored == (seal_index + 1, report.events - 1)

@@ -12,7 +12,7 @@ from immutables import Map
 from ledger.node import Node
 from ledger.replay import audit
 from ledger.snapshot import decode_state, encode_state, state_hash
-from ledger.store import SNAPSHOTS_TABLE, EventStore
+from ledger.store import SNAPSHOTS_TABLE, EventStore, StoreError
 from proofs import rlp
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
@@ -149,3 +149,46 @@ def test_the_state_hash_commits_to_history_not_only_balances():
     assert state_hash(a) == state_hash(b)
     assert state_hash(attrs.evolve(a, log_head=bytes(32))) != state_hash(a)
     assert ADDRS[1] in {o.owner for o in a.utxos.values()}
+
+
+def test_a_snapshot_that_does_not_add_up_is_refused_even_with_a_rechained_checkpoint(home):
+    """The attacker rewrites the snapshot, its checkpoint and every later record consistently:
+    the node still refuses a state whose tallies do not recount (the audit fails at the checkpoint)."""
+    from ledger import events
+    from ledger.events import StateCheckpoint
+    from ledger.history import record_hash
+    from ledger.store import EVENTS_TABLE
+    from specs.hooks import InvariantHook
+
+    index, row = snapshot_rows(home)[-1]
+    rich = forged(row)
+    with sqlite3.connect(home) as conn:
+        rows = {v: (t, s) for v, t, s in conn.execute(f"SELECT originator_version, topic, state FROM {EVENTS_TABLE}")}
+        prev = rows[index][1][:32]
+        for at in range(index, len(rows)):
+            payload = events.encode(StateCheckpoint(rich[32:64])) if at == index else rows[at][1][64:]
+            digest = record_hash(prev, at, payload)
+            conn.execute(f"UPDATE {EVENTS_TABLE} SET state=? WHERE originator_version=?", (prev + digest + payload, at))
+            prev = digest
+    put_snapshot(home, index, rich)
+    store = EventStore(home)
+    with pytest.raises(StoreError) as info:  # refused, then the rebuild meets the false checkpoint
+        Node(store, InvariantHook())
+    assert info.value.code == "corrupt_log" and f"record {index} (state_checkpoint): checkpoint_mismatch" in str(info.value)
+    store.close()
+
+
+def test_snapshot_rows_of_the_wrong_types_are_refused_not_a_traceback(home):
+    with sqlite3.connect(home) as conn:
+        conn.execute(f"UPDATE {SNAPSHOTS_TABLE} SET state=NULL WHERE topic='snapshot'")
+    node = restart(home)
+    assert node.refused_snapshots and node.refused_snapshots[0][1] == "snapshot_corrupt"
+    node.store.close()
+
+
+def test_a_snapshot_row_beyond_the_log_is_a_finding(home):
+    with sqlite3.connect(home) as conn:
+        conn.execute(f"UPDATE {SNAPSHOTS_TABLE} SET originator_version=99 WHERE topic='snapshot'"
+                     f" AND originator_version=(SELECT MAX(originator_version) FROM {SNAPSHOTS_TABLE})")
+    report = full_replay(home)
+    assert report.failure is None and (99, "snapshot_ahead_of_log") in {(f.index, f.code) for f in report.findings}
