@@ -3,7 +3,9 @@
 The contracts are compiled from source by vyper's Python API on first use and cached
 for the life of the process; there is no bytecode checked in. `deploy_plasma` deploys
 the whole root chain (framework, both vaults, the payment exit game), registers the
-vaults and the exit game, and opens the ETH exit queue, as OMG's migrations do.
+vaults and the exit game, and opens the ETH exit queue, as OMG's migrations do. The
+framework creates each exit queue (a PriorityQueue, as plasma-contracts v1.0.4) from a
+blueprint deployed first.
 
 The payment exit game is three codes behind one address and one storage: PaymentExitGame
 (standard exits) DELEGATECALLs PaymentInFlightExitGame (in-flight exits: start, piggyback)
@@ -29,8 +31,8 @@ PROTOCOL_MORE_VP = 2
 ETH_TOKEN = "0x" + "00" * 20
 MIN_EXIT_PERIOD_S_DEFAULT = 7 * 24 * 3600
 STANDARD_EXIT_BOND_WEI_DEFAULT = 14_000_000_000_000_000  # plasma-contracts' initial standard exit bond
-IN_FLIGHT_EXIT_BOND_WEI_DEFAULT = 37_000_000_000_000_000  # its INITIAL_IFE_BOND_SIZE (v2.0.0, no bounty)
-PIGGYBACK_BOND_WEI_DEFAULT = 28_000_000_000_000_000  # its INITIAL_PB_BOND_SIZE (v2.0.0, no bounty)
+IN_FLIGHT_EXIT_BOND_WEI_DEFAULT = 37_000_000_000_000_000  # its INITIAL_IFE_BOND_SIZE (v1.0.4)
+PIGGYBACK_BOND_WEI_DEFAULT = 28_000_000_000_000_000  # its INITIAL_PB_BOND_SIZE (v1.0.4)
 # Contracts whose address also answers for another's code, reached by DELEGATECALL.
 DELEGATES = {"PaymentExitGame": "PaymentInFlightExitGame", "PaymentInFlightExitGame": "PaymentInFlightExitDisputes"}
 
@@ -40,6 +42,7 @@ class Compiled(NamedTuple):
     bytecode: str  # 0x-prefixed init code
     bytecode_runtime: str  # 0x-prefixed deployed code (the EIP-170 limit applies to it)
     layout: dict[str, Any]  # storage and transient storage slots
+    blueprint: str  # 0x-prefixed ERC-5202 blueprint init code, for create_from_blueprint
 
 
 @functools.cache
@@ -51,7 +54,7 @@ def compile_contract(name: str, directory: Path = CONTRACTS_DIR) -> Compiled:
 
     path = Path(directory) / f"{name}.vy"
     sources = sorted({*Path(directory).glob("*.vy"), *CONTRACTS_DIR.glob("*.vy")})
-    key = hashlib.sha256(f"{vyper.__version__} {EVM_VERSION} {path.name}".encode())
+    key = hashlib.sha256(f"{vyper.__version__} {EVM_VERSION} {path.name} {','.join(Compiled._fields)}".encode())
     for source in sources:
         key.update(source.name.encode() + b"\0" + source.read_bytes())
     cached = _cache_dir() / f"{name}-{key.hexdigest()[:32]}.json"
@@ -72,9 +75,10 @@ def _compile(path: Path, directory: Path) -> Compiled:
         contract_path=path,
         input_bundle=FilesystemInputBundle([directory, CONTRACTS_DIR]),
         settings=Settings(evm_version=EVM_VERSION),
-        output_formats=["abi", "bytecode", "bytecode_runtime", "layout"],
+        output_formats=["abi", "bytecode", "bytecode_runtime", "layout", "blueprint_bytecode"],
     )
-    return Compiled(abi=out["abi"], bytecode=out["bytecode"], bytecode_runtime=out["bytecode_runtime"], layout=out["layout"])
+    return Compiled(abi=out["abi"], bytecode=out["bytecode"], bytecode_runtime=out["bytecode_runtime"],
+                    layout=out["layout"], blueprint=out["blueprint_bytecode"])
 
 
 def _cache_dir() -> Path:
@@ -110,6 +114,22 @@ def deploy(w3: Any, name: str, *args: Any, sender: str | None = None, directory:
     return w3.eth.contract(address=receipt.contractAddress, abi=abi)
 
 
+def deploy_blueprint(w3: Any, name: str, sender: str | None = None) -> str:
+    """Deploy `name` as an ERC-5202 blueprint (code other contracts create copies from, never
+    called itself); returns its address."""
+    tx = {"from": sender or w3.eth.accounts[0], "data": compile_contract(name).blueprint}
+    receipt = w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction(tx))
+    assert receipt.status == 1, f"deploying the {name} blueprint failed"
+    return receipt.contractAddress
+
+
+def exit_queue(w3: Any, framework: Any, vault_id: int, token: str) -> Any:
+    """The PriorityQueue of (vault_id, token), found as omg-js finds it: exitsQueues at
+    keccak256(abi.encodePacked(vaultId, token))."""
+    key = w3.solidity_keccak(["uint256", "address"], [vault_id, token])
+    return at(w3, "PriorityQueue", framework.functions.exitsQueues(key).call())
+
+
 def at(w3: Any, name: str, address: str) -> Any:
     """The web3 contract `name` already deployed at `address`."""
     return w3.eth.contract(address=address, abi=contract_abi(name))
@@ -140,7 +160,8 @@ def deploy_plasma(
 ) -> RootChain:
     """Deploy and wire the root chain: framework, ETH and ERC20 vaults, payment exit game."""
     authority = authority or w3.eth.accounts[0]
-    framework = deploy(w3, "PlasmaFramework", min_exit_period_s, sender=authority)
+    queue_blueprint = deploy_blueprint(w3, "PriorityQueue", sender=authority)
+    framework = deploy(w3, "PlasmaFramework", min_exit_period_s, queue_blueprint, sender=authority)
     eth_vault = deploy(w3, "EthVault", framework.address, sender=authority)
     erc20_vault = deploy(w3, "Erc20Vault", framework.address, sender=authority)
     disputes_code = deploy(w3, "PaymentInFlightExitDisputes", sender=authority)

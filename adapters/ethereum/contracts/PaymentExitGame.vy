@@ -1,19 +1,22 @@
 # pragma version ~=0.4.3
 """
 @title PaymentExitGame (standard and in-flight exits)
-@notice The exit game of payment transactions (tx type 1), after plasma-contracts v2's
+@notice The exit game of payment transactions (tx type 1), after plasma-contracts v1.0.4's
         PaymentExitGame / PaymentStandardExitRouter:
         - startStandardExit: the owner of an output proves its transaction is in a
           block (Merkle proof against PlasmaFramework.blocks) and posts a bond;
         - challengeStandardExit: anyone shows a transaction that spends the output,
-          signed by its owner (EIP-712, verifying contract = the framework); the
-          challenger takes the bond and the exit is deleted;
+          signed by its owner (EIP-712, verifying contract = the framework), with
+          senderData = keccak256(its own address); the challenger takes the bond and the
+          exit is deleted;
         - processExit (called by the framework's processExits, in priority order after
           the exitable timestamp): the vault pays the owner and the bond comes back.
         The in-flight exits of PaymentInFlightExitRouter are PaymentInFlightExitGame's code,
         which this contract DELEGATECALLs, and which DELEGATECALLs PaymentInFlightExitDisputes
         in turn (together they are about twice the 24,576-byte code limit): clients see one
-        exit game, with one address, one storage (exit_data) and one balance.
+        exit game, with one address, one storage (exit_data) and one balance, whose ABI is
+        v1.0.4's PaymentExitGame where omg-js 4.1.2-1.0.4 calls it. Its events carry v1.0.4's
+        fields only: the follower reads the rest from the transaction that logged them.
 """
 import rlp
 import payment
@@ -45,27 +48,26 @@ struct StartStandardExitArgs:
 
 
 struct ChallengeStandardExitArgs:
-    exitId: uint168
+    exitId: uint160
     exitingTx: Bytes[rlp.MAX_BYTES]
     challengeTx: Bytes[rlp.MAX_BYTES]
     inputIndex: uint16
     challengeTxSig: Bytes[65]
+    senderData: bytes32
 
 
 event ExitStarted:
     owner: indexed(address)
-    exitId: uint168
-    utxoPos: uint256
-    outputTx: Bytes[rlp.MAX_BYTES]
+    exitId: uint160
 
 event ExitChallenged:
     utxoPos: indexed(uint256)
 
 event ExitOmitted:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
 
 event ExitFinalized:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
 
 event BondReturnFailed:
     receiver: indexed(address)
@@ -91,9 +93,9 @@ def __init__(
     exit_data.framework = framework
     exit_data.ethVaultId = ethVaultId
     exit_data.erc20VaultId = erc20VaultId
-    exit_data.startStandardExitBondSize = standardExitBondWei
-    exit_data.startIFEBondSize = inFlightExitBondWei
-    exit_data.piggybackBondSize = piggybackBondWei
+    exit_data.startStandardExitBondSize = convert(standardExitBondWei, uint128)
+    exit_data.startIFEBondSize = convert(inFlightExitBondWei, uint128)
+    exit_data.piggybackBondSize = convert(piggybackBondWei, uint128)
     inFlightExitGame = inFlightExitCode
 
 
@@ -109,9 +111,9 @@ def __default__() -> Bytes[MAX_FORWARD_RETURN]:
 
 @view
 @external
-def standardExits(exitIds: DynArray[uint168, MAX_EXIT_QUERY]) -> DynArray[exit_data.StandardExit, MAX_EXIT_QUERY]:
+def standardExits(exitIds: DynArray[uint160, MAX_EXIT_QUERY]) -> DynArray[exit_data.StandardExit, MAX_EXIT_QUERY]:
     result: DynArray[exit_data.StandardExit, MAX_EXIT_QUERY] = []
-    for exit_id: uint168 in exitIds:
+    for exit_id: uint160 in exitIds:
         result.append(exit_data.standardExits[exit_id])
     return result
 
@@ -120,17 +122,19 @@ def standardExits(exitIds: DynArray[uint168, MAX_EXIT_QUERY]) -> DynArray[exit_d
 
 @pure
 @internal
-def _exit_id(is_deposit: bool, tx_bytes: Bytes[rlp.MAX_BYTES], utxo_pos: uint256, oindex: uint256) -> uint168:
-    """16 bits output index | 1 bit in-flight flag (0) | 151 bits of the tx hash (deposits: hash(tx, utxoPos))."""
+def _exit_id(is_deposit: bool, tx_bytes: Bytes[rlp.MAX_BYTES], utxo_pos: uint256, oindex: uint256) -> uint160:
+    """ExitId.getStandardExitId: 8 bits output index | 1 bit in-flight flag (0) | 151 bits of the
+    tx hash (deposits: hash(tx, utxoPos))."""
+    assert oindex < 256, "ExitId overflows"
     tx_hash: bytes32 = keccak256(tx_bytes)
     if is_deposit:
         tx_hash = keccak256(concat(tx_bytes, convert(utxo_pos, bytes32)))
-    return convert((convert(tx_hash, uint256) >> 105) | (oindex << 152), uint168)
+    return convert((convert(tx_hash, uint256) >> 105) | (oindex << 152), uint160)
 
 
-@view
+@pure
 @external
-def getStandardExitId(isDeposit: bool, txBytes: Bytes[rlp.MAX_BYTES], utxoPos: uint256) -> uint168:
+def getStandardExitId(isDeposit: bool, txBytes: Bytes[rlp.MAX_BYTES], utxoPos: uint256) -> uint160:
     return self._exit_id(isDeposit, txBytes, utxoPos, payment.decode_pos(utxoPos).oindex)
 
 
@@ -140,7 +144,7 @@ def getStandardExitId(isDeposit: bool, txBytes: Bytes[rlp.MAX_BYTES], utxoPos: u
 @payable
 @nonreentrant
 def startStandardExit(args: StartStandardExitArgs):
-    assert msg.value == exit_data.startStandardExitBondSize, "Input value must match msg.value"
+    assert msg.value == convert(exit_data.startStandardExitBondSize, uint256), "Input value must match msg.value"
     pos: payment.Position = payment.decode_pos(args.utxoPos)
     output_tx: payment.Transaction = payment.decode(args.rlpOutputTx)
     assert output_tx.tx_type == payment.PAYMENT_TX_TYPE, "Unsupported transaction type of the exit game"
@@ -156,7 +160,7 @@ def startStandardExit(args: StartStandardExitArgs):
     assert merkle.check_membership(args.rlpOutputTx, pos.txindex, root, args.outputTxInclusionProof), "The transaction must be standard finalized"
 
     is_deposit: bool = payment.is_deposit(pos.blknum)
-    exit_id: uint168 = self._exit_id(is_deposit, args.rlpOutputTx, args.utxoPos, pos.oindex)
+    exit_id: uint160 = self._exit_id(is_deposit, args.rlpOutputTx, args.utxoPos, pos.oindex)
     assert not exit_data.standardExits[exit_id].exitable, "Exit has already started"
     output_id: bytes32 = exit_data.output_id(is_deposit, args.rlpOutputTx, args.utxoPos, pos.oindex)
     assert not staticcall exit_data.PlasmaFramework(exit_data.framework).isOutputFinalized(output_id), "Output is already spent or exited"
@@ -167,7 +171,6 @@ def startStandardExit(args: StartStandardExitArgs):
         utxoPos=args.utxoPos,
         outputId=output_id,
         exitTarget=msg.sender,
-        token=output.token,
         amount=output.amount,
         bondSize=msg.value,
     )
@@ -178,7 +181,7 @@ def startStandardExit(args: StartStandardExitArgs):
         payment.tx_pos(args.utxoPos),
         exit_id,
     )
-    log ExitStarted(owner=msg.sender, exitId=exit_id, utxoPos=args.utxoPos, outputTx=args.rlpOutputTx)
+    log ExitStarted(owner=msg.sender, exitId=exit_id)
 
 
 # --- challenge ------------------------------------------------------------------
@@ -186,7 +189,9 @@ def startStandardExit(args: StartStandardExitArgs):
 @external
 @nonreentrant
 def challengeStandardExit(args: ChallengeStandardExitArgs):
-    """Delete an exit whose output `challengeTx` spends with the owner's signature; pay the bond to the sender."""
+    """Delete an exit whose output `challengeTx` spends with the owner's signature; pay the bond to
+    the sender, who must be the one senderData names."""
+    exit_data.check_sender_data(args.senderData)
     exit: exit_data.StandardExit = exit_data.standardExits[args.exitId]
     assert exit.exitable, "The exit does not exist"
     pos: payment.Position = payment.decode_pos(exit.utxoPos)
@@ -209,7 +214,7 @@ def challengeStandardExit(args: ChallengeStandardExitArgs):
 
 @external
 @nonreentrant
-def processExit(exitId: uint168, vaultId: uint256, token: address):
+def processExit(exitId: uint160, vaultId: uint256, token: address):
     """Called by the framework for an exit whose time has come: pay it, or skip it if it
     was challenged or its output already exited through another exit. In-flight exits
     (ExitId's flag bit) are processed by PaymentInFlightExitGame's code, under this lock."""

@@ -1,7 +1,7 @@
 # pragma version ~=0.4.3
 """
 @title PaymentInFlightExitDisputes (MoreVP in-flight exits: challenges, responses, processing)
-@notice After plasma-contracts v2's PaymentChallengeIFENotCanonical, PaymentChallengeIFEInputSpent,
+@notice After plasma-contracts v1.0.4's PaymentChallengeIFENotCanonical, PaymentChallengeIFEInputSpent,
         PaymentChallengeIFEOutputSpent and PaymentProcessInFlightExit controllers, without
         process-exit bounties:
         - challengeInFlightExitNotCanonical / respondToNonCanonicalChallenge: a competing spend of
@@ -66,10 +66,6 @@ event InFlightExitChallenged:
     challenger: indexed(address)
     txHash: indexed(bytes32)
     challengeTxPosition: uint256
-    inFlightTxInputIndex: uint16
-    challengeTx: Bytes[rlp.MAX_BYTES]
-    challengeTxInputIndex: uint16
-    challengeTxWitness: Bytes[65]
 
 event InFlightExitChallengeResponded:
     challenger: indexed(address)
@@ -87,15 +83,15 @@ event InFlightExitOutputBlocked:
     outputIndex: uint16
 
 event InFlightExitOmitted:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
     token: address
 
 event InFlightExitInputWithdrawn:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
     inputIndex: uint16
 
 event InFlightExitOutputWithdrawn:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
     outputIndex: uint16
 
 event InFlightBondReturnFailed:
@@ -103,7 +99,7 @@ event InFlightBondReturnFailed:
     amount: uint256
 
 event InFlightExitFinalized:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
 
 
 @pure
@@ -115,13 +111,6 @@ def _piggyback_of(ife: exit_data.InFlightExit, bit: uint256) -> exit_data.Withdr
     return ife.outputs[bit - MAX_INPUTS]
 
 
-@view
-@internal
-def _check_sender_data(sender_data: bytes32):
-    """Binds a challenge to its sender, so a front-runner cannot take the bond (keccak of the packed address)."""
-    assert sender_data == keccak256(slice(convert(msg.sender, bytes32), 12, 20)), "Incorrect senderData"
-
-
 # --- canonicity -----------------------------------------------------------------
 
 @external
@@ -129,7 +118,7 @@ def _check_sender_data(sender_data: bytes32):
 def challengeInFlightExitNotCanonical(args: ChallengeCanonicityArgs):
     """Show a different transaction spending an input of the in-flight one (in a block at
     competingTxPos, or anywhere if 0): the exit becomes non-canonical and the bond the challenger's."""
-    exit_id: uint168 = exit_data.ife_id(args.inFlightTx)
+    exit_id: uint160 = exit_data.ife_id(args.inFlightTx)
     i: uint256 = convert(args.inFlightTxInputIndex, uint256)
     assert i < MAX_INPUTS, "Input index out of bounds"
     assert exit_data.in_first_phase(exit_data.ife_started(exit_id)), "Canonicity challenge phase for this exit has ended"
@@ -158,15 +147,7 @@ def challengeInFlightExitNotCanonical(args: ChallengeCanonicityArgs):
     exit_data.inFlightExits[exit_id].oldestCompetitorPosition = position
     exit_data.inFlightExits[exit_id].bondOwner = msg.sender
     exit_data.inFlightExits[exit_id].isCanonical = False
-    log InFlightExitChallenged(
-        challenger=msg.sender,
-        txHash=keccak256(args.inFlightTx),
-        challengeTxPosition=position,
-        inFlightTxInputIndex=args.inFlightTxInputIndex,
-        challengeTx=args.competingTx,
-        challengeTxInputIndex=args.competingTxInputIndex,
-        challengeTxWitness=args.competingTxWitness,
-    )
+    log InFlightExitChallenged(challenger=msg.sender, txHash=keccak256(args.inFlightTx), challengeTxPosition=position)
 
 
 @external
@@ -176,7 +157,7 @@ def respondToNonCanonicalChallenge(
 ):
     """Show the in-flight transaction in a block older than every known competitor: canonical again,
     and the bond the responder's."""
-    exit_id: uint168 = exit_data.ife_id(inFlightTx)
+    exit_id: uint160 = exit_data.ife_id(inFlightTx)
     exit_data.ife_started(exit_id)
     assert inFlightTxPos > 0, "In-flight transaction position must not be 0"
     assert exit_data.inFlightExits[exit_id].oldestCompetitorPosition > inFlightTxPos, "In-flight transaction must be older than competitors to respond to non-canonical challenge"
@@ -195,7 +176,7 @@ def respondToNonCanonicalChallenge(
 # --- spent piggybacks -------------------------------------------------------------
 
 @internal
-def _block_piggyback(exit_id: uint168, bit: uint256, bond: uint256):
+def _block_piggyback(exit_id: uint160, bit: uint256, bond: uint256):
     """Remove a piggyback shown spent and pay its bond to the challenger."""
     exit_data.inFlightExits[exit_id].exitMap &= ~(1 << bit)
     assert exit_data.send_bond(msg.sender, bond), "SafeEthTransfer: failed to transfer ETH"
@@ -205,8 +186,8 @@ def _block_piggyback(exit_id: uint168, bit: uint256, bond: uint256):
 @nonreentrant
 def challengeInFlightExitInputSpent(args: ChallengeInputSpentArgs):
     """A piggybacked input spent by another transaction must not exit."""
-    self._check_sender_data(args.senderData)
-    exit_id: uint168 = exit_data.ife_id(args.inFlightTx)
+    exit_data.check_sender_data(args.senderData)
+    exit_id: uint160 = exit_data.ife_id(args.inFlightTx)
     exit_data.ife_started(exit_id)
     i: uint256 = convert(args.inFlightTxInputIndex, uint256)
     assert i < MAX_INPUTS, "Invalid input index"
@@ -234,8 +215,8 @@ def challengeInFlightExitInputSpent(args: ChallengeInputSpentArgs):
 def challengeInFlightExitOutputSpent(args: ChallengeOutputSpent):
     """A piggybacked output of an in-flight transaction that made it into a block, and was
     spent since, must not exit."""
-    self._check_sender_data(args.senderData)
-    exit_id: uint168 = exit_data.ife_id(args.inFlightTx)
+    exit_data.check_sender_data(args.senderData)
+    exit_id: uint160 = exit_data.ife_id(args.inFlightTx)
     exit_data.ife_started(exit_id)
     o: uint256 = payment.decode_pos(args.outputUtxoPos).oindex
     assert o < MAX_OUTPUTS, "Invalid output index"
@@ -258,7 +239,7 @@ def challengeInFlightExitOutputSpent(args: ChallengeOutputSpent):
 # --- process --------------------------------------------------------------------
 
 @external
-def processExit(exitId: uint168, vaultId: uint256, token: address):
+def processExit(exitId: uint160, vaultId: uint256, token: address):
     """The exit's `token` queue entry came due. No lock of its own: it runs inside
     PaymentExitGame.processExit, which holds the shared one (a second take would revert)."""
     assert msg.sender == exit_data.framework, "Caller address is unauthorized"

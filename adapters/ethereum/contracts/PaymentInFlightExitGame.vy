@@ -1,7 +1,7 @@
 # pragma version ~=0.4.3
 """
 @title PaymentInFlightExitGame (MoreVP in-flight exits of payment transactions: start, piggyback)
-@notice After plasma-contracts v2's PaymentInFlightExitRouter with its PaymentStartInFlightExit,
+@notice After plasma-contracts v1.0.4's PaymentInFlightExitRouter with its PaymentStartInFlightExit,
         PaymentPiggybackInFlightExit and PaymentDeleteInFlightExit controllers:
         - startInFlightExit: anyone shows a signed transaction whose inputs are in blocks, that
           spends no more than them per token, and posts the in-flight exit bond;
@@ -47,13 +47,10 @@ struct PiggybackInFlightExitOnOutputArgs:
     outputIndex: uint16
 
 
+# v1.0.4's fields only: the follower and watcher read the exit's data from the start call.
 event InFlightExitStarted:
     initiator: indexed(address)
     txHash: indexed(bytes32)
-    inFlightTx: Bytes[rlp.MAX_BYTES]
-    inputUtxosPos: DynArray[uint256, MAX_INPUTS]
-    inFlightTxWitnesses: DynArray[Bytes[65], MAX_INPUTS]
-    inputTxs: DynArray[Bytes[rlp.MAX_BYTES], MAX_INPUTS]
 
 event InFlightExitInputPiggybacked:
     exitTarget: indexed(address)
@@ -66,7 +63,7 @@ event InFlightExitOutputPiggybacked:
     outputIndex: uint16
 
 event InFlightExitDeleted:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
 
 
 # PaymentInFlightExitDisputes: the code of every function not defined here.
@@ -89,16 +86,16 @@ def __default__():
 
 @view
 @external
-def inFlightExits(exitIds: DynArray[uint168, exit_data.MAX_IFE_QUERY]) -> DynArray[exit_data.InFlightExit, exit_data.MAX_IFE_QUERY]:
+def inFlightExits(exitIds: DynArray[uint160, exit_data.MAX_IFE_QUERY]) -> DynArray[exit_data.InFlightExit, exit_data.MAX_IFE_QUERY]:
     result: DynArray[exit_data.InFlightExit, exit_data.MAX_IFE_QUERY] = []
-    for exit_id: uint168 in exitIds:
+    for exit_id: uint160 in exitIds:
         result.append(exit_data.inFlightExits[exit_id])
     return result
 
 
 @pure
 @external
-def getInFlightExitId(txBytes: Bytes[rlp.MAX_BYTES]) -> uint168:
+def getInFlightExitId(txBytes: Bytes[rlp.MAX_BYTES]) -> uint160:
     return exit_data.ife_id(txBytes)
 
 
@@ -108,8 +105,8 @@ def getInFlightExitId(txBytes: Bytes[rlp.MAX_BYTES]) -> uint168:
 @payable
 @nonreentrant
 def startInFlightExit(args: StartExitArgs):
-    assert msg.value == exit_data.startIFEBondSize, "Input value must match msg.value"
-    exit_id: uint168 = exit_data.ife_id(args.inFlightTx)
+    assert msg.value == convert(exit_data.startIFEBondSize, uint256), "Input value must match msg.value"
+    exit_id: uint160 = exit_data.ife_id(args.inFlightTx)
     in_flight: payment.Transaction = payment.decode(args.inFlightTx)
     n: uint256 = len(args.inputTxs)
     assert len(args.inputUtxosPos) == n, "Number of input transactions does not match number of provided input utxos positions"
@@ -169,20 +166,13 @@ def startInFlightExit(args: StartExitArgs):
     ife.bondOwner = msg.sender
     ife.bondSize = msg.value
     exit_data.inFlightExits[exit_id] = ife
-    log InFlightExitStarted(
-        initiator=msg.sender,
-        txHash=keccak256(args.inFlightTx),
-        inFlightTx=args.inFlightTx,
-        inputUtxosPos=args.inputUtxosPos,
-        inFlightTxWitnesses=args.inFlightTxWitnesses,
-        inputTxs=args.inputTxs,
-    )
+    log InFlightExitStarted(initiator=msg.sender, txHash=keccak256(args.inFlightTx))
 
 
 # --- piggyback ------------------------------------------------------------------
 
 @internal
-def _piggyback(exit_id: uint168, bit: uint256, target: exit_data.WithdrawData):
+def _piggyback(exit_id: uint160, bit: uint256, target: exit_data.WithdrawData):
     """Flag piggyback `bit` for `target`, queueing the exit if it is the first piggyback of its
     token (one queue entry per token, as PaymentPiggybackInFlightExit)."""
     assert target.exitTarget == msg.sender, "Can be called only by the exit target"
@@ -215,8 +205,8 @@ def _piggyback(exit_id: uint168, bit: uint256, target: exit_data.WithdrawData):
 
 @view
 @internal
-def _piggyback_phase(tx_bytes: Bytes[rlp.MAX_BYTES]) -> uint168:
-    exit_id: uint168 = exit_data.ife_id(tx_bytes)
+def _piggyback_phase(tx_bytes: Bytes[rlp.MAX_BYTES]) -> uint160:
+    exit_id: uint160 = exit_data.ife_id(tx_bytes)
     start: uint64 = exit_data.inFlightExits[exit_id].exitStartTimestamp
     assert start != 0, "No in-flight exit to piggyback on"
     assert exit_data.in_first_phase(convert(start, uint256)), "Piggyback is possible only in the first phase of the exit period"
@@ -228,8 +218,8 @@ def _piggyback_phase(tx_bytes: Bytes[rlp.MAX_BYTES]) -> uint168:
 @nonreentrant
 def piggybackInFlightExitOnInput(args: PiggybackInFlightExitOnInputArgs):
     """The owner of an input claims it back, should the exit turn out non-canonical."""
-    assert msg.value == exit_data.piggybackBondSize, "Input value must match msg.value"
-    exit_id: uint168 = self._piggyback_phase(args.inFlightTx)
+    assert msg.value == convert(exit_data.piggybackBondSize, uint256), "Input value must match msg.value"
+    exit_id: uint160 = self._piggyback_phase(args.inFlightTx)
     i: uint256 = convert(args.inputIndex, uint256)
     assert i < MAX_INPUTS, "Invalid input index"
     target: exit_data.WithdrawData = exit_data.inFlightExits[exit_id].inputs[i]
@@ -245,8 +235,8 @@ def piggybackInFlightExitOnInput(args: PiggybackInFlightExitOnInputArgs):
 @nonreentrant
 def piggybackInFlightExitOnOutput(args: PiggybackInFlightExitOnOutputArgs):
     """The owner of an output claims it, should the exit stay canonical."""
-    assert msg.value == exit_data.piggybackBondSize, "Input value must match msg.value"
-    exit_id: uint168 = self._piggyback_phase(args.inFlightTx)
+    assert msg.value == convert(exit_data.piggybackBondSize, uint256), "Input value must match msg.value"
+    exit_id: uint160 = self._piggyback_phase(args.inFlightTx)
     i: uint256 = convert(args.outputIndex, uint256)
     assert i < MAX_OUTPUTS, "Invalid output index"
     target: exit_data.WithdrawData = exit_data.inFlightExits[exit_id].outputs[i]
@@ -261,7 +251,7 @@ def piggybackInFlightExitOnOutput(args: PiggybackInFlightExitOnOutputArgs):
 
 @external
 @nonreentrant
-def deleteNonPiggybackedInFlightExit(exitId: uint168):
+def deleteNonPiggybackedInFlightExit(exitId: uint160):
     """An exit nobody piggybacked is never queued: after the first phase, its bond goes back."""
     start: uint256 = exit_data.ife_started(exitId)
     assert not exit_data.in_first_phase(start), "Cannot delete in-flight exit still in first phase"

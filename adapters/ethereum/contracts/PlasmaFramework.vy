@@ -1,35 +1,42 @@
 # pragma version ~=0.4.3
 """
 @title PlasmaFramework
-@notice The root-chain anchor of the child chain, after plasma-contracts v2's
+@notice The root-chain anchor of the child chain, after plasma-contracts v1.0.4's
         PlasmaFramework (BlockController + ExitGameController + registries):
         - the authority submits child block roots at 1000, 2000, ...;
         - registered vaults submit deposit blocks between them (n*1000 + 1 ... n*1000 + 999);
-        - registered exit games enqueue exits in per (vault, token) priority queues,
-          which anyone processes once an exit's exitable timestamp has passed;
+        - registered exit games enqueue exits in per (vault, token) priority queues (one
+          PriorityQueue contract each, `exitsQueues`), which anyone processes once an exit's
+          exitable timestamp has passed;
         - outputs that have exited are flagged so no second exit game pays them twice.
-        Its address is the EIP-712 verifying contract of the child chain.
+        Its address is the EIP-712 verifying contract of the child chain. Its ABI is v1.0.4's
+        where omg-js 4.1.2-1.0.4 calls it (exit ids are uint160, a deposit block logs no
+        BlockSubmitted: its vault's DepositCreated is the deposit's first log).
         Not (yet) here: quarantine of newly registered vaults and exit games,
         maintainer role, child chain activation.
 """
 
 CHILD_BLOCK_INTERVAL: public(constant(uint256)) = 1000
 TX_OFFSET: constant(uint256) = 10_000
-# Exit priority layout (ExitPriority): exitableAt (32 bits) | tx position / 10^4 (56 bits) | exitId (168 bits)
-PRIORITY_EXITABLE_AT_SHIFT: constant(uint256) = 224
-PRIORITY_TX_POS_SHIFT: constant(uint256) = 168
-EXIT_ID_MASK: constant(uint256) = (1 << 168) - 1
-TX_POS_MASK: constant(uint256) = (1 << 56) - 1
-# Heap bounds: a queue holds fewer than 2**64 exits, so a path is at most 64 levels.
-MAX_HEAP_LEVELS: constant(uint256) = 64
+# Exit priority layout (v1.0.4's ExitPriority): exitableAt (42 bits) | tx position / 10^4 (54 bits) | exitId (160 bits)
+PRIORITY_EXITABLE_AT_SHIFT: constant(uint256) = 214
+PRIORITY_TX_POS_SHIFT: constant(uint256) = 160
+EXIT_ID_MASK: constant(uint256) = (1 << 160) - 1
+TX_POS_MASK: constant(uint256) = (1 << 54) - 1
 MAX_EXITS_PER_CALL: constant(uint256) = 128
 # Output ids an exit game flags or checks in one call: an in-flight exit's inputs and outputs.
 MAX_OUTPUT_IDS: constant(uint256) = 16
 PROTOCOL_MVP: constant(uint8) = 1
 PROTOCOL_MORE_VP: constant(uint8) = 2
 
+interface PriorityQueue:
+    def insert(priority: uint256): nonpayable
+    def delMin() -> uint256: nonpayable
+    def getMin() -> uint256: view
+    def currentSize() -> uint256: view
+
 interface ExitProcessor:
-    def processExit(exitId: uint168, vaultId: uint256, token: address): nonpayable
+    def processExit(exitId: uint160, vaultId: uint256, token: address): nonpayable
 
 
 struct Block:
@@ -54,7 +61,7 @@ event ExitQueueAdded:
     token: address
 
 event ExitQueued:
-    exitId: indexed(uint168)
+    exitId: indexed(uint160)
     priority: uint256
 
 event ProcessedExitsNum:
@@ -76,20 +83,22 @@ exitGameToTxType: public(HashMap[address, uint256])
 protocols: public(HashMap[uint256, uint8])
 
 # outputId => exitId of the exit that paid it
-outputsFinalized: public(HashMap[bytes32, uint168])
+outputsFinalized: public(HashMap[bytes32, uint160])
 
-# Exit queues: a binary min-heap of priorities per keccak(vaultId, token), 1-based.
-_queue_exists: HashMap[bytes32, bool]
-_heap: HashMap[bytes32, HashMap[uint256, uint256]]
-_heap_size: HashMap[bytes32, uint256]
+# keccak256(abi.encodePacked(vaultId, token)) => its PriorityQueue (omg-js computes the key itself)
+exitsQueues: public(HashMap[bytes32, address])
+# The PriorityQueue blueprint (ERC-5202) each addExitQueue creates a queue from.
+queueBlueprint: public(immutable(address))
 # queue => priority => the exit game that processes it. Per queue: an in-flight exit of several
 # tokens is queued once per token, with the same priority in each.
 _exit_processors: HashMap[bytes32, HashMap[uint256, address]]
 
 
 @deploy
-def __init__(min_exit_period_s: uint256):
+def __init__(min_exit_period_s: uint256, priorityQueueBlueprint: address):
     assert min_exit_period_s > 0, "Minimum exit period must be positive"
+    assert priorityQueueBlueprint.is_contract, "Priority queue blueprint must be a contract"
+    queueBlueprint = priorityQueueBlueprint
     self.authority = msg.sender
     self.minExitPeriod = min_exit_period_s
     self.nextChildBlock = CHILD_BLOCK_INTERVAL
@@ -111,13 +120,13 @@ def submitBlock(blockRoot: bytes32):
 
 @external
 def submitDepositBlock(blockRoot: bytes32) -> uint256:
-    """A registered vault submits a one-transaction deposit block; returns its number."""
+    """A registered vault submits a one-transaction deposit block; returns its number. It logs
+    nothing: omg-js reads the deposit's block number from the deposit receipt's first log."""
     assert self.vaultToId[msg.sender] != 0, "The call is not from a registered vault"
     assert self.nextDeposit < CHILD_BLOCK_INTERVAL, "Exceeded limit of deposits per child block interval"
     blknum: uint256 = self.nextChildBlock - CHILD_BLOCK_INTERVAL + self.nextDeposit
     self.blocks[blknum] = Block(root=blockRoot, timestamp=block.timestamp)
     self.nextDeposit += 1
-    log BlockSubmitted(blknum=blknum)
     return blknum
 
 
@@ -160,13 +169,22 @@ def registerExitGame(txType: uint256, exitGame: address, protocol: uint8):
 @pure
 @internal
 def _queue_key(vaultId: uint256, token: address) -> bytes32:
-    return keccak256(abi_encode(vaultId, token))
+    return keccak256(concat(convert(vaultId, bytes32), convert(token, bytes20)))
+
+
+@view
+@internal
+def _queue(vaultId: uint256, token: address) -> PriorityQueue:
+    """The exit queue of (vaultId, token); reverts if there is none."""
+    queue: address = self.exitsQueues[self._queue_key(vaultId, token)]
+    assert queue != empty(address), "The exit queue for vault ID and token does not exist"
+    return PriorityQueue(queue)
 
 
 @view
 @external
 def hasExitQueue(vaultId: uint256, token: address) -> bool:
-    return self._queue_exists[self._queue_key(vaultId, token)]
+    return self.exitsQueues[self._queue_key(vaultId, token)] != empty(address)
 
 
 @external
@@ -175,35 +193,33 @@ def addExitQueue(vaultId: uint256, token: address):
     assert vaultId != 0, "Vault ID must not be 0"
     assert self.vaults[vaultId] != empty(address), "Vault ID is not registered"
     key: bytes32 = self._queue_key(vaultId, token)
-    assert not self._queue_exists[key], "Exit queue exists"
-    self._queue_exists[key] = True
+    assert self.exitsQueues[key] == empty(address), "Exit queue exists"
+    self.exitsQueues[key] = create_from_blueprint(queueBlueprint)
     log ExitQueueAdded(vaultId=vaultId, token=token)
 
 
 @view
 @external
 def exitQueueSize(vaultId: uint256, token: address) -> uint256:
-    return self._heap_size[self._queue_key(vaultId, token)]
+    return staticcall self._queue(vaultId, token).currentSize()
 
 
 @view
 @external
 def getNextExit(vaultId: uint256, token: address) -> uint256:
     """The smallest priority in the queue (the next exit to process)."""
-    key: bytes32 = self._queue_key(vaultId, token)
-    assert self._heap_size[key] > 0, "Exit queue is empty"
-    return self._heap[key][1]
+    return staticcall self._queue(vaultId, token).getMin()
 
 
 @pure
 @external
-def computePriority(exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256:
+def computePriority(exitableAt: uint32, txPos: uint256, exitId: uint160) -> uint256:
     return self._priority(exitableAt, txPos, exitId)
 
 
 @pure
 @internal
-def _priority(exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256:
+def _priority(exitableAt: uint32, txPos: uint256, exitId: uint160) -> uint256:
     tx_pos_field: uint256 = txPos // TX_OFFSET
     assert tx_pos_field <= TX_POS_MASK, "Tx position does not fit the priority"
     return (
@@ -214,41 +230,42 @@ def _priority(exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256:
 
 
 @external
-def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256:
+def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint160) -> uint256:
     """A registered exit game queues one of its exits; the caller processes it later."""
     assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
     key: bytes32 = self._queue_key(vaultId, token)
-    assert self._queue_exists[key], "The queue for the (vaultId, token) pair is not yet added to the Plasma framework"
+    queue: address = self.exitsQueues[key]
+    assert queue != empty(address), "The queue for the (vaultId, token) pair is not yet added to the Plasma framework"
     priority: uint256 = self._priority(exitableAt, txPos, exitId)
     assert self._exit_processors[key][priority] == empty(address), "Exit is already queued"
     self._exit_processors[key][priority] = msg.sender
-    self._heap_insert(key, priority)
+    extcall PriorityQueue(queue).insert(priority)
     log ExitQueued(exitId=exitId, priority=priority)
     return priority
 
 
 @external
 @nonreentrant
-def processExits(vaultId: uint256, token: address, topExitId: uint168, maxExitsToProcess: uint256):
+def processExits(vaultId: uint256, token: address, topExitId: uint160, maxExitsToProcess: uint256):
     """Process up to `maxExitsToProcess` exits whose exitable timestamp has passed, in priority order.
     `topExitId` (0 to skip the check) guards against processing a different exit than expected."""
     assert vaultId != 0, "Vault ID must not be 0"
     key: bytes32 = self._queue_key(vaultId, token)
-    assert self._queue_exists[key], "The exit queue for vault ID and token does not exist"
-    assert self._heap_size[key] > 0, "Exit queue is empty"
-    top_exit_id: uint168 = convert(self._heap[key][1] & EXIT_ID_MASK, uint168)
+    queue: PriorityQueue = self._queue(vaultId, token)
+    assert staticcall queue.currentSize() > 0, "Exit queue is empty"
+    top_exit_id: uint160 = convert(staticcall queue.getMin() & EXIT_ID_MASK, uint160)
     assert topExitId == 0 or topExitId == top_exit_id, "Top exit ID of the queue is different to the one specified"
     processed: uint256 = 0
     for i: uint256 in range(MAX_EXITS_PER_CALL):
-        if processed == maxExitsToProcess or self._heap_size[key] == 0:
+        if processed == maxExitsToProcess or staticcall queue.currentSize() == 0:
             break
-        priority: uint256 = self._heap[key][1]
+        priority: uint256 = staticcall queue.getMin()
         if (priority >> PRIORITY_EXITABLE_AT_SHIFT) >= block.timestamp:
             break
-        self._heap_del_min(key)
+        extcall queue.delMin()
         processor: address = self._exit_processors[key][priority]
         self._exit_processors[key][priority] = empty(address)
-        extcall ExitProcessor(processor).processExit(convert(priority & EXIT_ID_MASK, uint168), vaultId, token)
+        extcall ExitProcessor(processor).processExit(convert(priority & EXIT_ID_MASK, uint160), vaultId, token)
         processed += 1
     log ProcessedExitsNum(processedNum=processed, vaultId=vaultId, token=token)
 
@@ -262,7 +279,7 @@ def isOutputFinalized(outputId: bytes32) -> bool:
 
 
 @external
-def flagOutputFinalized(outputId: bytes32, exitId: uint168):
+def flagOutputFinalized(outputId: bytes32, exitId: uint160):
     assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
     assert outputId != empty(bytes32), "Should not flag an empty output ID"
     assert exitId != 0, "Should not flag with exit ID 0"
@@ -271,7 +288,7 @@ def flagOutputFinalized(outputId: bytes32, exitId: uint168):
 
 
 @external
-def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exitId: uint168):
+def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exitId: uint160):
     """Flag outputs an exit finalized; an output already flagged keeps the exit that flagged it
     first (an in-flight exit flags its inputs again for each of its tokens)."""
     assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
@@ -284,53 +301,10 @@ def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exit
 
 @view
 @external
-def isAnyInputFinalizedByOtherExit(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exitId: uint168) -> bool:
+def isAnyInputFinalizedByOtherExit(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exitId: uint160) -> bool:
     """Whether an exit other than `exitId` finalized any of `outputIds`."""
     for output_id: bytes32 in outputIds:
-        finalized_by: uint168 = self.outputsFinalized[output_id]
+        finalized_by: uint160 = self.outputsFinalized[output_id]
         if finalized_by != 0 and finalized_by != exitId:
             return True
     return False
-
-
-# --- binary min-heap ------------------------------------------------------------
-
-@internal
-def _heap_insert(key: bytes32, priority: uint256):
-    size: uint256 = self._heap_size[key] + 1
-    assert size < (1 << MAX_HEAP_LEVELS), "Exit queue is full"
-    self._heap_size[key] = size
-    i: uint256 = size
-    for level: uint256 in range(MAX_HEAP_LEVELS):
-        if i == 1:
-            break
-        parent_value: uint256 = self._heap[key][i // 2]
-        if parent_value <= priority:
-            break
-        self._heap[key][i] = parent_value
-        i = i // 2
-    self._heap[key][i] = priority
-
-
-@internal
-def _heap_del_min(key: bytes32):
-    size: uint256 = self._heap_size[key]
-    last: uint256 = self._heap[key][size]
-    self._heap[key][size] = 0
-    size -= 1
-    self._heap_size[key] = size
-    if size == 0:
-        return
-    i: uint256 = 1
-    for level: uint256 in range(MAX_HEAP_LEVELS):
-        child: uint256 = 2 * i
-        if child > size:
-            break
-        if child + 1 <= size and self._heap[key][child + 1] < self._heap[key][child]:
-            child += 1
-        child_value: uint256 = self._heap[key][child]
-        if child_value >= last:
-            break
-        self._heap[key][i] = child_value
-        i = child
-    self._heap[key][i] = last

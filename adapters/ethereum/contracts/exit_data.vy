@@ -1,7 +1,7 @@
 # pragma version ~=0.4.3
 """
 @title Payment exit game storage and the checks both exit routers share
-@notice After plasma-contracts v2's PaymentExitDataModel, OutputId, ExitableTimestamp,
+@notice After plasma-contracts v1.0.4's PaymentExitDataModel, OutputId, ExitableTimestamp,
         MoreVpFinalization and PaymentOutputToPaymentTxCondition.
         PaymentExitGame runs PaymentInFlightExitGame's and PaymentInFlightExitDisputes' code
         by DELEGATECALL, on its own storage: all three `initializes:` this module and declare
@@ -19,10 +19,10 @@ interface PlasmaFramework:
     def minExitPeriod() -> uint256: view
     def vaults(vaultId: uint256) -> address: view
     def isOutputFinalized(outputId: bytes32) -> bool: view
-    def isAnyInputFinalizedByOtherExit(outputIds: DynArray[bytes32, payment.MAX_INPUTS], exitId: uint168) -> bool: view
-    def flagOutputFinalized(outputId: bytes32, exitId: uint168): nonpayable
-    def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_IFE_OUTPUT_IDS], exitId: uint168): nonpayable
-    def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint168) -> uint256: nonpayable
+    def isAnyInputFinalizedByOtherExit(outputIds: DynArray[bytes32, payment.MAX_INPUTS], exitId: uint160) -> bool: view
+    def flagOutputFinalized(outputId: bytes32, exitId: uint160): nonpayable
+    def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_IFE_OUTPUT_IDS], exitId: uint160): nonpayable
+    def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint160) -> uint256: nonpayable
 
 interface EthVault:
     def withdraw(receiver: address, amount: uint256): nonpayable
@@ -33,8 +33,9 @@ interface Erc20Vault:
 # An in-flight exit finalizes at most its inputs and its outputs at once.
 MAX_IFE_OUTPUT_IDS: constant(uint256) = payment.MAX_INPUTS + payment.MAX_OUTPUTS
 SAFE_GAS_STIPEND: constant(uint256) = 2300  # enough for a plain receive, not for reentrancy
-# ExitId: bit 167 flags an in-flight exit id; a standard exit id never sets it (oindex < 2**14 at bit 152).
-IN_FLIGHT_FLAG: constant(uint256) = 1 << 167
+# ExitId (v1.0.4): bit 151 flags an in-flight exit id; a standard exit id never sets it (151 bits
+# of hash, then its output index from bit 152, below 2**8 so the id fits 160 bits).
+IN_FLIGHT_FLAG: constant(uint256) = 1 << 151
 # inFlightExits() answers at most MAX_IFE_QUERY exits of IFE_ABI_BYTES each (47 static words).
 MAX_IFE_QUERY: constant(uint256) = 16
 IFE_ABI_BYTES: constant(uint256) = 47 * 32
@@ -45,7 +46,6 @@ struct StandardExit:
     utxoPos: uint256
     outputId: bytes32
     exitTarget: address
-    token: address
     amount: uint256
     bondSize: uint256
 
@@ -74,13 +74,13 @@ struct InFlightExit:
 framework: public(address)
 ethVaultId: public(uint256)
 erc20VaultId: public(uint256)
-startStandardExitBondSize: public(uint256)
-startIFEBondSize: public(uint256)
-piggybackBondSize: public(uint256)
-standardExits: HashMap[uint168, StandardExit]
+startStandardExitBondSize: public(uint128)
+startIFEBondSize: public(uint128)
+piggybackBondSize: public(uint128)
+standardExits: HashMap[uint160, StandardExit]
 # Outputs shown spent by a successful challenge can never start a standard exit again.
 challengedOutputs: public(HashMap[bytes32, bool])
-inFlightExits: HashMap[uint168, InFlightExit]
+inFlightExits: HashMap[uint160, InFlightExit]
 
 
 @pure
@@ -94,14 +94,22 @@ def output_id(is_deposit: bool, tx_bytes: Bytes[rlp.MAX_BYTES], utxo_pos: uint25
 
 @pure
 @internal
-def ife_id(tx_bytes: Bytes[rlp.MAX_BYTES]) -> uint168:
-    """ExitId.getInFlightExitId: the in-flight bit | the top 167 bits of the transaction hash."""
-    return convert((convert(keccak256(tx_bytes), uint256) >> 89) | IN_FLIGHT_FLAG, uint168)
+def ife_id(tx_bytes: Bytes[rlp.MAX_BYTES]) -> uint160:
+    """ExitId.getInFlightExitId: the in-flight bit | the top 151 bits of the transaction hash."""
+    return convert((convert(keccak256(tx_bytes), uint256) >> 105) | IN_FLIGHT_FLAG, uint160)
 
 
 @view
 @internal
-def ife_started(exit_id: uint168) -> uint256:
+def check_sender_data(sender_data: bytes32):
+    """Binds a challenge to its sender (keccak of the packed address), so a front-runner copying
+    the calldata cannot take the bond."""
+    assert sender_data == keccak256(slice(convert(msg.sender, bytes32), 12, 20)), "Incorrect senderData"
+
+
+@view
+@internal
+def ife_started(exit_id: uint160) -> uint256:
     """The in-flight exit's start timestamp; reverts if there is no such exit."""
     start: uint64 = self.inFlightExits[exit_id].exitStartTimestamp
     assert start != 0, "In-flight exit does not exist"
@@ -117,7 +125,7 @@ def in_first_phase(start: uint256) -> bool:
 
 @view
 @internal
-def is_piggybacked(exit_id: uint168, bit: uint256) -> bool:
+def is_piggybacked(exit_id: uint160, bit: uint256) -> bool:
     """Bit i of exitMap: input i (i < MAX_INPUTS) or output i - MAX_INPUTS is piggybacked."""
     return self.inFlightExits[exit_id].exitMap & (1 << bit) != 0
 
