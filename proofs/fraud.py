@@ -78,7 +78,8 @@ class InvalidExitProof:
         self.spend.check(self.utxo_pos, owner, verifying_contract)
 
     def contract_args(self) -> tuple:
-        """ChallengeStandardExitArgs (exitId, exitingTx, challengeTx, inputIndex, challengeTxSig)."""
+        """ChallengeStandardExitArgs (exitId, exitingTx, challengeTx, inputIndex, challengeTxSig), to
+        which the challenger appends its senderData (keccak of its address)."""
         return (self.exit_id, self.exiting_tx, self.spend.tx, self.spend.input_index, self.spend.signature)
 
 

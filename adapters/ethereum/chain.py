@@ -82,3 +82,14 @@ def mine(w3: Web3, blocks: int = 1) -> None:
             tester.mine_blocks()
         else:
             w3.provider.make_request("evm_mine", [])
+
+
+def call_args(w3: Web3, contract: Any, tx_hash: bytes, function: str) -> dict[str, Any] | None:
+    """The arguments of `function` when transaction `tx_hash` called it on `contract` directly
+    (its calldata); None when the transaction went elsewhere or called something else.
+    A confirmed transaction's calldata never changes: events need not repeat it."""
+    sent = w3.eth.get_transaction(tx_hash)
+    if sent["to"] != contract.address:
+        return None
+    called, params = contract.decode_function_input(sent["input"])
+    return dict(params) if called.fn_name == function else None

@@ -64,7 +64,8 @@ class RootChainClient:
         return started.args.exitId
 
     def challenge_standard_exit(self, sender: str, proof: InvalidExitProof) -> Any:
-        return chain.send(self.w3, self.root.exit_game.functions.challengeStandardExit(proof.contract_args()), sender)
+        args = (*proof.contract_args(), self._sender_data(sender))
+        return chain.send(self.w3, self.root.exit_game.functions.challengeStandardExit(args), sender)
 
     def start_in_flight_exit(self, sender: str, signed_tx: bytes, index: BlockIndex) -> int:
         """Start an in-flight exit of a signed transaction; its inputs' data come from the log."""

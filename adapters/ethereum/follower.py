@@ -1,5 +1,8 @@
 """Follow the root chain: turn the vaults', framework's and exit game's logs into ledger events.
 
+The exit game's events are plasma-contracts v1.0.4's: an exit's start logs its id (standard) or
+its transaction's hash (in-flight), not its data; that is read from the start call's calldata.
+
 Exactly once, across restarts and reorgs: the follower reads only blocks at least
 `confirmations` deep, and appends each range's facts together with a `RootChainSynced`
 cursor event in one batch (one database transaction), so the log holds a fact if and
@@ -18,13 +21,14 @@ from eth_abi.exceptions import DecodingError
 from web3._utils.events import get_event_data
 from web3.exceptions import LogTopicError, MismatchedABI, TransactionNotFound
 
+from adapters.ethereum.chain import call_args
 from adapters.ethereum.contracts import RootChain
 from ledger import events as ev
 from ledger.node import Node, Outcome
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
 from proofs import merkle
 from proofs.keccak import keccak256
-from proofs.payment import deposit_tx, encode
+from proofs.payment import decode_utxo_pos, deposit_tx, encode
 
 
 # What decoding a log entry that is not one of the contracts' raises (a missing field, no topics,
@@ -123,7 +127,7 @@ class Follower:
         return {
             ("vault", "DepositCreated"): self._deposit,
             ("framework", "BlockSubmitted"): self._block,
-            ("exit_game", "ExitStarted"): lambda log, _: [ev.ExitStarted(log.args.exitId, log.args.utxoPos, log.args.outputTx)],
+            ("exit_game", "ExitStarted"): self._exit_started,
             ("exit_game", "ExitChallenged"): lambda log, index: [ev.ExitChallenged(index.standard(log.args.utxoPos))],
             ("exit_game", "ExitFinalized"): lambda log, _: [ev.ExitProcessed(log.args.exitId, True)],
             ("exit_game", "ExitOmitted"): lambda log, _: [ev.ExitProcessed(log.args.exitId, False)],
@@ -142,10 +146,35 @@ class Follower:
                 ev.InFlightExitWithdrawn(log.args.exitId, True, log.args.outputIndex)],
         }
 
+    def _exit_started(self, log: Log, _: ExitIndex) -> list[ev.Event]:
+        """ExitStarted names the exit; the output comes from the startStandardExit call that
+        logged it, checked to be the output of that exit id."""
+        args = self._start_args(log, "startStandardExit")
+        utxo_pos, output_tx = args["utxoPos"], bytes(args["rlpOutputTx"])
+        is_deposit = decode_utxo_pos(utxo_pos)[0] % CHILD_BLOCK_INTERVAL != 0
+        if self.root.exit_game.functions.getStandardExitId(is_deposit, output_tx, utxo_pos).call() != log.args.exitId:
+            raise FollowError("exit_unrecoverable", f"exit {log.args.exitId}: its start call names another exit")
+        return [ev.ExitStarted(log.args.exitId, utxo_pos, output_tx)]
+
     def _in_flight_started(self, log: Log, _: ExitIndex) -> list[ev.Event]:
-        args = log.args
-        exit_id = self.root.exit_game.functions.getInFlightExitId(args.inFlightTx).call()
-        return [ev.InFlightExitStarted(exit_id, args.inFlightTx, tuple(args.inputTxs), tuple(args.inputUtxosPos))]
+        """InFlightExitStarted names the transaction by hash; the transaction and its inputs come
+        from the startInFlightExit call that logged it."""
+        args = self._start_args(log, "startInFlightExit")
+        in_flight_tx = bytes(args["inFlightTx"])
+        if keccak256(in_flight_tx) != bytes(log.args.txHash):
+            raise FollowError("exit_unrecoverable", f"in-flight exit 0x{bytes(log.args.txHash).hex()}: its start call names another transaction")
+        exit_id = self.root.exit_game.functions.getInFlightExitId(in_flight_tx).call()
+        return [ev.InFlightExitStarted(exit_id, in_flight_tx, tuple(map(bytes, args["inputTxs"])), tuple(args["inputUtxosPos"]))]
+
+    def _start_args(self, log: Log, function: str) -> dict[str, Any]:
+        """The struct argument (by field name) of the exit game's `function` call that logged `log`."""
+        try:
+            params = call_args(self.w3, self.root.exit_game, log.tx_hash, function)
+        except TransactionNotFound:
+            params = None
+        if params is None:
+            raise FollowError("exit_unrecoverable", f"{log.name} in Ethereum block {log.block} was not logged by a direct {function} call")
+        return dict(params["args"])
 
     def _deposit(self, log: Log, _: ExitIndex) -> list[ev.Event]:
         """The vault logs owner, token and amount; the deposit's bytes are rebuilt and checked

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import attrs
 
-from adapters.ethereum.chain import ChainError
+from adapters.ethereum.chain import ChainError, call_args
 from adapters.ethereum.client import RootChainClient
 from ledger.blocks import BlockIndex
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
@@ -150,14 +150,18 @@ class Watcher:
         return DoubleSpendProof(pos, input_tx, in_flight, Spend.of(spent.signed_tx, pos))
 
     def _in_flight_signature(self, record: InFlightExit, input_index: int) -> bytes:
-        """The witness the exit game logged when the exit started (the ledger keeps only the
-        tx); read from the chain once per exit, as a confirmed log does not change."""
+        """The witness the exit's start call carried (the ledger keeps only the tx, v1.0.4's
+        InFlightExitStarted only its hash); read from the chain once per exit, as a confirmed
+        transaction does not change."""
         if record.tx_hash not in self._witnesses:
-            started = self.client.root.exit_game.events.InFlightExitStarted()
-            logs = started.get_logs(from_block=0, argument_filters={"txHash": record.tx_hash})
+            game = self.client.root.exit_game
+            logs = game.events.InFlightExitStarted().get_logs(from_block=0, argument_filters={"txHash": record.tx_hash})
             if not logs:
                 raise LookupError(f"no InFlightExitStarted for 0x{record.tx_hash.hex()}")
-            self._witnesses[record.tx_hash] = [bytes(w) for w in logs[0].args.inFlightTxWitnesses]
+            params = call_args(self.client.w3, game, logs[0].transactionHash, "startInFlightExit")
+            if params is None:
+                raise LookupError(f"the in-flight exit of 0x{record.tx_hash.hex()} was not started by a direct call")
+            self._witnesses[record.tx_hash] = [bytes(w) for w in params["args"]["inFlightTxWitnesses"]]
         return self._witnesses[record.tx_hash][input_index]
 
     def _challenge_canonicity(self, proof: DoubleSpendProof) -> None:

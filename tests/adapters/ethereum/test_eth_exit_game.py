@@ -6,13 +6,15 @@ import pytest
 
 from adapters.ethereum import contracts
 from proofs import eip712, merkle
+from proofs.keccak import keccak256
 from proofs.payment import Output, PaymentTx, encode_unsigned, encode_utxo_pos
 from tests.adapters.ethereum.rootchain import (
     ALICE, AUTHORITY, BOB, BOND_WEI, CAROL, ETH, ETH_HEX, MIN_EXIT_PERIOD_S, events, key, reverts,
 )
 
 ONE_ETH = 10**18
-TIME_SHIFT = 224  # exitableAt sits in the top 32 bits of an exit's priority
+TIME_SHIFT = 214  # exitableAt sits in the top 42 bits of an exit's priority (v1.0.4's ExitPriority)
+EXIT_ID_BITS = 160
 
 
 def out(chain, account: int, amount: int, token: bytes = ETH) -> Output:
@@ -46,12 +48,13 @@ def test_standard_exit_of_a_deposit_output(chain):
     exit_id, pos, tx = exit_deposit(chain, ALICE, ONE_ETH)
     assert exit_id == chain.exit_game.functions.getStandardExitId(True, tx, pos).call()
     exit_ = chain.exit_of(exit_id)
-    assert exit_[:2] == (True, pos) and exit_[3:] == (chain.accounts[ALICE], ETH_HEX, ONE_ETH, BOND_WEI)
+    assert exit_ == (True, pos, exit_[2], chain.accounts[ALICE], ONE_ETH, BOND_WEI)  # v1.0.4's StandardExit
     assert chain.framework.functions.exitQueueSize(contracts.ETH_VAULT_ID, ETH_HEX).call() == 1
     assert chain.w3.eth.get_balance(chain.exit_game.address) == BOND_WEI
     priority = chain.framework.functions.getNextExit(contracts.ETH_VAULT_ID, ETH_HEX).call()
     assert priority >> TIME_SHIFT == chain.now() + MIN_EXIT_PERIOD_S  # a deposit waits one period
-    assert priority & (2**168 - 1) == exit_id
+    assert priority & (2**EXIT_ID_BITS - 1) == exit_id
+    assert (priority >> EXIT_ID_BITS) & (2**54 - 1) == pos // 10_000  # then the tx position
 
 
 def test_standard_exit_of_a_child_block_output_with_a_merkle_proof(chain):
@@ -62,7 +65,7 @@ def test_standard_exit_of_a_child_block_output_with_a_merkle_proof(chain):
         chain.start_exit(BOB, pos, leaves[1], merkle.proof(leaves, 0))
     exit_id = chain.start_exit(BOB, pos, leaves[1], merkle.proof(leaves, 1))
     assert exit_id == chain.exit_game.functions.getStandardExitId(False, leaves[1], pos).call()
-    assert chain.exit_of(exit_id)[5] == 7 * ONE_ETH
+    assert chain.exit_of(exit_id)[4] == 7 * ONE_ETH
     priority = chain.framework.functions.getNextExit(contracts.ETH_VAULT_ID, ETH_HEX).call()
     assert priority >> TIME_SHIFT == block_timestamp + 2 * MIN_EXIT_PERIOD_S  # a fresh output waits two
     # Alice's change output of the same transaction exits too.
@@ -107,13 +110,13 @@ def test_a_spent_output_exit_is_challenged_with_the_owners_eip712_signature(chai
     signature = chain.sign(spend, ALICE)  # proofs.eip712, verifying contract = the framework
     before = chain.balance(CAROL)
     receipt = chain.send(
-        chain.exit_game.functions.challengeStandardExit((exit_id, tx, encode_unsigned(spend), 1, signature)), CAROL
+        chain.exit_game.functions.challengeStandardExit((exit_id, tx, encode_unsigned(spend), 1, signature, chain.sender_data(CAROL))), CAROL
     )
     assert [e.utxoPos for e in events(chain.exit_game, "ExitChallenged", receipt)] == [pos]
     assert chain.balance(CAROL) == before + BOND_WEI - fee_of(chain, receipt)  # the challenger takes the bond
     assert chain.exit_of(exit_id)[0] is False
     with reverts("The exit does not exist"):
-        chain.send(chain.exit_game.functions.challengeStandardExit((exit_id, tx, encode_unsigned(spend), 1, signature)), CAROL)
+        chain.send(chain.exit_game.functions.challengeStandardExit((exit_id, tx, encode_unsigned(spend), 1, signature, chain.sender_data(CAROL))), CAROL)
     with reverts("Output was shown spent by a challenge"):
         chain.start_exit(ALICE, pos, tx, merkle.proof([tx], 0))
     # The queue entry is skipped when its time comes; the vault keeps the deposit.
@@ -127,7 +130,9 @@ def test_a_challenge_needs_the_owners_signature_of_a_spend(chain):
     exit_id, pos, tx = exit_deposit(chain, ALICE, ONE_ETH)
     spend = spend_of(chain, pos, ONE_ETH)
     spend_bytes = encode_unsigned(spend)
-    challenge = chain.exit_game.functions.challengeStandardExit
+
+    def challenge(args: tuple):
+        return chain.exit_game.functions.challengeStandardExit((*args, chain.sender_data(CAROL)))
     with reverts("Tx is not signed correctly"):  # Bob is not the owner
         chain.send(challenge((exit_id, tx, spend_bytes, 1, chain.sign(spend, BOB))), CAROL)
     other_domain = eip712.sign(eip712.signing_hash(spend, b"\x44" * 20), key(ALICE))
@@ -143,6 +148,44 @@ def test_a_challenge_needs_the_owners_signature_of_a_spend(chain):
     with reverts("Invalid exiting tx causing outputId mismatch"):
         chain.send(challenge((exit_id, spend_bytes, spend_bytes, 1, good)), CAROL)
     assert chain.exit_of(exit_id)[0] is True
+
+
+def test_a_challenge_is_bound_to_its_sender_by_sender_data(chain):
+    """v1.0.4: senderData = keccak(challenger), so a front-runner copying the calldata cannot take the bond."""
+    exit_id, pos, tx = exit_deposit(chain, ALICE, ONE_ETH)
+    spend = spend_of(chain, pos, ONE_ETH)
+    args = (exit_id, tx, encode_unsigned(spend), 1, chain.sign(spend, ALICE), chain.sender_data(CAROL))
+    with reverts("Incorrect senderData"):  # Bob sends Carol's challenge as it is
+        chain.send(chain.exit_game.functions.challengeStandardExit(args), BOB)
+    assert chain.exit_of(exit_id)[0] is True
+    receipt = chain.send(chain.exit_game.functions.challengeStandardExit(args), CAROL)
+    assert [e.utxoPos for e in events(chain.exit_game, "ExitChallenged", receipt)] == [pos]
+
+
+def test_exit_ids_are_v1_0_4s_160_bit_ids(chain):
+    """ExitId: output index from bit 152, in-flight flag at bit 151, 151 bits of a hash below it."""
+    child, leaves = child_block_with_payment(chain)
+    pos = encode_utxo_pos(child, 1, 1)
+    standard = chain.exit_game.functions.getStandardExitId(False, leaves[1], pos).call()
+    assert standard == (int.from_bytes(keccak256(leaves[1]), "big") >> 105) | (1 << 152)
+    in_flight = chain.exit_game.functions.getInFlightExitId(leaves[1]).call()
+    assert in_flight == (int.from_bytes(keccak256(leaves[1]), "big") >> 105) | (1 << 151)
+    assert standard < 2**EXIT_ID_BITS and in_flight < 2**EXIT_ID_BITS
+
+
+def test_an_exit_queue_is_found_and_read_as_omgjs_does(chain):
+    """omg-js's getExitQueue: exitsQueues(keccak(abi.encodePacked(vaultId, token))).heapList(), 0 first."""
+    queue = contracts.exit_queue(chain.w3, chain.framework, contracts.ETH_VAULT_ID, ETH_HEX)
+    assert queue.functions.heapList().call() == [0]
+    exit_id, _, _ = exit_deposit(chain, ALICE, ONE_ETH)
+    priority = chain.framework.functions.getNextExit(contracts.ETH_VAULT_ID, ETH_HEX).call()
+    assert queue.functions.heapList().call() == [0, priority] and priority & (2**EXIT_ID_BITS - 1) == exit_id
+    assert queue.functions.framework().call() == chain.framework.address
+    with reverts("Caller address is unauthorized"):  # only the framework queues and dequeues
+        chain.send(queue.functions.delMin(), ALICE)
+    chain.travel(MIN_EXIT_PERIOD_S + 1)
+    chain.process()
+    assert queue.functions.heapList().call() == [0]
 
 
 # --- process --------------------------------------------------------------------
@@ -207,7 +250,8 @@ def test_exits_are_processed_older_outputs_first(chain):
 def test_an_erc20_exit_pays_tokens_from_the_erc20_vault(chain):
     blknum, tx = chain.deposit_token(ALICE, 700)
     exit_id = chain.start_exit(ALICE, encode_utxo_pos(blknum, 0, 0), tx, merkle.proof([tx], 0))
-    assert chain.exit_of(exit_id)[4] == chain.token.address
+    assert chain.exit_of(exit_id)[4] == 700
+    assert chain.framework.functions.exitQueueSize(contracts.ERC20_VAULT_ID, chain.token.address).call() == 1
     chain.travel(MIN_EXIT_PERIOD_S + 1)
     with reverts("Exit queue is empty"):  # it waits in the (ERC20 vault, token) queue, not ETH's
         chain.process()

@@ -5,6 +5,7 @@ import pytest
 
 from adapters.ethereum import contracts
 from proofs import merkle
+from proofs.payment import deposit_tx, encode
 from tests.adapters.ethereum.rootchain import ALICE, AUTHORITY, MIN_EXIT_PERIOD_S, TEST_CONTRACTS, events, reverts
 
 ROOT_A, ROOT_B = b"\xaa" * 32, b"\xbb" * 32
@@ -49,6 +50,16 @@ def test_deposit_blocks_are_numbered_inside_the_child_block_interval(chain):
     assert blknum == 1001
     assert chain.framework.functions.blocks(1001).call()[0] == merkle.root([tx])
     assert chain.framework.functions.isDeposit(1001).call() and not chain.framework.functions.isDeposit(1000).call()
+
+
+def test_a_deposit_logs_its_block_number_first_as_omgjs_reads_it(chain):
+    """omg-js's getDepositExitData: the block number is topics[2] of the deposit receipt's first log
+    (the vault's DepositCreated), so submitDepositBlock logs nothing, as v1.0.4's."""
+    tx = encode(deposit_tx(chain.addr(ALICE), bytes(20), 5))
+    receipt = chain.send(chain.eth_vault.functions.deposit(tx), ALICE, value=5)
+    assert int.from_bytes(receipt.logs[0].topics[2], "big") == 1
+    assert receipt.logs[0].address == chain.eth_vault.address
+    assert events(chain.framework, "BlockSubmitted", receipt) == []
 
 
 def test_only_registered_vaults_submit_deposit_blocks(chain):
