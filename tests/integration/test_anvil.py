@@ -54,7 +54,7 @@ def test_deposit_exit_challenge_and_process_on_anvil(anvil: Web3) -> None:
     # Carol challenges with the spend and Alice's signature, and takes the bond.
     carol_before = chain.balance(CAROL)
     receipt = chain.send(
-        chain.exit_game.functions.challengeStandardExit((alice_exit, alice_tx, leaves[0], 0, signature)), CAROL
+        chain.exit_game.functions.challengeStandardExit((alice_exit, alice_tx, leaves[0], 0, signature, chain.sender_data(CAROL))), CAROL
     )
     assert [e.utxoPos for e in events(chain.exit_game, "ExitChallenged", receipt)] == [alice_pos]
     assert chain.balance(CAROL) == carol_before + BOND_WEI - fee_of(receipt)
