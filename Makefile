@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: demo test check install dev bench clean anvil fuzz mutants
+.PHONY: demo test check install dev bench clean anvil omgjs fuzz mutants
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -27,8 +27,17 @@ $(ANVIL):
 
 anvil: $(ANVIL)
 
+# omg-js's RootChain (the plasma-contracts v1.0.4 client) and the web3 1.x it expects, for
+# tests/integration/test_omgjs_on_anvil.py; in their own prefix, so npm leaves anvil's alone.
+OMGJS := .tools/omgjs/node_modules/@omisego/omg-js-rootchain/package.json
+
+$(OMGJS):
+	npm install --no-save --no-audit --no-fund --prefix .tools/omgjs @omisego/omg-js-rootchain@4.1.2-1.0.4 web3@1.10.4
+
+omgjs: $(OMGJS)
+
 # The whole suite, then the catalogue's own searches with bounded budgets.
-test: dev anvil
+test: dev anvil omgjs
 	$(PY) -m pytest -n 2
 	$(MAKE) check
 
