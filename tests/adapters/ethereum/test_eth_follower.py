@@ -287,3 +287,26 @@ def test_a_watcher_beaten_to_a_challenge_reports_it_untaken_and_goes_on(anchored
     assert [r.challenged for r in a.watcher.check(a.node.state)] == [True]
     assert [(r.condition, r.exit_id, r.challenged) for r in late.check(a.node.state)] == [("invalid_exit", cheat, False)]
     assert [r.challenged for r in late.check(a.node.state)] == [False]  # not retried, not claimed
+
+
+def test_an_exit_started_through_a_contract_stops_the_follower_as_unrecoverable(anchored: Anchored):
+    """v1.0.4's ExitStarted names only the exit; its output comes from the startStandardExit
+    calldata. An exit a contract wallet started has none to read: the follower says so and
+    stores nothing past it, rather than record the exit without its output."""
+    from adapters.ethereum.contracts import deploy
+    from proofs import merkle
+    from proofs.payment import deposit_tx
+    from tests.adapters.ethereum.rootchain import TEST_CONTRACTS
+
+    a = anchored
+    wallet = deploy(a.w3, "WalletExiter", directory=TEST_CONTRACTS)
+    tx = encode(deposit_tx(bytes.fromhex(wallet.address[2:]), ETH, 5))
+    chain.send(a.w3, wallet.functions.deposit(a.root.eth_vault.address, tx), a.accounts[ALICE], value=5)
+    a.sync()  # the deposit alone follows
+    args = (encode_utxo_pos(1, 0, 0), tx, merkle.proof([tx], 0))
+    chain.send(a.w3, wallet.functions.startExit(a.root.exit_game.address, args), a.accounts[ALICE], value=BOND)
+    count, cursor = a.node.store.count, a.node.state.root_cursor
+    with pytest.raises(FollowError) as info:
+        a.follower.poll()
+    assert info.value.code == "exit_unrecoverable" and "not logged by a direct startStandardExit call" in info.value.detail
+    assert (a.node.store.count, a.node.state.root_cursor) == (count, cursor)
