@@ -82,6 +82,7 @@ def test_only_exit_games_enqueue_and_flag_outputs(chain):
 
 
 def test_the_1000th_deposit_of_an_interval_is_rejected(chain):
+    """The limit deposit griefing uses (docs/THREATS.md); the operator's defence is in test_eth_deposit_griefing.py."""
     filler = contracts.deploy(chain.w3, "DepositBlockFiller", chain.framework.address, directory=TEST_CONTRACTS)
     chain.send(chain.framework.functions.registerVault(3, filler.address), AUTHORITY)
     chain.travel(2 * MIN_EXIT_PERIOD_S)  # a vault registered after deployment waits out its quarantine
