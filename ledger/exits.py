@@ -332,7 +332,9 @@ def apply_payout_failed(state: State, event: PayoutFailed) -> State:
     """The vault kept the payout: it owes it to the receiver, over and above what it holds for the child chain."""
     params_of(state)
     key = (event.receiver, event.token)
-    unclaimed = state.unclaimed.set(key, state.unclaimed.get(key, 0) + event.amount)
+    unclaimed = state.unclaimed
+    if event.amount:  # a zero payout that failed owes nothing: no entry to claim
+        unclaimed = unclaimed.set(key, unclaimed.get(key, 0) + event.amount)
     return advance(state, unclaimed=unclaimed, effects=Effects(kind=PayoutFailed.KIND))
 
 

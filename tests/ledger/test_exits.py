@@ -284,3 +284,5 @@ def test_a_refused_payout_is_owed_to_its_receiver_until_it_claims_all_of_it(fund
     claimed = checked(failed, PayoutClaimed(ADDRS[0], ETH, 101))
     assert not claimed.unclaimed
     assert rejected(claimed, PayoutClaimed(ADDRS[0], ETH, 101)) == "claim_not_owed"
+    nothing = checked(claimed, PayoutFailed(ADDRS[0], ETH, 0))  # a zero payout that failed owes nothing
+    assert not nothing.unclaimed and rejected(nothing, PayoutClaimed(ADDRS[0], ETH, 0)) == "claim_not_owed"
