@@ -28,6 +28,8 @@ def render(report_: AuditReport) -> str:
         )
         if value["unbacked"]:
             lines.append(f"      {token}  UNBACKED: the root chain paid {value['unbacked']} for outputs the ledger did not hold")
+        if value["unclaimed"]:
+            lines.append(f"      {token}  unclaimed: the vault keeps {value['unclaimed']} of exit payouts their receivers refused")
     checked = sum(report_.invariants_checked.values())
     lines.append(f"invariants    {len(report_.invariants_checked)} checked {checked} times")
     lines += [f"FINDING       event {f.index} ({f.kind}): {f.code}: {f.detail}" for f in report_.findings]
@@ -54,7 +56,7 @@ def _verdict(report_: AuditReport) -> str:
 
 def render_reconciliation(balances: dict[str, dict[str, int]]) -> str:
     return "\n".join(
-        f"vault {token}  holds {b['vault']} = deposited - exited - unbacked {b['owed']}: "
+        f"vault {token}  holds {b['vault']} = deposited - exited - unbacked + unclaimed {b['owed']}: "
         + ("OK" if b["vault"] == b["owed"] else "MISMATCH")
         for token, b in balances.items()
     )

@@ -250,6 +250,30 @@ class RootChainSynced:
     eth_hash: bytes
 
 
+@attrs.frozen
+class PayoutFailed:
+    """A vault kept an exit's payout that its receiver refused (its WithdrawFailed): the value
+    stays in the vault, owed to `receiver` until it claims it. The exit itself is still paid:
+    its output left the child chain for good."""
+
+    KIND: ClassVar[str] = "payout_failed"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, ADDRESS, UINT)
+    receiver: bytes
+    token: bytes
+    amount: int
+
+
+@attrs.frozen
+class PayoutClaimed:
+    """The receiver of payouts that failed took them out of the vault (its WithdrawClaimed)."""
+
+    KIND: ClassVar[str] = "payout_claimed"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, ADDRESS, UINT)
+    receiver: bytes
+    token: bytes
+    amount: int
+
+
 # --- proof of stake ---------------------------------------------------------------
 
 
@@ -384,7 +408,7 @@ Event = Union[
     Genesis, Deposit, Payment, FeeCollected, BlockSealed, BlockSubmitted,
     ExitStarted, ExitChallenged, ExitProcessed,
     InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
-    PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced,
+    PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced, PayoutFailed, PayoutClaimed,
     StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
     FeeVoted, FeeEpochClosed, ValidatorUnjailed, StateCheckpoint,
 ]

@@ -12,6 +12,10 @@ deposited = unspent + open-block fees + fees collected + in_exit + exited.
 A payout the ledger cannot back (a spent or unknown output) adds to `unbacked`: value
 the vault paid beyond what the child chain owes, which only an unchallenged invalid
 exit can cause.
+
+A payout the receiver refused stays in the vault (`unclaimed`, per receiver and token)
+until it claims it; the exit is paid all the same. So a vault holds
+deposited - exited - unbacked + unclaimed.
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ from ledger.events import (
     InFlightExitResponded,
     InFlightExitStarted,
     InFlightExitWithdrawn,
+    PayoutClaimed,
+    PayoutFailed,
     PiggybackChallenged,
     RootChainSynced,
 )
@@ -317,4 +323,35 @@ def reserves(state: State) -> Map:
         if isinstance(record, InFlightExit):
             for token, amount in record.reserve.items():
                 totals = add_to(totals, token, amount)
+    return totals
+
+
+# --- payouts the receiver refused ----------------------------------------------------
+
+def apply_payout_failed(state: State, event: PayoutFailed) -> State:
+    """The vault kept the payout: it owes it to the receiver, over and above what it holds for the child chain."""
+    params_of(state)
+    key = (event.receiver, event.token)
+    unclaimed = state.unclaimed
+    if event.amount:  # a zero payout that failed owes nothing: no entry to claim
+        unclaimed = unclaimed.set(key, unclaimed.get(key, 0) + event.amount)
+    return advance(state, unclaimed=unclaimed, effects=Effects(kind=PayoutFailed.KIND))
+
+
+def apply_payout_claimed(state: State, event: PayoutClaimed) -> State:
+    """A claim takes all a receiver is owed in a token; any other amount is not what the vault did."""
+    params_of(state)
+    key = (event.receiver, event.token)
+    owed = state.unclaimed.get(key, 0)
+    if event.amount != owed or owed == 0:
+        raise Rejected("claim_not_owed", f"0x{event.receiver.hex()} is owed {owed} of 0x{event.token.hex()}, "
+                       f"claimed {event.amount}")
+    return advance(state, unclaimed=state.unclaimed.delete(key), effects=Effects(kind=PayoutClaimed.KIND))
+
+
+def unclaimed_by_token(state: State) -> Map:
+    """Per token, what the vaults hold for refused payouts, not yet claimed."""
+    totals: Map = Map()
+    for (_, token), amount in state.unclaimed.items():
+        totals = add_to(totals, token, amount)
     return totals

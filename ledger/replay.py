@@ -24,6 +24,7 @@ from ledger.events import (
     RootChainSynced,
     StateCheckpoint,
 )
+from ledger.exits import unclaimed_by_token
 from ledger.fee_votes import undistributed
 from ledger.staking import staked
 from ledger.state import GENESIS_STATE, State
@@ -280,7 +281,7 @@ class AuditReport:
     kinds: dict[str, int]
     blocks: int
     deposit_blocks: int
-    value: dict[str, dict[str, int]]  # token hex -> deposited / unspent / fees / in_exit / exited / unbacked / staked
+    value: dict[str, dict[str, int]]  # token hex -> deposited / unspent / fees / in_exit / exited / unbacked / unclaimed / staked
     invariants_checked: dict[str, int]
     failure: Failure | None
     findings: tuple[Finding, ...] = ()
@@ -323,7 +324,9 @@ def _truncation(store: EventStore, result: Replay) -> Failure | None:
 
 
 def _value(state: State) -> dict[str, dict[str, int]]:
-    tokens = sorted(set(state.deposited.keys()) | set(state.fees_collected.keys()) | set(state.unbacked.keys()))
+    unclaimed = unclaimed_by_token(state)
+    tokens = sorted(set(state.deposited.keys()) | set(state.fees_collected.keys()) | set(state.unbacked.keys())
+                    | set(unclaimed))
     return {
         "0x" + token.hex(): {
             "deposited": state.deposited.get(token, 0),
@@ -332,6 +335,7 @@ def _value(state: State) -> dict[str, dict[str, int]]:
             "in_exit": state.in_exit.get(token, 0),
             "exited": state.exited.get(token, 0),
             "unbacked": state.unbacked.get(token, 0),
+            "unclaimed": unclaimed.get(token, 0),
             "staked": staked(state).get(token, 0),
         }
         for token in tokens

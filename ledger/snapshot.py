@@ -284,14 +284,22 @@ _STATE_FIELDS: dict[str, Codec] = dict(
     unbacked=TOKEN_TOTALS,
     staking=optional(STAKING),
 )
-assert [f.name for f in attrs.fields(State)] == [*_STATE_FIELDS, "effects"], "every State field needs a codec"
+# Fields added since version 1, written only when not empty: a state without them keeps the
+# bytes, and the hash, that logs' state_checkpoint events already commit to.
+_LATER_FIELDS: dict[str, Codec] = dict(
+    unclaimed=map_of(tuple_of(ADDRESS, ADDRESS), UINT),
+)
+assert [f.name for f in attrs.fields(State)] == [*_STATE_FIELDS, *_LATER_FIELDS, "effects"], "every State field needs a codec"
 _STATE_CODECS = tuple(_STATE_FIELDS.values())
 
 
 def encode_state(state: State) -> bytes:
     """The canonical bytes of `state` (its `effects` excluded)."""
-    body = _list([codec.encode(getattr(state, name)) for name, codec in _STATE_FIELDS.items()])
-    return _list([_string(MAGIC), UINT.encode(VERSION), body])
+    fields = [codec.encode(getattr(state, name)) for name, codec in _STATE_FIELDS.items()]
+    later = [codec.encode(getattr(state, name)) for name, codec in _LATER_FIELDS.items()]
+    while later and not getattr(state, list(_LATER_FIELDS)[len(later) - 1]):
+        later.pop()  # trailing empty fields are left out
+    return _list([_string(MAGIC), UINT.encode(VERSION), _list(fields + later)])
 
 
 def decode_state(raw: bytes) -> State:
@@ -305,9 +313,11 @@ def decode_state(raw: bytes) -> State:
         raise _fail("not an omg-ledger state")
     if _uint(version) != VERSION:
         raise DecodeError("unsupported_snapshot_version", f"version {_uint(version)}; this build reads {VERSION}")
-    parts = _list_of(body, len(_STATE_CODECS))
+    if not isinstance(body, list) or not len(_STATE_CODECS) <= len(body) <= len(_STATE_CODECS) + len(_LATER_FIELDS):
+        raise _fail(f"a state has {len(_STATE_CODECS)} to {len(_STATE_CODECS) + len(_LATER_FIELDS)} fields")
+    codecs = [*_STATE_FIELDS.items(), *_LATER_FIELDS.items()]
     try:
-        state = State(**{name: codec.from_rlp(part) for (name, codec), part in zip(_STATE_FIELDS.items(), parts)})
+        state = State(**{name: codec.from_rlp(part) for (name, codec), part in zip(codecs, body)})
     except (TypeError, ValueError) as exc:  # a well-formed item of the wrong shape for its class
         if isinstance(exc, DecodeError):
             raise

@@ -155,6 +155,7 @@ class State:
     exited: Map = Map()  # token -> value the root chain paid for ledger outputs
     unbacked: Map = Map()  # token -> value the root chain paid for outputs the ledger did not hold
     staking: Staking | None = None
+    unclaimed: Map = Map()  # (receiver, token) -> value a vault kept for a payout the receiver refused
     effects: Effects = Effects()
 
     @property

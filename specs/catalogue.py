@@ -36,6 +36,8 @@ from ledger.events import (
     InFlightExitStarted,
     InFlightExitWithdrawn,
     Payment,
+    PayoutClaimed,
+    PayoutFailed,
     StakeBonded,
     StakeWithdrawn,
     UnbondingStarted,
@@ -792,6 +794,24 @@ def _reserve_problem(before: State, record: InFlightExit, event: InFlightExitWit
     return None
 
 
+def unclaimed_owed(before: State, event: Event, after: State) -> str | None:
+    """A refused payout adds its amount to what its receiver may claim in its token, a claim
+    takes all of it, and nothing else changes what the vaults owe."""
+    if after.unclaimed is before.unclaimed and not isinstance(event, (PayoutFailed, PayoutClaimed)):
+        return None
+    expected = dict(before.unclaimed)
+    if isinstance(event, PayoutFailed):
+        key = (event.receiver, event.token)
+        expected[key] = expected.get(key, 0) + event.amount
+    elif isinstance(event, PayoutClaimed):
+        owed = expected.pop((event.receiver, event.token), 0)
+        if owed != event.amount:
+            return f"claimed {event.amount} of {_hex(event.token)}, owed {owed}"
+    if _nonzero(after.unclaimed) != _nonzero(expected) or any(amount < 0 for amount in after.unclaimed.values()):
+        return f"unclaimed payouts are {dict(after.unclaimed)}, expected {expected}"
+    return None
+
+
 CATALOGUE: tuple[Invariant, ...] = (
     Invariant(
         "INV-VALUE-CONSERVED",
@@ -918,6 +938,13 @@ CATALOGUE: tuple[Invariant, ...] = (
         "MoreVP (Plasma research 2018) and plasma-contracts PaymentProcessInFlightExit: outputs are paid from the inputs' value",
         "transition",
         payouts_backed,
+    ),
+    Invariant(
+        "INV-UNCLAIMED-OWED",
+        "A payout its receiver refused stays owed to it, per token, until a claim takes all of it; nothing else changes it.",
+        "plasma-contracts EthVault.withdraw (WithdrawFailed keeps the value in the vault); this root chain's vault claim",
+        "transition",
+        unclaimed_owed,
     ),
 )
 

@@ -209,6 +209,22 @@ class WithdrawPiggyback:
     slot: Slot
 
 
+@dataclass(frozen=True)
+class FailPayout:
+    """A vault kept a payout `receiver` refused."""
+
+    receiver: bytes
+    token: bytes
+    amount: int
+
+
+@dataclass(frozen=True)
+class ClaimPayout:
+    receiver: bytes
+    token: bytes
+    amount: int
+
+
 # proof of stake
 
 
@@ -486,6 +502,7 @@ class Model:
     exiting: dict[int, Out] = field(default_factory=dict)  # outputs exits took off, not yet paid
     exited: dict[bytes, int] = field(default_factory=dict)
     unbacked: dict[bytes, int] = field(default_factory=dict)
+    unclaimed: dict[tuple[bytes, bytes], int] = field(default_factory=dict)  # (receiver, token) -> kept by a vault
     stakes: Stakes | None = None
     accepted: int = 0  # commands accepted so far: a checkpoint is true only where it was taken
 
@@ -616,6 +633,8 @@ class Model:
             SetCanonical: self._set_canonical,
             ChallengePiggyback: self._challenge_piggyback,
             WithdrawPiggyback: self._withdraw,
+            FailPayout: self._fail_payout,
+            ClaimPayout: self._claim_payout,
             OpenStaking: self._open_staking,
             Bond: self._bond,
             Unbond: self._unbond,
@@ -933,6 +952,20 @@ class Model:
             add(self.unbacked, out[1], out[2] - covered)
 
     # -- proof of stake ------------------------------------------------------------------------
+
+    def _fail_payout(self, c: FailPayout) -> Verdict:
+        key = (c.receiver, c.token)
+        if c.amount:
+            self.unclaimed[key] = self.unclaimed.get(key, 0) + c.amount
+        return Verdict.of(set())
+
+    def _claim_payout(self, c: ClaimPayout) -> Verdict:
+        """A vault pays a receiver all it kept for it at once."""
+        key = (c.receiver, c.token)
+        if not self.unclaimed.get(key) or self.unclaimed[key] != c.amount:
+            return Verdict.of({"claim_not_owed"})
+        del self.unclaimed[key]
+        return Verdict.of(set())
 
     def _signature_codes(self, signature: Signed, signer: bytes, meaning: tuple, code: str) -> set[str]:
         if signature.by is None:

@@ -11,7 +11,8 @@ commits and jails), and (3) the whole invariant catalogue holds.
 What it drives: deposits, payments, fee collection and seals; root-chain facts (block
 submissions with our own or a foreign root, standard exits of unspent, spent, exiting and
 never-held outputs, challenges and processing, in-flight exits with piggybacks,
-challenges, responses and withdrawals, the follower's cursor); and proof of stake
+challenges, responses and withdrawals, payouts a vault kept and their claims, the follower's
+cursor); and proof of stake
 (staking opened, bonds with BLS keys and proofs of possession, unbonding and withdrawal,
 commits by the validator set with some validators offline, equivocation evidence, fee
 votes, epoch closes, unjailing). Byzantine commands are honest ones with mutations (wrong
@@ -66,6 +67,8 @@ from ledger.events import (
     InFlightExitStarted,
     InFlightExitWithdrawn,
     Payment,
+    PayoutClaimed,
+    PayoutFailed,
     PiggybackChallenged,
     RootChainSynced,
     StakeBonded,
@@ -90,6 +93,7 @@ from specs.model import (
     Checkpoint,
     ChallengeExit,
     ChallengePiggyback,
+    ClaimPayout,
     CloseEpoch,
     CollectFee,
     Command,
@@ -97,6 +101,7 @@ from specs.model import (
     DepositIntent,
     Equivocate,
     ExitRecord,
+    FailPayout,
     GarbagePayment,
     InFlightRecord,
     Model,
@@ -377,6 +382,7 @@ def differences(model: Model, state: State) -> list[str]:
         "in exit per token": (model.in_exit(), nonzero(state.in_exit)),
         "exited per token": (nonzero(model.exited), nonzero(state.exited)),
         "unbacked per token": (nonzero(model.unbacked), nonzero(state.unbacked)),
+        "unclaimed payouts": (model.unclaimed, dict(state.unclaimed)),
         "staking": (model_staking(model), ledger_staking(state.staking)),
     }
     return [f"{name}: model {mine!r} != ledger {theirs!r}" for name, (mine, theirs) in pairs.items() if mine != theirs]
@@ -898,6 +904,20 @@ class LedgerMachine(RuleBasedStateMachine):
         exit_id, slot = self._piggybacked(data)
         self.submit(WithdrawPiggyback(exit_id, slot), InFlightExitWithdrawn(exit_id, *slot))
 
+
+    # -- payouts a vault kept for their receiver, and their claims ---------------------------
+
+    @rule(k=KEY, token=TOKEN, amount=st.integers(0, 1000))
+    def fail_payout(self, k: int, token: bytes, amount: int) -> None:
+        self.submit(FailPayout(ADDRESSES[k], token, amount), PayoutFailed(ADDRESSES[k], token, amount))
+
+    @rule(data=st.data())
+    def claim_payout(self, data: st.DataObject) -> None:
+        """Mostly a whole claim of what is owed; else a part, a stranger's or one never owed."""
+        owed = [(receiver, token, amount) for (receiver, token), amount in self.model.unclaimed.items()]
+        anything = st.tuples(st.sampled_from(ADDRESSES), TOKEN, st.integers(0, 1000))
+        receiver, token, amount = mostly(data, owed, anything)
+        self.submit(ClaimPayout(receiver, token, amount), PayoutClaimed(receiver, token, amount))
 
     # -- proof of stake: opening, bonds, unbonding, withdrawal, unjailing ---------------------
 

@@ -18,6 +18,13 @@ from adapters.ethereum.client import RootChainClient
 from adapters.ethereum.follower import Follower
 from adapters.ethereum.watcher import Report, Watcher
 from ledger.node import Node, Outcome
+from ledger.state import CHILD_BLOCK_INTERVAL
+
+# Deposit griefing: 999 deposits (about 117k gas each) fill a child block interval, and the
+# framework then refuses every deposit until the next child block. Once this many of the slots
+# are used, the operator submits a block even if it is empty, so an attacker must pay for ~500
+# deposits per operator step to block anyone (docs/THREATS.md).
+EMPTY_BLOCK_AT = CHILD_BLOCK_INTERVAL // 2
 
 
 @attrs.frozen
@@ -72,8 +79,8 @@ class Operator:
     """Follows the root chain, seals the open block, submits roots, and watches."""
 
     def __init__(self, node: Node, w3: Web3, root: contracts.RootChain, deployment_block: int = 0,
-                 confirmations: int = 0, challenger: str | None = None) -> None:
-        self.node, self.w3 = node, w3
+                 confirmations: int = 0, challenger: str | None = None, empty_block_at: int = EMPTY_BLOCK_AT) -> None:
+        self.node, self.w3, self.empty_block_at = node, w3, empty_block_at
         self.client = RootChainClient(w3, root)
         self.follower = Follower(w3, root, node, confirmations=confirmations, start_block=deployment_block)
         self.watcher = Watcher(node.store, self.client, challenger=challenger)
@@ -81,7 +88,13 @@ class Operator:
     def step(self, seal: bool = True, submit: bool = True) -> Step:
         """`submit=False`: this step's roots are not sent (the next step sends every one missing)."""
         applied = self.follower.poll()
-        sealed = self.node.seal() if seal and self.node.state.open_block_txs else []
+        sealed = self.node.seal() if seal and (self.node.state.open_block_txs or self._deposits_filling()) else []
         submitted = self.client.submit_blocks(self.node.state) if submit else []
         applied += self.follower.poll()
         return Step(applied, sealed, submitted, self.watcher.check(self.node.state))
+
+    def _deposits_filling(self) -> bool:
+        """The root chain's deposit slots are filling up and no sealed block waits to reset them."""
+        framework = self.client.root.framework.functions
+        used = framework.nextDeposit().call() - 1
+        return used >= self.empty_block_at and framework.nextChildBlock().call() not in self.node.state.blocks

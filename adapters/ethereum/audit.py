@@ -21,7 +21,7 @@ from ledger.state import CHILD_BLOCK_INTERVAL, State
 EMPTY_ROOT = bytes(32)
 
 
-VaultBalances = dict[str, dict[str, int]]  # token hex -> {"vault": held, "owed": by the log}
+VaultBalances = dict[str, dict[str, int]]  # token hex -> {"vault": held, "owed": what the log says it must hold}
 
 
 def check_against_root_chain(report: AuditReport, w3: Web3, root: RootChain, deployed_at: int
@@ -33,10 +33,10 @@ def check_against_root_chain(report: AuditReport, w3: Web3, root: RootChain, dep
 
 def reconcile(report: AuditReport, vault_balance: Callable[[bytes], int]) -> VaultBalances:
     """Per token, what its root-chain vault holds against what the log says it must:
-    deposited - exited - unbacked."""
+    deposited - exited - unbacked, plus the payouts it kept for receivers who refused them."""
     return {
         token: {"vault": vault_balance(bytes.fromhex(token[2:])),
-                "owed": value["deposited"] - value["exited"] - value["unbacked"]}
+                "owed": value["deposited"] - value["exited"] - value["unbacked"] + value["unclaimed"]}
         for token, value in report.value.items()
     }
 

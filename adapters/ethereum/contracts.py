@@ -28,6 +28,8 @@ ETH_VAULT_ID = 1  # plasma-contracts' deployment: vault 1 holds ETH, vault 2 ERC
 ERC20_VAULT_ID = 2
 PAYMENT_TX_TYPE = 1
 PROTOCOL_MORE_VP = 2
+INITIAL_IMMUNE_VAULTS = 2  # deploy_plasma's ETH and ERC20 vaults
+INITIAL_IMMUNE_EXIT_GAMES = 1  # and its payment exit game
 ETH_TOKEN = "0x" + "00" * 20
 MIN_EXIT_PERIOD_S_DEFAULT = 7 * 24 * 3600
 STANDARD_EXIT_BOND_WEI_DEFAULT = 14_000_000_000_000_000  # plasma-contracts' initial standard exit bond
@@ -161,7 +163,9 @@ def deploy_plasma(
     """Deploy and wire the root chain: framework, ETH and ERC20 vaults, payment exit game."""
     authority = authority or w3.eth.accounts[0]
     queue_blueprint = deploy_blueprint(w3, "PriorityQueue", sender=authority)
-    framework = deploy(w3, "PlasmaFramework", min_exit_period_s, queue_blueprint, sender=authority)
+    # The two vaults and the exit game registered below are the initial immune ones: no quarantine.
+    framework = deploy(w3, "PlasmaFramework", min_exit_period_s, INITIAL_IMMUNE_VAULTS, INITIAL_IMMUNE_EXIT_GAMES,
+                       queue_blueprint, sender=authority)
     eth_vault = deploy(w3, "EthVault", framework.address, sender=authority)
     erc20_vault = deploy(w3, "Erc20Vault", framework.address, sender=authority)
     disputes_code = deploy(w3, "PaymentInFlightExitDisputes", sender=authority)

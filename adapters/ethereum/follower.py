@@ -126,6 +126,8 @@ class Follower:
     def _handler_table(self) -> dict[tuple[str, str], Callable[[Log, ExitIndex], list[ev.Event]]]:
         return {
             ("vault", "DepositCreated"): self._deposit,
+            ("vault", "WithdrawFailed"): _payout_event(ev.PayoutFailed),
+            ("vault", "WithdrawClaimed"): _payout_event(ev.PayoutClaimed),
             ("framework", "BlockSubmitted"): self._block,
             ("exit_game", "ExitStarted"): self._exit_started,
             ("exit_game", "ExitChallenged"): lambda log, index: [ev.ExitChallenged(index.standard(log.args.utxoPos))],
@@ -203,6 +205,14 @@ class Follower:
             return []  # a deposit block: its vault's DepositCreated is the fact
         root, _ = self.root.framework.functions.blocks(blknum).call()
         return [ev.BlockSubmitted(blknum, bytes(root))]
+
+
+def _payout_event(kind: type) -> Callable[[Log, ExitIndex], list[ev.Event]]:
+    """A handler for a vault's payout that failed or was claimed: the ETH vault's events name no token."""
+    def handler(log: Log, _: ExitIndex) -> list[ev.Event]:
+        token = bytes.fromhex(log.args.token[2:]) if "token" in log.args else bytes(20)
+        return [kind(bytes.fromhex(log.args.receiver[2:]), token, log.args.amount)]
+    return handler
 
 
 def _slot_event(kind: type, is_output: bool, field: str) -> Callable[[Log, ExitIndex], list[ev.Event]]:

@@ -14,9 +14,9 @@ KNOWN_GAPS: dict[str, str | None] = {
     # The store has no batch boundary: a batch torn inside keeps its first events.
     "torn_batch_split": "a batch torn inside keeps its first events, and the follower, whose facts and cursor "
                         "must go together, then refuses to go on",
-    # The follower reads ExitFinalized, not the vault's WithdrawFailed.
-    "withdraw_failed_counted_paid": "an exit whose payout failed (WithdrawFailed) is counted as paid: the vault "
-                                    "holds more than the log says it owes",
+    # Fixed: the follower turns the vaults' WithdrawFailed and WithdrawClaimed into payout_failed and
+    # payout_claimed, and a vault owes deposited - exited - unbacked + unclaimed.
+    "withdraw_failed_counted_paid": None,
     # adapters/ethereum/watcher.py remembers a challenge as taken once its transaction is mined, never again
     # looking whether the chain kept it.
     "challenge_lost_to_reorg": "a challenge the root chain dropped in a reorganisation is never sent again: the "

@@ -7,7 +7,7 @@ last step faults stop: the node seals and submits what is open, alarmed users fi
 exits, the exit period passes twice, the queues are processed and followed. Then:
 
 - the audit (`ledger.replay.audit`) of the surviving log passes and no acknowledged event is lost;
-- each vault holds what the log says it owes (deposited - exited - unbacked);
+- each vault holds what the log says it owes (deposited - exited - unbacked + unclaimed);
 - every honest user's funds are spendable on the child chain (no alarm: its wallet is exactly
   what the ledger holds for it, anchored, and a payment of it is accepted) or paid out by the
   vaults (after an alarm: to the wei, per token);

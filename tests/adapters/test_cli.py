@@ -48,7 +48,7 @@ def test_audit_passes_and_reports_in_json(home):
     report = json.loads(done.stdout)
     assert report["ok"] and report["events"] == 6 and report["kinds"]["payment"] == 2
     assert report["value"]["0x" + "00" * 20] == {
-        "deposited": 1000, "unspent": 980, "fees": 20, "in_exit": 0, "exited": 0, "unbacked": 0, "staked": 0
+        "deposited": 1000, "unspent": 980, "fees": 20, "in_exit": 0, "exited": 0, "unbacked": 0, "unclaimed": 0, "staked": 0
     }
     assert report["invariants_checked"]["INV-VALUE-CONSERVED"] >= 6
 
@@ -93,7 +93,7 @@ def test_the_demo_runs_end_to_end(tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verdict       OK" in done.stdout
-    assert done.stdout.count("deposited - exited - unbacked") == 2 and "MISMATCH" not in done.stdout
+    assert done.stdout.count("deposited - exited - unbacked + unclaimed") == 2 and "MISMATCH" not in done.stdout
     for step in ("invalid_exit", "-> challenged", "in-flight exit", "the follower applied no root-chain fact twice"):
         assert step in done.stdout
     assert "FAILED at event" in done.stdout and "record_tampered" in done.stdout and "log_truncated" in done.stdout

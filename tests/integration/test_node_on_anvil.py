@@ -41,7 +41,7 @@ def test_omg_node_deploys_follows_and_resumes_on_anvil(anvil: Web3, tmp_path: Pa
     audit = subprocess.run([sys.executable, "-m", "adapters.cli", "audit", str(tmp_path / "ledger.db"), "--eth-rpc", url],
                            capture_output=True, text=True, timeout=300)
     assert audit.returncode == 0, audit.stdout + audit.stderr
-    assert f"vault 0x{'00' * 20}  holds {10**18} = deposited - exited - unbacked {10**18}: OK" in audit.stdout
+    assert f"vault 0x{'00' * 20}  holds {10**18} = deposited - exited - unbacked + unclaimed {10**18}: OK" in audit.stdout
 
     store = EventStore(tmp_path / "ledger.db")
     node = Node(store)

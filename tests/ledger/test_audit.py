@@ -49,7 +49,7 @@ def test_an_honest_log_audits_clean(log):
     assert report.ok and report.events == len(rows(log))
     assert report.kinds["payment"] == 30 and report.blocks == 3 and report.deposit_blocks == 1
     assert report.value["0x" + "00" * 20] == {
-        "deposited": 10**6, "unspent": 10**6 - 30, "fees": 30, "in_exit": 0, "exited": 0, "unbacked": 0, "staked": 0
+        "deposited": 10**6, "unspent": 10**6 - 30, "fees": 30, "in_exit": 0, "exited": 0, "unbacked": 0, "unclaimed": 0, "staked": 0
     }
     assert set(report.invariants_checked) >= {"INV-VALUE-CONSERVED", "INV-NO-DOUBLE-SPEND", "INV-SPEND-SIGNED",
                                               "INV-BLOCK-ORDER", "INV-MERKLE-ROOT", "INV-UNSPENT-TALLY"}

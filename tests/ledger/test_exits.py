@@ -15,6 +15,8 @@ from ledger.events import (
     InFlightExitStarted,
     InFlightExitWithdrawn,
     Payment,
+    PayoutClaimed,
+    PayoutFailed,
     PiggybackChallenged,
 )
 from ledger.state import State
@@ -52,6 +54,8 @@ def test_every_exit_event_round_trips_its_encoding():
         PiggybackChallenged(9, True, 1),
         InFlightExitWithdrawn(9, True, 1),
         events.RootChainSynced(12, b"\x03" * 32),
+        PayoutFailed(ADDRS[0], TOKEN, 5),
+        PayoutClaimed(ADDRS[0], ETH, 5),
     ):
         assert events.decode(events.encode(event)) == event
 
@@ -266,3 +270,19 @@ def test_random_exit_facts_keep_every_invariant(funded, data):
         violation = hook(0, state, event, after)
         assert violation is None, (event, violation)
         state = after
+
+
+def test_a_refused_payout_is_owed_to_its_receiver_until_it_claims_all_of_it(funded):
+    exit_tx = encode(deposit_tx(ADDRS[0], ETH, 100))
+    paid = checked(funded, ExitStarted(7, D1, exit_tx), ExitProcessed(7, True))
+    failed = checked(paid, PayoutFailed(ADDRS[0], ETH, 100), PayoutFailed(ADDRS[0], ETH, 1))
+    assert dict(failed.unclaimed) == {(ADDRS[0], ETH): 101}
+    assert failed.exited == paid.exited and failed.unbacked == paid.unbacked  # the exit is paid all the same
+    assert rejected(failed, PayoutClaimed(ADDRS[0], ETH, 100)) == "claim_not_owed"  # a claim takes all
+    assert rejected(failed, PayoutClaimed(ADDRS[1], ETH, 101)) == "claim_not_owed"
+    assert rejected(failed, PayoutClaimed(ADDRS[0], TOKEN, 101)) == "claim_not_owed"
+    claimed = checked(failed, PayoutClaimed(ADDRS[0], ETH, 101))
+    assert not claimed.unclaimed
+    assert rejected(claimed, PayoutClaimed(ADDRS[0], ETH, 101)) == "claim_not_owed"
+    nothing = checked(claimed, PayoutFailed(ADDRS[0], ETH, 0))  # a zero payout that failed owes nothing
+    assert not nothing.unclaimed and rejected(nothing, PayoutClaimed(ADDRS[0], ETH, 0)) == "claim_not_owed"

@@ -26,7 +26,7 @@ def test_the_value_table_reports_every_token_and_every_place_value_sits(staked: 
     state = checked(state, ExitStarted(8, sixty, _tx_of(state, sixty)))  # 60 in exit
     fake = encode(deposit_tx(ADDRS[3], NEVER_DEPOSITED, 5))
     state = checked(state, ExitStarted(9, encode_utxo_pos(first + 2, 0, 0), fake), ExitProcessed(9, True))  # 5 unbacked
-    zero = dict(deposited=0, unspent=0, fees=0, in_exit=0, exited=0, unbacked=0, staked=0)
+    zero = dict(deposited=0, unspent=0, fees=0, in_exit=0, exited=0, unbacked=0, unclaimed=0, staked=0)
     assert _value(state) == {
         "0x" + ETH.hex(): {**zero, "deposited": 130, "unspent": 39, "fees": 1, "in_exit": 60, "exited": 30},
         "0x" + OMG.hex(): {**zero, "deposited": 4000, "unspent": 3400, "staked": 600},

@@ -17,7 +17,7 @@ from proofs import rlp
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
 from specs.hooks import InvariantHook
-from tests.conftest import ETH, fill, out
+from tests.conftest import ADDRS, ETH, fill, out
 
 
 @pytest.fixture
@@ -136,6 +136,21 @@ def test_every_state_field_is_encoded():
     state = attrs.evolve(small_state(), in_exit=Map({ETH: 5}), foreign_roots=Map({1000: b"\x01" * 32}),
                          root_cursor=(7, b"\x02" * 32))
     assert decode_state(encode_state(state)) == attrs.evolve(state, effects=decode_state(encode_state(state)).effects)
+
+
+def test_unclaimed_payouts_are_encoded_only_when_there_are_some():
+    """A field added after version 1 is left out while empty: every state without it keeps the
+    bytes, and the hash, that logs' checkpoints already commit to."""
+    state = small_state()
+    owed = attrs.evolve(state, unclaimed=Map({(ADDRS[1], ETH): 7}))
+    assert decode_state(encode_state(owed)).unclaimed == owed.unclaimed
+    assert state_hash(owed) != state_hash(state)
+    _, _, body = rlp.decode(encode_state(state))
+    _, _, owed_body = rlp.decode(encode_state(owed))
+    assert len(owed_body) == len(body) + 1 and owed_body[:-1] == body
+    magic, version, _ = rlp.decode(encode_state(state))
+    with pytest.raises(DecodeError):  # written empty, it is not the canonical encoding
+        decode_state(rlp.encode([magic, version, [*body, []]]))
 
 
 def small_state():

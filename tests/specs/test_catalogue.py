@@ -484,3 +484,16 @@ def test_every_invariant_keeps_an_id_statement_and_source():
         assert invariant.scope in ("transition", "state", "full") and invariant.check.__doc__
     hook = InvariantHook(full_every=1)
     assert {i for i, _ in hook.transition + hook.state + hook.full} == set(BY_ID)
+
+
+def test_unclaimed_owed_sees_a_refused_payout_booked_wrong_or_a_partial_claim(funded):
+    from ledger.events import PayoutClaimed, PayoutFailed
+
+    failed = PayoutFailed(ADDRS[0], ETH, 9)
+    owed = attrs.evolve(funded, unclaimed=Map({(ADDRS[0], ETH): 9}))
+    assert verdict("INV-UNCLAIMED-OWED", funded, failed, owed) is None
+    fires("INV-UNCLAIMED-OWED", funded, failed, attrs.evolve(funded, unclaimed=Map({(ADDRS[0], ETH): 8})))
+    fires("INV-UNCLAIMED-OWED", funded, failed, attrs.evolve(funded, unclaimed=Map({(ADDRS[0], TOKEN): 9})))
+    fires("INV-UNCLAIMED-OWED", owed, PayoutClaimed(ADDRS[0], ETH, 5), attrs.evolve(owed, unclaimed=Map({(ADDRS[0], ETH): 4})))
+    fires("INV-UNCLAIMED-OWED", owed, ExitProcessed(1, True), funded)  # dropped by an event that is no claim
+    assert verdict("INV-UNCLAIMED-OWED", owed, PayoutClaimed(ADDRS[0], ETH, 9), funded) is None

@@ -4,6 +4,10 @@
 @notice Holds the ERC20 tokens of the child chain, after plasma-contracts v2's Erc20Vault
         with its Erc20DepositVerifier: the deposit transaction's one output names the token
         (not 0x0) and the amount, which the sender must have approved to this vault.
+        A payout the token refuses (a blacklisted or paused receiver, a balance short of a
+        fee-on-transfer token's deposits) is kept for the receiver in `unclaimed` instead of
+        reverting, which would block the token's exit queue for everyone; the receiver takes
+        it later with `claim`, to any address.
 """
 import rlp
 import payment
@@ -11,7 +15,7 @@ import merkle
 
 interface PlasmaFramework:
     def submitDepositBlock(blockRoot: bytes32) -> uint256: nonpayable
-    def exitGameToTxType(exitGame: address) -> uint256: view
+    def isExitGameSafeToUse(exitGame: address) -> bool: view
 
 interface ERC20:
     def allowance(owner: address, spender: address) -> uint256: view
@@ -30,8 +34,21 @@ event Erc20Withdrawn:
     token: indexed(address)
     amount: uint256
 
+event WithdrawFailed:
+    receiver: indexed(address)
+    token: indexed(address)
+    amount: uint256
+
+event WithdrawClaimed:
+    receiver: indexed(address)
+    token: indexed(address)
+    to: address
+    amount: uint256
+
 
 framework: public(address)
+# receiver => token => amount of its payouts that failed, not yet claimed
+unclaimed: public(HashMap[address, HashMap[address, uint256]])
 
 
 @deploy
@@ -59,7 +76,38 @@ def deposit(depositTx: Bytes[rlp.MAX_BYTES]):
 @external
 @nonreentrant
 def withdraw(receiver: address, token: address, amount: uint256):
-    """Pay `amount` of `token` to `receiver` for an exit."""
-    assert staticcall PlasmaFramework(self.framework).exitGameToTxType(msg.sender) != 0, "Called from a non-registered exit game contract"
-    assert extcall ERC20(token).transfer(receiver, amount, default_return_value=True), "Token transfer failed"
-    log Erc20Withdrawn(receiver=receiver, token=token, amount=amount)
+    """Pay `amount` of `token` to `receiver` for an exit; a refused payment is kept for it to claim."""
+    assert staticcall PlasmaFramework(self.framework).isExitGameSafeToUse(msg.sender), "Called from a non-registered or quarantined exit game contract"
+    if self._try_transfer(token, receiver, amount):
+        log Erc20Withdrawn(receiver=receiver, token=token, amount=amount)
+    else:
+        self.unclaimed[receiver][token] += amount
+        log WithdrawFailed(receiver=receiver, token=token, amount=amount)
+
+
+@external
+@nonreentrant
+def claim(token: address, to: address):
+    """The caller takes every payout of `token` of its that failed, sent to `to`."""
+    amount: uint256 = self.unclaimed[msg.sender][token]
+    assert amount > 0, "Nothing to claim"
+    self.unclaimed[msg.sender][token] = 0
+    assert self._try_transfer(token, to, amount), "Token transfer failed"
+    log WithdrawClaimed(receiver=msg.sender, token=token, to=to, amount=amount)
+
+
+@internal
+def _try_transfer(token: address, to: address, amount: uint256) -> bool:
+    """ERC20 `transfer` as SafeERC20 judges it (no code, a revert or a `false` fail; no return
+    data succeeds), reporting a failure instead of reverting."""
+    if not token.is_contract:
+        return False
+    success: bool = False
+    response: Bytes[32] = b""
+    success, response = raw_call(
+        token, abi_encode(to, amount, method_id=method_id("transfer(address,uint256)")),
+        max_outsize=32, revert_on_failure=False,
+    )
+    if not success:
+        return False
+    return len(response) == 0 or (len(response) == 32 and convert(response, uint256) == 1)

@@ -9,11 +9,14 @@
           PriorityQueue contract each, `exitsQueues`), which anyone processes once an exit's
           exitable timestamp has passed;
         - outputs that have exited are flagged so no second exit game pays them twice.
+        - a vault or exit game registered after deployment is quarantined (Quarantine.sol):
+          a vault submits deposit blocks after 2 minimum exit periods, an exit game enqueues,
+          flags outputs and is paid by the vaults after 4, so users see a rogue one coming
+          and exit first; those registered at deployment (the initial immune ones) are not.
         Its address is the EIP-712 verifying contract of the child chain. Its ABI is v1.0.4's
         where omg-js 4.1.2-1.0.4 calls it (exit ids are uint160, a deposit block logs no
         BlockSubmitted: its vault's DepositCreated is the deposit's first log).
-        Not (yet) here: quarantine of newly registered vaults and exit games,
-        maintainer role, child chain activation.
+        Not (yet) here: maintainer role, child chain activation.
 """
 
 CHILD_BLOCK_INTERVAL: public(constant(uint256)) = 1000
@@ -28,6 +31,9 @@ MAX_EXITS_PER_CALL: constant(uint256) = 128
 MAX_OUTPUT_IDS: constant(uint256) = 16
 PROTOCOL_MVP: constant(uint8) = 1
 PROTOCOL_MORE_VP: constant(uint8) = 2
+# Quarantine, in minimum exit periods (plasma-contracts v1.0.4's VaultRegistry and ExitGameRegistry).
+VAULT_QUARANTINE_PERIODS: constant(uint256) = 2
+EXIT_GAME_QUARANTINE_PERIODS: constant(uint256) = 4
 
 interface PriorityQueue:
     def insert(priority: uint256): nonpayable
@@ -81,6 +87,11 @@ vaultToId: public(HashMap[address, uint256])
 exitGames: public(HashMap[uint256, address])
 exitGameToTxType: public(HashMap[address, uint256])
 protocols: public(HashMap[uint256, uint8])
+# Quarantine.Data: address => timestamp it is usable from (0: immune), and the immunities left.
+_vaultQuarantinedUntil: HashMap[address, uint256]
+_exitGameQuarantinedUntil: HashMap[address, uint256]
+_immuneVaultsRemaining: uint256
+_immuneExitGamesRemaining: uint256
 
 # outputId => exitId of the exit that paid it
 outputsFinalized: public(HashMap[bytes32, uint160])
@@ -95,12 +106,17 @@ _exit_processors: HashMap[bytes32, HashMap[uint256, address]]
 
 
 @deploy
-def __init__(min_exit_period_s: uint256, priorityQueueBlueprint: address):
+def __init__(min_exit_period_s: uint256, initialImmuneVaults: uint256, initialImmuneExitGames: uint256,
+             priorityQueueBlueprint: address):
+    """The first `initialImmuneVaults` vaults and `initialImmuneExitGames` exit games registered
+    (at deployment, before users trust the chain) are usable at once; every later one waits."""
     assert min_exit_period_s > 0, "Minimum exit period must be positive"
     assert priorityQueueBlueprint.is_contract, "Priority queue blueprint must be a contract"
     queueBlueprint = priorityQueueBlueprint
     self.authority = msg.sender
     self.minExitPeriod = min_exit_period_s
+    self._immuneVaultsRemaining = initialImmuneVaults
+    self._immuneExitGamesRemaining = initialImmuneExitGames
     self.nextChildBlock = CHILD_BLOCK_INTERVAL
     self.nextDeposit = 1
 
@@ -123,6 +139,7 @@ def submitDepositBlock(blockRoot: bytes32) -> uint256:
     """A registered vault submits a one-transaction deposit block; returns its number. It logs
     nothing: omg-js reads the deposit's block number from the deposit receipt's first log."""
     assert self.vaultToId[msg.sender] != 0, "The call is not from a registered vault"
+    assert block.timestamp >= self._vaultQuarantinedUntil[msg.sender], "Vault is quarantined"
     assert self.nextDeposit < CHILD_BLOCK_INTERVAL, "Exceeded limit of deposits per child block interval"
     blknum: uint256 = self.nextChildBlock - CHILD_BLOCK_INTERVAL + self.nextDeposit
     self.blocks[blknum] = Block(root=blockRoot, timestamp=block.timestamp)
@@ -147,6 +164,10 @@ def registerVault(vaultId: uint256, vaultAddress: address):
     assert self.vaultToId[vaultAddress] == 0, "The vault contract is already registered"
     self.vaults[vaultId] = vaultAddress
     self.vaultToId[vaultAddress] = vaultId
+    if self._immuneVaultsRemaining == 0:
+        self._vaultQuarantinedUntil[vaultAddress] = block.timestamp + VAULT_QUARANTINE_PERIODS * self.minExitPeriod
+    else:
+        self._immuneVaultsRemaining -= 1
     log VaultRegistered(vaultId=vaultId, vaultAddress=vaultAddress)
 
 
@@ -161,7 +182,31 @@ def registerExitGame(txType: uint256, exitGame: address, protocol: uint8):
     self.exitGames[txType] = exitGame
     self.exitGameToTxType[exitGame] = txType
     self.protocols[txType] = protocol
+    if self._immuneExitGamesRemaining == 0:
+        self._exitGameQuarantinedUntil[exitGame] = block.timestamp + EXIT_GAME_QUARANTINE_PERIODS * self.minExitPeriod
+    else:
+        self._immuneExitGamesRemaining -= 1
     log ExitGameRegistered(txType=txType, exitGameAddress=exitGame, protocol=protocol)
+
+
+@view
+@external
+def isExitGameSafeToUse(exitGame: address) -> bool:
+    """Registered and out of quarantine: what the vaults ask before paying an exit game."""
+    return self._exit_game_safe(exitGame)
+
+
+@view
+@internal
+def _exit_game_safe(exitGame: address) -> bool:
+    return self.exitGameToTxType[exitGame] != 0 and block.timestamp >= self._exitGameQuarantinedUntil[exitGame]
+
+
+@view
+@internal
+def _only_safe_exit_game():
+    assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
+    assert self._exit_game_safe(msg.sender), "ExitGame is quarantined"
 
 
 # --- exit queues (ExitGameController) ---------------------------------------------
@@ -232,7 +277,7 @@ def _priority(exitableAt: uint32, txPos: uint256, exitId: uint160) -> uint256:
 @external
 def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint160) -> uint256:
     """A registered exit game queues one of its exits; the caller processes it later."""
-    assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
+    self._only_safe_exit_game()
     key: bytes32 = self._queue_key(vaultId, token)
     queue: address = self.exitsQueues[key]
     assert queue != empty(address), "The queue for the (vaultId, token) pair is not yet added to the Plasma framework"
@@ -280,7 +325,7 @@ def isOutputFinalized(outputId: bytes32) -> bool:
 
 @external
 def flagOutputFinalized(outputId: bytes32, exitId: uint160):
-    assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
+    self._only_safe_exit_game()
     assert outputId != empty(bytes32), "Should not flag an empty output ID"
     assert exitId != 0, "Should not flag with exit ID 0"
     assert self.outputsFinalized[outputId] == 0, "Output is already finalized"
@@ -291,7 +336,7 @@ def flagOutputFinalized(outputId: bytes32, exitId: uint160):
 def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_OUTPUT_IDS], exitId: uint160):
     """Flag outputs an exit finalized; an output already flagged keeps the exit that flagged it
     first (an in-flight exit flags its inputs again for each of its tokens)."""
-    assert self.exitGameToTxType[msg.sender] != 0, "The call is not from a registered exit game"
+    self._only_safe_exit_game()
     assert exitId != 0, "Should not flag with exit ID 0"
     for output_id: bytes32 in outputIds:
         assert output_id != empty(bytes32), "Should not flag an empty output ID"

@@ -93,8 +93,10 @@ def test_only_exit_games_enqueue_and_flag_outputs(chain):
 
 
 def test_the_1000th_deposit_of_an_interval_is_rejected(chain):
+    """The limit deposit griefing uses (docs/THREATS.md); the operator's defence is in test_eth_deposit_griefing.py."""
     filler = contracts.deploy(chain.w3, "DepositBlockFiller", chain.framework.address, directory=TEST_CONTRACTS)
     chain.send(chain.framework.functions.registerVault(3, filler.address), AUTHORITY)
+    chain.travel(2 * MIN_EXIT_PERIOD_S)  # a vault registered after deployment waits out its quarantine
     for _ in range(2):  # 998 deposit blocks in two transactions; a fixed gas skips estimation
         chain.w3.eth.wait_for_transaction_receipt(
             filler.functions.fill(499).transact({"from": chain.accounts[AUTHORITY], "gas": 29_000_000})

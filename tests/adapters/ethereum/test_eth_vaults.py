@@ -149,7 +149,7 @@ def test_erc20_deposit_rules(chain):
 
 def test_vaults_pay_out_only_to_registered_exit_games(chain):
     chain.deposit_eth(ALICE, AMOUNT)
-    with reverts("Called from a non-registered exit game contract"):
+    with reverts("Called from a non-registered or quarantined exit game contract"):
         chain.send(chain.eth_vault.functions.withdraw(chain.accounts[ALICE], AMOUNT), ALICE)
-    with reverts("Called from a non-registered exit game contract"):
+    with reverts("Called from a non-registered or quarantined exit game contract"):
         chain.send(chain.erc20_vault.functions.withdraw(chain.accounts[ALICE], chain.token.address, 1), ALICE)
