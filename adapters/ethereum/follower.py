@@ -1,7 +1,8 @@
 """Follow the root chain: turn the vaults', framework's and exit game's logs into ledger events.
 
 The exit game's events are plasma-contracts v1.0.4's: an exit's start logs its id (standard) or
-its transaction's hash (in-flight), not its data; that is read from the start call's calldata.
+its transaction's hash (in-flight), not its data; that is read from the start call's calldata or,
+for an exit started through a contract, from the exit game's storage and the ledger's own blocks.
 
 Exactly once, across restarts and reorgs: the follower reads only blocks at least
 `confirmations` deep, and appends each range's facts together with a `RootChainSynced`
@@ -19,16 +20,17 @@ import attrs
 from web3 import Web3
 from eth_abi.exceptions import DecodingError
 from web3._utils.events import get_event_data
-from web3.exceptions import LogTopicError, MismatchedABI, TransactionNotFound
+from web3.exceptions import LogTopicError, MismatchedABI, TransactionNotFound, Web3Exception
 
 from adapters.ethereum.chain import call_args
 from adapters.ethereum.contracts import RootChain
 from ledger import events as ev
+from ledger.blocks import BlockIndex
 from ledger.node import Node, Outcome
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
 from proofs import merkle
 from proofs.keccak import keccak256
-from proofs.payment import decode_utxo_pos, deposit_tx, encode
+from proofs.payment import decode, decode_utxo_pos, deposit_tx, encode
 
 
 # What decoding a log entry that is not one of the contracts' raises (a missing field, no topics,
@@ -61,6 +63,7 @@ class Follower:
         self.confirmations, self.start_block, self.span = confirmations, start_block, span
         self._topics = self._topic_table()
         self._handlers = self._handler_table()
+        self._block_index: BlockIndex | None = None
 
     def _topic_table(self) -> dict[tuple[str, bytes], tuple[str, Any]]:
         table = {}
@@ -148,35 +151,82 @@ class Follower:
                 ev.InFlightExitWithdrawn(log.args.exitId, True, log.args.outputIndex)],
         }
 
-    def _exit_started(self, log: Log, _: ExitIndex) -> list[ev.Event]:
+    def _exit_started(self, log: Log, index: ExitIndex) -> list[ev.Event]:
         """ExitStarted names the exit; the output comes from the startStandardExit call that
         logged it, checked to be the output of that exit id."""
-        args = self._start_args(log, "startStandardExit")
-        utxo_pos, output_tx = args["utxoPos"], bytes(args["rlpOutputTx"])
+        utxo_pos, output_tx = self._standard_exit_output(log, index)
         is_deposit = decode_utxo_pos(utxo_pos)[0] % CHILD_BLOCK_INTERVAL != 0
         if self.root.exit_game.functions.getStandardExitId(is_deposit, output_tx, utxo_pos).call() != log.args.exitId:
             raise FollowError("exit_unrecoverable", f"exit {log.args.exitId}: its start call names another exit")
         return [ev.ExitStarted(log.args.exitId, utxo_pos, output_tx)]
 
-    def _in_flight_started(self, log: Log, _: ExitIndex) -> list[ev.Event]:
+    def _standard_exit_output(self, log: Log, index: ExitIndex) -> tuple[int, bytes]:
+        """(position, transaction) of the exiting output: from the start call's calldata, or, for an
+        exit started through a contract (a wallet), its position from the exit game's storage as of
+        the log's block and its transaction from the ledger's own blocks."""
+        args = self._start_args(log, "startStandardExit")
+        if args is not None:
+            return args["utxoPos"], bytes(args["rlpOutputTx"])
+        try:
+            (record,) = self.root.exit_game.functions.standardExits([log.args.exitId]).call(block_identifier=log.block)
+        except (Web3Exception, ValueError) as exc:  # a block the node does not have, or no such exit
+            raise FollowError("exit_unrecoverable", f"{log.name} in Ethereum block {log.block}: the exit game's "
+                              f"storage is not readable there ({type(exc).__name__})") from None
+        utxo_pos = record[1]
+        return utxo_pos, self._own_tx(utxo_pos, log, index)
+
+    def _in_flight_started(self, log: Log, index: ExitIndex) -> list[ev.Event]:
         """InFlightExitStarted names the transaction by hash; the transaction and its inputs come
-        from the startInFlightExit call that logged it."""
+        from the startInFlightExit call that logged it, or, started through a contract, from the
+        ledger's own blocks (an in-flight transaction the ledger never saw is then unrecoverable)."""
         args = self._start_args(log, "startInFlightExit")
-        in_flight_tx = bytes(args["inFlightTx"])
+        if args is not None:
+            in_flight_tx, input_txs = bytes(args["inFlightTx"]), tuple(map(bytes, args["inputTxs"]))
+            positions = tuple(args["inputUtxosPos"])
+        else:
+            in_flight_tx = self._own_tx_by_hash(bytes(log.args.txHash), log)
+            positions = tuple(decode(in_flight_tx).inputs)
+            input_txs = tuple(self._own_tx(pos, log, index) for pos in positions)
         if keccak256(in_flight_tx) != bytes(log.args.txHash):
             raise FollowError("exit_unrecoverable", f"in-flight exit 0x{bytes(log.args.txHash).hex()}: its start call names another transaction")
         exit_id = self.root.exit_game.functions.getInFlightExitId(in_flight_tx).call()
-        return [ev.InFlightExitStarted(exit_id, in_flight_tx, tuple(map(bytes, args["inputTxs"])), tuple(args["inputUtxosPos"]))]
+        return [ev.InFlightExitStarted(exit_id, in_flight_tx, input_txs, positions)]
 
-    def _start_args(self, log: Log, function: str) -> dict[str, Any]:
-        """The struct argument (by field name) of the exit game's `function` call that logged `log`."""
+    def _start_args(self, log: Log, function: str) -> dict[str, Any] | None:
+        """The struct argument (by field name) of the exit game's `function` call that logged `log`;
+        None when the log came from a call made through another contract."""
         try:
             params = call_args(self.w3, self.root.exit_game, log.tx_hash, function)
         except TransactionNotFound:
             params = None
-        if params is None:
-            raise FollowError("exit_unrecoverable", f"{log.name} in Ethereum block {log.block} was not logged by a direct {function} call")
-        return dict(params["args"])
+        return None if params is None else dict(params["args"])
+
+    def _blocks(self) -> BlockIndex:
+        """The ledger's own blocks, folded from the log up to now (built on first need)."""
+        if self._block_index is None:
+            self._block_index = BlockIndex()
+        self._block_index.follow(self.node.store)
+        return self._block_index
+
+    def _own_tx(self, utxo_pos: int, log: Log, index: ExitIndex) -> bytes:
+        """The transaction of `utxo_pos` in the ledger's blocks, or in a deposit followed earlier in
+        the same range (not yet stored)."""
+        blknum, txindex, _ = decode_utxo_pos(utxo_pos)
+        if blknum in index.deposits and txindex == 0:
+            return index.deposits[blknum]
+        try:
+            return self._blocks().exit_data(utxo_pos)[0]
+        except (KeyError, IndexError):
+            raise FollowError("exit_unrecoverable", f"{log.name} in Ethereum block {log.block}: output {utxo_pos} "
+                              "is not in the ledger's blocks and its start call is not readable") from None
+
+    def _own_tx_by_hash(self, tx_hash: bytes, log: Log) -> bytes:
+        index = self._blocks()
+        for tx in (*(leaf for leaves in index.blocks.values() for leaf in leaves), *index.state.open_block_txs):
+            if keccak256(tx) == tx_hash:
+                return tx
+        raise FollowError("exit_unrecoverable", f"{log.name} in Ethereum block {log.block}: transaction "
+                          f"0x{tx_hash.hex()} is not in the ledger and its start call is not readable")
 
     def _deposit(self, log: Log, _: ExitIndex) -> list[ev.Event]:
         """The vault logs owner, token and amount; the deposit's bytes are rebuilt and checked
@@ -222,10 +272,12 @@ def _slot_event(kind: type, is_output: bool, field: str) -> Callable[[Log, ExitI
 
 @attrs.define
 class ExitIndex:
-    """Exit ids by what the exit game's events name them by: utxo position or tx hash."""
+    """Exit ids by what the exit game's events name them by (utxo position or tx hash), and the
+    deposits followed in the current range, which an exit started in the same range may spend."""
 
     standard_by_pos: dict[int, int]
     in_flight_by_hash: dict[bytes, int]
+    deposits: dict[int, bytes] = attrs.Factory(dict)  # blknum -> deposit tx, this range's
 
     @classmethod
     def of(cls, state: State) -> ExitIndex:
@@ -244,6 +296,8 @@ class ExitIndex:
             self.standard_by_pos = {pos: i for pos, i in self.standard_by_pos.items() if i != fact.exit_id}
         elif isinstance(fact, ev.InFlightExitStarted):
             self.in_flight_by_hash[keccak256(fact.tx)] = fact.exit_id
+        elif isinstance(fact, ev.Deposit):
+            self.deposits[fact.blknum] = fact.tx
 
     def standard(self, utxo_pos: int) -> int:
         exit_id = self.standard_by_pos.get(utxo_pos)

@@ -13,6 +13,7 @@ from adapters.ethereum.follower import Follower, FollowError
 from adapters.ethereum.watcher import Watcher
 from ledger.events import Genesis, Payment
 from ledger.node import Node
+from ledger.state import StandardExit
 from ledger.store import EventStore
 from proofs import eip712
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, encode, encode_utxo_pos, unsigned_bytes
@@ -289,10 +290,10 @@ def test_a_watcher_beaten_to_a_challenge_reports_it_untaken_and_goes_on(anchored
     assert [r.challenged for r in late.check(a.node.state)] == [False]  # not retried, not claimed
 
 
-def test_an_exit_started_through_a_contract_stops_the_follower_as_unrecoverable(anchored: Anchored):
-    """v1.0.4's ExitStarted names only the exit; its output comes from the startStandardExit
-    calldata. An exit a contract wallet started has none to read: the follower says so and
-    stores nothing past it, rather than record the exit without its output."""
+def test_an_exit_started_through_a_contract_is_followed_from_storage_and_the_ledgers_blocks(anchored: Anchored):
+    """v1.0.4's ExitStarted names only the exit; an exit a contract wallet started has no
+    startStandardExit calldata to read. The follower takes the exit's position from the exit
+    game's storage and its transaction from the ledger's own blocks, checked against the exit id."""
     from adapters.ethereum.contracts import deploy
     from proofs import merkle
     from proofs.payment import deposit_tx
@@ -303,10 +304,9 @@ def test_an_exit_started_through_a_contract_stops_the_follower_as_unrecoverable(
     tx = encode(deposit_tx(bytes.fromhex(wallet.address[2:]), ETH, 5))
     chain.send(a.w3, wallet.functions.deposit(a.root.eth_vault.address, tx), a.accounts[ALICE], value=5)
     a.sync()  # the deposit alone follows
-    args = (encode_utxo_pos(1, 0, 0), tx, merkle.proof([tx], 0))
-    chain.send(a.w3, wallet.functions.startExit(a.root.exit_game.address, args), a.accounts[ALICE], value=BOND)
-    count, cursor = a.node.store.count, a.node.state.root_cursor
-    with pytest.raises(FollowError) as info:
-        a.follower.poll()
-    assert info.value.code == "exit_unrecoverable" and "not logged by a direct startStandardExit call" in info.value.detail
-    assert (a.node.store.count, a.node.state.root_cursor) == (count, cursor)
+    pos = encode_utxo_pos(1, 0, 0)
+    chain.send(a.w3, wallet.functions.startExit(a.root.exit_game.address, (pos, tx, merkle.proof([tx], 0))),
+               a.accounts[ALICE], value=BOND)
+    a.sync()
+    (started,) = [r for r in a.node.state.exits.values() if isinstance(r, StandardExit)]
+    assert (started.utxo_pos, started.output.owner, started.output.amount) == (pos, bytes.fromhex(wallet.address[2:]), 5)
