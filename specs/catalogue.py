@@ -189,8 +189,8 @@ def _fee_problem(schedule: Map, tx: PaymentTx, spent: list[Output], surplus: dic
     owners = {o.owner for o in tx.outputs} | {o.owner for o in spent}
     if 0 < len(tx.outputs) < len(tx.inputs) and len({o.token for o in tx.outputs}) == 1 and len(owners) == 1:
         return None if not surplus else f"a merge paid {surplus}; a merge pays no fee"
-    if not surplus:
-        return "no fee paid"
+    if not surplus:  # free only where the schedule asks 0 of this tx type in some token
+        return None if 0 in (fee for (tx_type, _), fee in schedule.items() if tx_type == tx.tx_type) else "no fee paid"
     [(token, paid)] = surplus.items()
     owed = schedule.get((tx.tx_type, token))
     return None if paid == owed else f"paid {paid} in {_hex(token)}, the schedule asks {owed}"

@@ -710,7 +710,8 @@ class Model:
             if surplus:
                 codes.add("overpaying_fees")
         elif self.fee_schedule and not surplus:
-            codes.add("fees_not_covered")
+            if 0 not in (fee for (tx_type, _), fee in self.fee_schedule.items() if tx_type == PAYMENT_TX_TYPE):
+                codes.add("fees_not_covered")  # a zero fee makes payments free
         elif self.fee_schedule and len(surplus) == 1:
             [(token, paid)] = surplus.items()
             required = self.payment_fee(token)

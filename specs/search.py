@@ -142,7 +142,7 @@ KEY = st.integers(0, len(KEYS) - 1)
 TOKEN = st.sampled_from(TOKENS)
 AMOUNT = st.integers(1, 1000) | st.integers(1, 2**128)
 FEE_SCHEDULE = st.lists(
-    st.builds(FeeRule, st.sampled_from([payment.PAYMENT_TX_TYPE, 2]), TOKEN, st.sampled_from([2, 5, 1, 3])),
+    st.builds(FeeRule, st.sampled_from([payment.PAYMENT_TX_TYPE, 2]), TOKEN, st.sampled_from([2, 5, 1, 3, 0])),  # 0: a free tx type
     max_size=3,
     unique_by=lambda r: (r.tx_type, r.token),
 ).map(tuple)

@@ -271,6 +271,16 @@ def test_payment_balances_sees_a_merge_charged_a_fee(fee_of_two):
     assert "merge" in fires("INV-PAYMENT-BALANCES", fee_of_two, merge, under_schedule(fee_of_two, merge, {}))
 
 
+def test_payment_balances_takes_a_zero_fee_as_free_and_nothing_else(fee_of_two):
+    """A schedule of 0 in some token makes its tx type free; otherwise paying nothing is no fee."""
+    free = Payment(signed([D[0]], [out(2, 100)], [0]))
+    assert "no fee paid" in fires("INV-PAYMENT-BALANCES", fee_of_two, free, under_schedule(fee_of_two, free, {}))
+    zero = attrs.evolve(fee_of_two, params=attrs.evolve(fee_of_two.params, fee_schedule=Map({(1, ETH): 2, (1, TOKEN): 0})))
+    assert verdict("INV-PAYMENT-BALANCES", zero, free, apply(zero, free)) is None
+    other_type = attrs.evolve(zero, params=attrs.evolve(zero.params, fee_schedule=Map({(1, ETH): 2, (2, TOKEN): 0})))
+    assert "no fee paid" in fires("INV-PAYMENT-BALANCES", other_type, free, apply(zero, free))
+
+
 def test_payment_balances_sees_a_fee_not_booked(fee_of_two):
     honest = Payment(signed([D[0]], [out(2, 98)], [0]))
     after = apply(fee_of_two, honest)

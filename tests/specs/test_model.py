@@ -11,7 +11,9 @@ from ledger.events import (
     Deposit,
     Equivocation,
     ExitStarted,
+    FeeRule,
     Genesis,
+    Payment,
     InFlightExitStarted,
     StakeBonded,
     StakeWithdrawn,
@@ -92,6 +94,18 @@ def test_the_models_minted_transaction_is_the_ledgers() -> None:
                                    [(0, 3), (0, 3), (4, 6)], [(2, 1), (1, 1)]])
 def test_the_models_median_is_the_ledgers(votes: list[tuple[int, int]]) -> None:
     assert lower_weighted_median(votes) == weighted_median(votes)
+
+
+def test_a_zero_fee_makes_payments_free_in_the_model_and_the_ledger() -> None:
+    """Found by review: a schedule of 0 could never be met (no surplus was "no fee paid");
+    `submit` asserts the model and the ledger agree on each verdict and code."""
+    machine = search.LedgerMachine()
+    machine.genesis(schedule=(FeeRule(payment.PAYMENT_TX_TYPE, ETH, 0),))
+    machine.deposit(owner=0, token=ETH, amount=5)
+    for outputs in ([(OWNER, ETH, 4)], [(OWNER, ETH, 5)]):  # overpays, then pays 0 exactly
+        raw, intent = machine._forged(None, search.Draft([position(1, 0, 0)], outputs, [0]), ())  # type: ignore[arg-type]
+        machine.submit(intent, Payment(raw))
+    assert machine.state.utxos[position(1000, 0, 0)].amount == 5 and not machine.state.open_block_fees
 
 
 def test_a_foreign_block_on_the_root_chain_moves_deposit_numbering_past_it() -> None:
