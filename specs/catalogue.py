@@ -203,8 +203,11 @@ def _cut(amount: int, bps: int) -> int:
 
 
 def _equivocation_reward(before: State, event: Equivocation) -> int:
+    """The reporter's share of the cut; none to a validator reporting itself."""
     staking = before.staking
     assert staking is not None
+    if event.reporter == event.validator:
+        return 0
     bps = staking.params.double_sign_slash_bps
     cut = _cut(staking.validators[event.validator].bonded, bps)
     cut += sum(_cut(e.amount, bps) for e in staking.unbonding.values() if e.validator == event.validator)
@@ -464,13 +467,25 @@ def _slash_problem(before: Staking, after: Staking, event: Equivocation) -> str 
             return f"unbonding {key[1]} of {_hex(entry.validator)}: {after.unbonding.get(key)}, expected {expected}"
     if len(after.unbonding) != len(before.unbonding):
         return "unbonding entries appeared or vanished"
-    reward = _cut(cut + unbonding_cut, before.params.reporter_reward_bps)
+    reward = 0 if event.reporter == event.validator else _cut(cut + unbonding_cut, before.params.reporter_reward_bps)
     burned = after.burned - before.burned
     totals_cut = (before.bonded_total - after.bonded_total, before.unbonding_total - after.unbonding_total)
     if totals_cut != (cut, unbonding_cut):
         return f"bonded and unbonding totals cut by {totals_cut}, expected {(cut, unbonding_cut)}"
     if burned != cut + unbonding_cut - reward:
         return f"burned {burned}, expected {cut + unbonding_cut - reward} (reward {reward})"
+    return None
+
+
+def _evidence_problem(before: State, event: Equivocation) -> str | None:
+    """Slashable evidence (x/evidence, x/slashing): a validator not yet tombstoned, at a child
+    block from 1000 up to the open one, at most `unbonding_blocks` child blocks old."""
+    assert before.staking is not None
+    if before.staking.validators[event.validator].tombstoned:
+        return f"validator {_hex(event.validator)} was already tombstoned"
+    oldest = before.next_child_blknum - before.staking.params.unbonding_blocks * CHILD_BLOCK_INTERVAL
+    if event.blknum % CHILD_BLOCK_INTERVAL or not max(oldest, CHILD_BLOCK_INTERVAL) <= event.blknum <= before.next_child_blknum:
+        return f"evidence of block {event.blknum} with the open block {before.next_child_blknum}"
     return None
 
 
@@ -496,7 +511,7 @@ def slash_exact(before: State, event: Event, after: State) -> str | None:
     if before.staking is None or after.staking is None:
         return None
     if isinstance(event, Equivocation):
-        return _slash_problem(before.staking, after.staking, event)
+        return _evidence_problem(before, event) or _slash_problem(before.staking, after.staking, event)
     if isinstance(event, BlockCommitted):
         return _downtime_problem(before.staking, after.staking)
     return None
@@ -886,8 +901,8 @@ CATALOGUE: tuple[Invariant, ...] = (
     ),
     Invariant(
         "INV-SLASH-EXACT",
-        "Equivocation cuts the validator's stake by exactly the slash fraction and jails it.",
-        "Cosmos SDK x/slashing (SlashFractionDoubleSign, jailing on double sign; Keeper.Slash cuts unbonding entries too)",
+        "Equivocation cuts the validator's stake by exactly the slash fraction and jails it, once, on evidence no older than the unbonding period and from no future block; a self-report earns nothing.",
+        "Cosmos SDK x/slashing (SlashFractionDoubleSign, jailing on double sign, tombstone; Keeper.Slash cuts unbonding entries too) and x/evidence (max evidence age)",
         "transition",
         slash_exact,
     ),

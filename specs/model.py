@@ -1071,8 +1071,14 @@ class Model:
         codes = set()
         if (c.validator, c.blknum) in self.stakes.evidence:
             codes.add("evidence_already_seen")
-        if c.roots[0] == c.roots[1] or c.blknum % CHILD_INTERVAL:
+        if v.tombstoned:
+            codes.add("tombstoned")  # slashed once, for good
+        if c.roots[0] == c.roots[1] or c.blknum % CHILD_INTERVAL or c.blknum == 0:
             codes.add("not_an_equivocation")
+        if c.blknum > self.open_child():
+            codes.add("evidence_from_future")
+        elif (self.open_child() - c.blknum) // CHILD_INTERVAL > self.stakes.param("unbonding_blocks"):
+            codes.add("evidence_too_old")
         for root, signature in zip(c.roots, c.signatures):
             if signature != (v.bls_key, ("commit", self.contract, c.blknum, root)):
                 codes.add("invalid_evidence_signature")
@@ -1090,7 +1096,7 @@ class Model:
             if key[0] == address:
                 self.stakes.unbonding[key] = (amount - amount * bps // BPS, mature_at)
                 cut += amount * bps // BPS
-        reward = cut * self.stakes.param("reporter_reward_bps") // BPS
+        reward = 0 if reporter == address else cut * self.stakes.param("reporter_reward_bps") // BPS  # no self-reward
         self.stakes.burned += cut - reward
         v.jailed = v.tombstoned = True
         if reward:

@@ -1136,7 +1136,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: registered_validators(self.model))
     @rule(data=st.data(), flaw=st.sampled_from(("none", "none", "same_roots", "other_key", "garbage", "other_height",
-                                                "not_a_height")))
+                                                "not_a_height", "future_height")))
     def equivocate(self, data: st.DataObject, flaw: str) -> None:
         """Evidence that a validator signed two roots at one height, or evidence that is not."""
         assert self.model.stakes is not None
@@ -1153,6 +1153,8 @@ class LedgerMachine(RuleBasedStateMachine):
             signed_at = blknum + 1000
         elif flaw == "not_a_height":
             blknum = signed_at = blknum + 1
+        elif flaw == "future_height":  # a height the chain has not opened yet
+            blknum = signed_at = self.model.open_child() + 1000 * data.draw(st.integers(1, 2))
         signed = [commit_signature(self.state, at, signed_at, root) for root in (root_a, root_b)]
         signatures, meanings = [s for s, _ in signed], [m for _, m in signed]
         if flaw == "garbage":
