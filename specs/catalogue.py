@@ -46,7 +46,16 @@ from ledger.witnesses import prefetched
 from proofs.eip712 import SECP256K1_HALF_N, signing_hash_with_separator
 from proofs.errors import DecodeError
 from proofs.keccak import address_of_public_key, keccak256
-from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, decode_utxo_pos, encode, encode_utxo_pos
+from proofs.payment import (
+    MAX_OUTPUTS,
+    OUTPUT_TYPE_PAYMENT,
+    Output,
+    PaymentTx,
+    decode,
+    decode_utxo_pos,
+    encode,
+    encode_utxo_pos,
+)
 
 TransitionCheck = Callable[[State, Event, State], "str | None"]
 StateCheck = Callable[[State], "str | None"]
@@ -686,6 +695,29 @@ def outputs_in_their_block(before: State, event: Event, after: State) -> str | N
     return None
 
 
+def _new_positions(before: State, after: State) -> list[int]:
+    """Where the event may have put outputs: a new deposit block, and the leaves it appended
+    to the open block (a seal appends none), each with up to MAX_OUTPUTS outputs."""
+    found = []
+    if after.last_deposit_blknum != before.last_deposit_blknum:
+        found.append(encode_utxo_pos(after.last_deposit_blknum, 0, 0))
+    if after.next_child_blknum == before.next_child_blknum:
+        for txindex in range(len(before.open_block_txs), len(after.open_block_txs)):
+            found += [encode_utxo_pos(before.next_child_blknum, txindex, oindex) for oindex in range(MAX_OUTPUTS)]
+    return found
+
+
+def outputs_positive(before: State, event: Event, after: State) -> str | None:
+    """Every output the event created holds a positive amount: OMG has no output of 0
+    (elixir-omg amount_cant_be_zero, plasma-contracts PaymentOutputModel), and the ledger
+    mints none (a stake slashed to nothing, a reward or fee share of 0 is no output)."""
+    for pos in _new_positions(before, after):
+        output = after.utxos.get(pos)
+        if output is not None and pos not in before.utxos and output.amount <= 0:
+            return f"output {pos} created with amount {output.amount}"
+    return None
+
+
 TALLIES = ("deposited", "unspent", "open_block_fees", "fees_collected", "in_exit", "exited", "unbacked")
 
 
@@ -912,6 +944,13 @@ CATALOGUE: tuple[Invariant, ...] = (
         "elixir-omg OMG.State.Transaction.Validator.FeeClaim: a fee claim spends exactly the block's fees_paid",
         "transition",
         fees_collected_exactly,
+    ),
+    Invariant(
+        "INV-OUTPUTS-POSITIVE",
+        "Every output an event creates (deposit, payment, bond change, minted stake, reward or fee share) holds a positive amount.",
+        "elixir-omg OMG.State.Transaction.Payment (amount_cant_be_zero); plasma-contracts PaymentTransactionModel (output amount must not be 0)",
+        "transition",
+        outputs_positive,
     ),
     Invariant(
         "INV-NON-NEGATIVE",

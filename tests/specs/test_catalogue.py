@@ -287,6 +287,35 @@ def test_payment_balances_sees_a_fee_not_booked(fee_of_two):
     assert "fees booked" in fires("INV-PAYMENT-BALANCES", fee_of_two, honest, attrs.evolve(after, open_block_fees=Map()))
 
 
+# --- INV-OUTPUTS-POSITIVE ------------------------------------------------------------------
+
+def zeroed(state: State, pos: int) -> State:
+    """`state` with the output at `pos` holding 0: what a rule minting a zero output leaves."""
+    output = state.utxos[pos]
+    return attrs.evolve(state, utxos=state.utxos.set(pos, output._replace(amount=0)))
+
+
+def test_outputs_positive_sees_a_zero_output_a_payment_or_deposit_creates(funded):
+    payment = Payment(signed([D[0]], [out(2, 60), out(0, 40)], [0]))
+    after = apply(funded, payment)
+    assert verdict("INV-OUTPUTS-POSITIVE", funded, payment, after) is None
+    assert "amount 0" in fires("INV-OUTPUTS-POSITIVE", funded, payment, zeroed(after, encode_utxo_pos(1000, 0, 1)))
+    event = Deposit(3, DEPOSIT_TX)
+    after = apply(funded, event)
+    assert verdict("INV-OUTPUTS-POSITIVE", funded, event, after) is None
+    assert "amount 0" in fires("INV-OUTPUTS-POSITIVE", funded, event, zeroed(after, D[2]))
+
+
+def test_outputs_positive_sees_stake_slashed_to_nothing_returned_as_an_output(unbonding):
+    """The search's old finding: withdrawing an entry slashed to 0 minted an output of 0."""
+    state = seal(seal(unbonding))
+    event = StakeWithdrawn(ADDRS[1], 0)
+    after = apply(state, event)
+    assert verdict("INV-OUTPUTS-POSITIVE", state, event, after) is None
+    minted = encode_utxo_pos(state.next_child_blknum, len(state.open_block_txs), 0)
+    assert "amount 0" in fires("INV-OUTPUTS-POSITIVE", state, event, zeroed(after, minted))
+
+
 # --- INV-FEES-COLLECTED ----------------------------------------------------------------------
 
 def test_fees_collected_sees_a_collection_for_less_than_owed(fee_of_two):
