@@ -16,8 +16,9 @@ The rules, as the model states them:
   signature per input, in order, by that input's owner (all-zero signatures do not
   count); per token outputs ≤ inputs; at most one token with a surplus; under a non-empty
   schedule that surplus must equal the payment fee for its token exactly, except that a
-  merge (one owner, fewer outputs than inputs, one token out) must pay none. The surplus
-  is the block's fee.
+  merge (one owner, fewer outputs than inputs, one token out) must pay none, and no
+  surplus pays a schedule that asks 0 of payments in some token. The surplus is the
+  block's fee.
 - fee collection: for the open child block, exactly what it owes in that token (> 0).
 - seal: the open child block (a multiple of 1000), fees all collected, the right
   transaction count and the Merkle root of the unsigned transactions.
@@ -32,8 +33,9 @@ The rules, as the model states them:
   nonce; a commit is the next sealed block, proposed and signed by the validator drawn by
   stake for its round, signed by more than 2/3 of the active stake, the aggregate made of
   exactly the named signers' signatures of that block; missing too many commits in the
-  window slashes and jails; equivocation slashes bonded and unbonding stake, jails for
-  good and rewards the reporter; an epoch closes after its last block with the lower
+  window slashes and jails; equivocation (at a child block no later than the open one,
+  at most `unbonding_blocks` old, by a validator not yet tombstoned) slashes bonded and
+  unbonding stake, jails for good and rewards the reporter, unless it reports itself; an epoch closes after its last block with the lower
   stake-weighted median of the votes and shares the undistributed fees by stake.
 
 The model judges *intents*: the search tells it what a command means (which positions
