@@ -82,33 +82,26 @@ from ledger.state import GENESIS_STATE, InFlightExit, Staking, StandardExit, Sta
 from proofs import bls, eip712, payment, rlp
 from proofs.keccak import keccak256
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
-from specs.hooks import InvariantHook
-from specs.model import (
-    ABSENT,
+from specs.commands import (
     STAKING_FIELDS,
     Bond,
-    Checkpoint,
     ChallengeExit,
     ChallengePiggyback,
+    Checkpoint,
     CloseEpoch,
     CollectFee,
     Command,
     Commit,
     DepositIntent,
     Equivocate,
-    ExitRecord,
     GarbagePayment,
-    InFlightRecord,
-    Model,
     OpenStaking,
-    Out,
     PaymentIntent,
     Piggyback,
     ProcessExit,
     SealBlock,
     SetCanonical,
     Signed,
-    Slot,
     StartExit,
     StartInFlightExit,
     SubmitBlock,
@@ -118,10 +111,11 @@ from specs.model import (
     VoteFees,
     WithdrawPiggyback,
     WithdrawStake,
-    naive_root,
-    position,
-    totals,
 )
+from specs.hooks import InvariantHook
+from specs.model import Model
+from specs.naive import ABSENT, Out, Slot, naive_root, position, totals
+from specs.records import ExitRecord, InFlightRecord
 
 ApplyFn = Callable[[State, Event], State]
 

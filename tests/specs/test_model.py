@@ -26,12 +26,10 @@ from ledger.state import GENESIS_STATE, State
 from proofs import payment
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
 from specs import search
-from specs.model import (
-    STAKING_POOL,
+from specs.commands import (
     Bond,
     DepositIntent,
     Equivocate,
-    Model,
     OpenStaking,
     Signed,
     StartExit,
@@ -39,10 +37,9 @@ from specs.model import (
     SubmitBlock,
     Unbond,
     WithdrawStake,
-    lower_weighted_median,
-    mint_leaf,
-    position,
 )
+from specs.model import Model
+from specs.naive import STAKING_POOL, lower_weighted_median, mint_leaf, position
 
 OWNER, ETH = search.ADDRESSES[0], search.TOKENS[0]
 DEPOSIT = ((OWNER, ETH, 5),)

@@ -10,7 +10,9 @@ from ledger.state import GENESIS_STATE, State
 from proofs import eip712, merkle, payment
 from proofs.errors import DecodeError
 from specs import search
-from specs.model import DepositIntent, Model, naive_root
+from specs.commands import DepositIntent
+from specs.model import Model
+from specs.naive import naive_root
 
 
 def test_search_finds_no_counterexample_and_reaches_every_event_kind() -> None:
