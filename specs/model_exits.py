@@ -29,6 +29,7 @@ from specs.naive import (
 )
 from specs.records import ExitRecord, InFlightRecord
 
+
 class ExitRules:
     """`Model`'s rules for root-chain facts (a mixin: the state is `Model`'s)."""
 

@@ -27,6 +27,7 @@ from specs.naive import (
 )
 from specs.records import Stakes, ValidatorRecord
 
+
 class StakingRules:
     """`Model`'s proof-of-stake rules (a mixin: the state is `Model`'s)."""
 

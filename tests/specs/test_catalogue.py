@@ -39,7 +39,7 @@ from ledger.state import GENESIS_STATE, Block, Staking, StakingParams, State, Un
 from ledger.transition import apply
 from proofs import bls, eip712, merkle
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos
-from specs import catalogue, search
+from specs import actors, catalogue
 from specs.catalogue import BY_ID, CATALOGUE, block_root
 from specs.hooks import InvariantHook
 from tests.conftest import ADDRS, ETH, KEYS, TOKEN, checked, deposit, genesis, out, seal, signed
@@ -165,16 +165,16 @@ def test_spend_signed_sees_a_wrong_key_on_a_later_input(three_deposits):
 def test_spend_signed_sees_a_high_s_signature(three_deposits):
     honest = Payment(signed(D[:2], [out(3, 20)], [0, 0]))
     tx = decode(honest.tx)
-    twin = Payment(encode(tx.with_signatures((tx.signatures[0], search.malleated(tx.signatures[1])))))
+    twin = Payment(encode(tx.with_signatures((tx.signatures[0], actors.malleated(tx.signatures[1])))))
     assert "malleable" in fires("INV-SPEND-SIGNED", three_deposits, twin, apply(three_deposits, honest))
 
 
 def test_the_catalogue_alone_now_sees_a_missing_owner_check():
     """The search's trusting ledger (tests/specs/test_search.py) used to need the model to be caught."""
-    owner, token = search.ADDRESSES[0], search.TOKENS[0]
-    state = apply(apply(GENESIS_STATE, Genesis(search.CONTRACT, ())), Deposit(1, search.unsigned_deposit(((owner, token, 10),))))
-    tx = PaymentTx([D[0]], [Output(OUTPUT_TYPE_PAYMENT, search.ADDRESSES[3], token, 10)])
-    forged = Payment(encode(tx.with_signatures((search.sign(eip712.signing_hash(tx, search.CONTRACT), 2),))))
+    owner, token = actors.ADDRESSES[0], actors.TOKENS[0]
+    state = apply(apply(GENESIS_STATE, Genesis(actors.CONTRACT, ())), Deposit(1, actors.unsigned_deposit(((owner, token, 10),))))
+    tx = PaymentTx([D[0]], [Output(OUTPUT_TYPE_PAYMENT, actors.ADDRESSES[3], token, 10)])
+    forged = Payment(encode(tx.with_signatures((actors.sign(eip712.signing_hash(tx, actors.CONTRACT), 2),))))
     assert "signed by" in fires("INV-SPEND-SIGNED", state, forged, trusting_apply(state, forged))
 
 
