@@ -307,7 +307,7 @@ def check_evidence_age(state: State, staking: Staking, blknum: int) -> None:
         raise Rejected("evidence_too_old", f"block {blknum} is more than {staking.params.unbonding_blocks} child blocks old")
 
 
-def slash_equivocator(staking: Staking, address: bytes, validator: Validator, rewarded: bool = True) -> tuple[Staking, int]:
+def slash_equivocator(staking: Staking, address: bytes, validator: Validator, rewarded: bool) -> tuple[Staking, int]:
     """Cuts the equivocator's bonded and unbonding stake by `double_sign_slash_bps` and
     tombstones it; returns the staking and the reporter's reward (none when `rewarded` is
     false: a self-report), the rest of the cut burned."""

@@ -85,6 +85,20 @@ def filled(store: EventStore) -> EventStore:
     return store
 
 
+def test_a_non_canonical_encoding_is_caught_even_if_the_codec_accepted_it(monkeypatch):
+    """The record's hash covers its bytes; the state's head hash covers the event's canonical
+    encoding. Were the codec ever lenient (here: two trailing junk bytes ignored), the two differ."""
+    store = two_events()
+    deposit = events.encode(Deposit(2, encode(deposit_tx(ADDRS[1], ETH, 5))))
+    store.append([("deposit", deposit + b"\xee\xee")])
+    strict = events.decode
+    monkeypatch.setattr(events, "decode", lambda raw: strict(raw.removesuffix(b"\xee\xee")))
+    result = replay(store)
+    assert result.failure == Failure(2, "deposit", "non_canonical_event",
+                                     "the record's bytes are not the event's canonical encoding")
+    stopped_after_two(result, store)
+
+
 class FailsAfterOnePage(EventStore):
     """A store whose file, once `broken`, fails after its first page of records."""
 
@@ -137,6 +151,9 @@ def test_snapshots_where_and_past_where_the_replay_stopped_are_left_to_its_failu
     mark(store, 7, b"\x01" * 32)
     report = audit(store, Passes())
     assert report.failure is not None and report.failure.index == 2 and report.findings == ()
+    mark(store, 1, store.record_at(0).hash)  # older than the failure: still checked, past the newer ones
+    report = audit(store, Passes())
+    assert [(f.index, f.code) for f in report.findings] == [(1, "snapshot_corrupt")]
 
 
 def test_a_snapshot_the_log_does_not_vouch_for_is_a_finding_at_its_index():
