@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger import events
+from ledger import events, store as store_module
 from ledger.events import Deposit, Genesis
 from ledger.node import Node
 from ledger.replay import Anchor, Failure, Finding, Replay, audit, replay
@@ -83,6 +83,18 @@ def filled(store: EventStore) -> EventStore:
     assert all(o.accepted for o in Node(store).submit([Genesis(VC, ()), Deposit(1, encode(deposit_tx(ADDRS[0], ETH, 100)))]))
     store.broken = True  # type: ignore[attr-defined]
     return store
+
+
+def test_the_first_bad_record_stops_the_replay_whatever_page_follows(monkeypatch):
+    """Records are read a page at a time; a failure in one page must end the fold, not let the
+    next page overwrite it (with `missing_record`, the verified count having stopped)."""
+    monkeypatch.setattr(store_module, "READ_PAGE", 2)
+    store = two_events()
+    store.append([("genesis", events.encode(Genesis(VC, ())))])  # record 2, refused
+    store.append([("deposit", events.encode(Deposit(2, encode(deposit_tx(ADDRS[1], ETH, 5)))))] * 3)  # pages 2 and 3
+    result = replay(store)
+    assert result.failure == Failure(2, "genesis", "genesis_repeated", "a ledger has one genesis, its first event")
+    stopped_after_two(result, store)
 
 
 def test_a_non_canonical_encoding_is_caught_even_if_the_codec_accepted_it(monkeypatch):
