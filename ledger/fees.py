@@ -4,7 +4,10 @@ As elixir-omg's OMG.Fees and its merge-transaction rule do it: every token's
 outputs must be covered by its inputs; at most one token may show a surplus; that
 surplus is the fee and must equal the schedule's fee for (tx type, token) exactly.
 A merge (one owner folding more inputs into fewer outputs of one token) pays no
-fee. An empty schedule requires no fee, and any surplus is collected as fee.
+fee. An empty schedule requires no fee, and any surplus is collected as fee. A fee
+of 0 in the schedule (which the fee votes' median can set) makes its tx type free:
+paying nothing pays it exactly, any surplus in that token overpays. (elixir-omg's fee
+specs are positive; a zero there would be unpayable.)
 """
 from __future__ import annotations
 
@@ -49,7 +52,9 @@ def implicit_fee(tx_type: int, spent: Sequence[Output], created: Sequence[Output
             raise Rejected("overpaying_fees", "a merge transaction pays no fee")
         return b"", 0
     if not surplus:
-        raise Rejected("fees_not_covered", "the transaction pays no fee")
+        if not any(fee == 0 and key[0] == tx_type for key, fee in schedule.items()):
+            raise Rejected("fees_not_covered", "the transaction pays no fee")
+        return b"", 0
     [(token, paid)] = surplus.items()
     required = schedule.get((tx_type, token))
     if required is None:

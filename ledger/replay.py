@@ -152,16 +152,22 @@ def _domain_separator(store: EventStore, state: State) -> bytes | None:
 def _pages_ahead(
     pages: Iterator[list[Record]], prefetcher: Prefetcher | None, separator: bytes | None
 ) -> Iterator[tuple[list[Record], Batch | None]]:
-    """Each page with its witnesses batch, submitted one page before the fold reaches it."""
+    """Each page with its witnesses batch, submitted one page before the fold reaches it.
+    A page read before the store failed is still folded: the failure is named where it struck."""
     pending = None
-    for page in pages:
-        batch = None
-        if prefetcher is not None and separator is not None:
-            raws = [_payment_tx(r) for r in page if r.topic == Payment.KIND]
-            batch = prefetcher.submit(raws, separator)
+    try:
+        for page in pages:
+            batch = None
+            if prefetcher is not None and separator is not None:
+                raws = [_payment_tx(r) for r in page if r.topic == Payment.KIND]
+                batch = prefetcher.submit(raws, separator)
+            if pending is not None:
+                yield pending
+            pending = (page, batch)
+    except StoreError:
         if pending is not None:
             yield pending
-        pending = (page, batch)
+        raise
     if pending is not None:
         yield pending
 

@@ -10,7 +10,10 @@ Semantics after Cosmos SDK x/staking and x/slashing, simplified where said:
   withdrawal returns the stake as a new input-less output in the open block;
 - an equivocation (two roots signed for one height) slashes bonded and unbonding stake
   by `double_sign_slash_bps`, jails the validator, pays the reporter
-  `reporter_reward_bps` of the slash as a new output, and burns the rest.
+  `reporter_reward_bps` of the slash as a new output, and burns the rest. As x/evidence
+  and x/slashing: the height is a child block no later than the open one and no more
+  than `unbonding_blocks` child blocks old; a tombstoned validator is not slashed again;
+  a validator reporting itself gets no reward (all of the cut is burned).
 """
 from __future__ import annotations
 
@@ -277,23 +280,37 @@ def apply_equivocation(state: State, event: Equivocation) -> State:
         raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
     if (event.validator, event.blknum) in staking.evidence:
         raise Rejected("evidence_already_seen", f"0x{event.validator.hex()} at block {event.blknum}")
+    if validator.tombstoned:
+        raise Rejected("tombstoned", "a validator slashed for equivocation is not slashed again")
     signed = ((event.root_a, event.head_a, event.signature_a), (event.root_b, event.head_b, event.signature_b))
-    if signed[0][:2] == signed[1][:2] or event.blknum % CHILD_BLOCK_INTERVAL:
+    if signed[0][:2] == signed[1][:2] or event.blknum % CHILD_BLOCK_INTERVAL or not event.blknum:
         raise Rejected("not_an_equivocation", "two different (root, log head) pairs for one child block are needed")
+    check_evidence_age(state, staking, event.blknum)
     separator = state.params.domain_separator
     for root, head, signature in signed:
         if not bls.verify(validator.bls_key, commit_message(separator, event.blknum, root, head), signature):
             raise Rejected("invalid_evidence_signature", f"no signature of root 0x{root.hex()} by the validator")
-    staking, reward = slash_equivocator(staking, event.validator, validator)
+    staking, reward = slash_equivocator(staking, event.validator, validator, event.reporter != event.validator)
     staking = attrs.evolve(staking, evidence=staking.evidence.set((event.validator, event.blknum), event.reporter))
     changes, created = mint_output(state, event.reporter, staking.params.token, reward) if reward else ({}, None)
     return advance(state, staking=staking, **changes,
                    effects=Effects(kind=Equivocation.KIND, created=(created,) if created else ()))
 
 
-def slash_equivocator(staking: Staking, address: bytes, validator: Validator) -> tuple[Staking, int]:
+def check_evidence_age(state: State, staking: Staking, blknum: int) -> None:
+    """Evidence of a height no later than the open block (x/evidence: none from the future)
+    and at most `unbonding_blocks` child blocks old (x/evidence's max age: stake unbonded
+    since could have left)."""
+    if blknum > state.next_child_blknum:
+        raise Rejected("evidence_from_future", f"block {blknum} is past the open block {state.next_child_blknum}")
+    if state.next_child_blknum - blknum > staking.params.unbonding_blocks * CHILD_BLOCK_INTERVAL:
+        raise Rejected("evidence_too_old", f"block {blknum} is more than {staking.params.unbonding_blocks} child blocks old")
+
+
+def slash_equivocator(staking: Staking, address: bytes, validator: Validator, rewarded: bool) -> tuple[Staking, int]:
     """Cuts the equivocator's bonded and unbonding stake by `double_sign_slash_bps` and
-    tombstones it; returns the staking and the reporter's reward, the rest of the cut burned."""
+    tombstones it; returns the staking and the reporter's reward (none when `rewarded` is
+    false: a self-report), the rest of the cut burned."""
     bps = staking.params.double_sign_slash_bps
     slashed = _slash(validator.bonded, bps)
     unbonding, unbonding_slashed = staking.unbonding, 0
@@ -303,7 +320,7 @@ def slash_equivocator(staking: Staking, address: bytes, validator: Validator) ->
             unbonding = unbonding.set(key, attrs.evolve(entry, amount=entry.amount - cut))
             unbonding_slashed += cut
     total = slashed + unbonding_slashed
-    reward = _slash(total, staking.params.reporter_reward_bps)
+    reward = _slash(total, staking.params.reporter_reward_bps) if rewarded else 0
     staking = attrs.evolve(
         staking,
         validators=staking.validators.set(address, attrs.evolve(validator, bonded=validator.bonded - slashed, jailed=True, tombstoned=True)),

@@ -22,7 +22,7 @@ class Params:
 
     verifying_contract: bytes
     domain_separator: bytes
-    fee_schedule: Map  # (tx_type, token) -> minimum fee
+    fee_schedule: Map  # (tx_type, token) -> the exact fee; 0 makes the tx type free
 
 
 @attrs.frozen

@@ -48,7 +48,16 @@ from ledger.witnesses import prefetched
 from proofs.eip712 import SECP256K1_HALF_N, signing_hash_with_separator
 from proofs.errors import DecodeError
 from proofs.keccak import address_of_public_key, keccak256
-from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, decode_utxo_pos, encode, encode_utxo_pos
+from proofs.payment import (
+    MAX_OUTPUTS,
+    OUTPUT_TYPE_PAYMENT,
+    Output,
+    PaymentTx,
+    decode,
+    decode_utxo_pos,
+    encode,
+    encode_utxo_pos,
+)
 
 TransitionCheck = Callable[[State, Event, State], "str | None"]
 StateCheck = Callable[[State], "str | None"]
@@ -191,8 +200,8 @@ def _fee_problem(schedule: Map, tx: PaymentTx, spent: list[Output], surplus: dic
     owners = {o.owner for o in tx.outputs} | {o.owner for o in spent}
     if 0 < len(tx.outputs) < len(tx.inputs) and len({o.token for o in tx.outputs}) == 1 and len(owners) == 1:
         return None if not surplus else f"a merge paid {surplus}; a merge pays no fee"
-    if not surplus:
-        return "no fee paid"
+    if not surplus:  # free only where the schedule asks 0 of this tx type in some token
+        return None if 0 in (fee for (tx_type, _), fee in schedule.items() if tx_type == tx.tx_type) else "no fee paid"
     [(token, paid)] = surplus.items()
     owed = schedule.get((tx.tx_type, token))
     return None if paid == owed else f"paid {paid} in {_hex(token)}, the schedule asks {owed}"
@@ -205,8 +214,11 @@ def _cut(amount: int, bps: int) -> int:
 
 
 def _equivocation_reward(before: State, event: Equivocation) -> int:
+    """The reporter's share of the cut; none to a validator reporting itself."""
     staking = before.staking
     assert staking is not None
+    if event.reporter == event.validator:
+        return 0
     bps = staking.params.double_sign_slash_bps
     cut = _cut(staking.validators[event.validator].bonded, bps)
     cut += sum(_cut(e.amount, bps) for e in staking.unbonding.values() if e.validator == event.validator)
@@ -466,13 +478,25 @@ def _slash_problem(before: Staking, after: Staking, event: Equivocation) -> str 
             return f"unbonding {key[1]} of {_hex(entry.validator)}: {after.unbonding.get(key)}, expected {expected}"
     if len(after.unbonding) != len(before.unbonding):
         return "unbonding entries appeared or vanished"
-    reward = _cut(cut + unbonding_cut, before.params.reporter_reward_bps)
+    reward = 0 if event.reporter == event.validator else _cut(cut + unbonding_cut, before.params.reporter_reward_bps)
     burned = after.burned - before.burned
     totals_cut = (before.bonded_total - after.bonded_total, before.unbonding_total - after.unbonding_total)
     if totals_cut != (cut, unbonding_cut):
         return f"bonded and unbonding totals cut by {totals_cut}, expected {(cut, unbonding_cut)}"
     if burned != cut + unbonding_cut - reward:
         return f"burned {burned}, expected {cut + unbonding_cut - reward} (reward {reward})"
+    return None
+
+
+def _evidence_problem(before: State, event: Equivocation) -> str | None:
+    """Slashable evidence (x/evidence, x/slashing): a validator not yet tombstoned, at a child
+    block from 1000 up to the open one, at most `unbonding_blocks` child blocks old."""
+    assert before.staking is not None
+    if before.staking.validators[event.validator].tombstoned:
+        return f"validator {_hex(event.validator)} was already tombstoned"
+    oldest = before.next_child_blknum - before.staking.params.unbonding_blocks * CHILD_BLOCK_INTERVAL
+    if event.blknum % CHILD_BLOCK_INTERVAL or not max(oldest, CHILD_BLOCK_INTERVAL) <= event.blknum <= before.next_child_blknum:
+        return f"evidence of block {event.blknum} with the open block {before.next_child_blknum}"
     return None
 
 
@@ -498,7 +522,7 @@ def slash_exact(before: State, event: Event, after: State) -> str | None:
     if before.staking is None or after.staking is None:
         return None
     if isinstance(event, Equivocation):
-        return _slash_problem(before.staking, after.staking, event)
+        return _evidence_problem(before, event) or _slash_problem(before.staking, after.staking, event)
     if isinstance(event, BlockCommitted):
         return _downtime_problem(before.staking, after.staking)
     return None
@@ -670,6 +694,29 @@ def outputs_in_their_block(before: State, event: Event, after: State) -> str | N
             return f"output {pos} is {after.utxos.get(pos)}, expected {output}"
     if after.effects.created != moved.created:
         return f"effects report outputs {[p for p, _ in after.effects.created]}, created {[p for p, _ in moved.created]}"
+    return None
+
+
+def _new_positions(before: State, after: State) -> list[int]:
+    """Where the event may have put outputs: a new deposit block, and the leaves it appended
+    to the open block (a seal appends none), each with up to MAX_OUTPUTS outputs."""
+    found = []
+    if after.last_deposit_blknum != before.last_deposit_blknum:
+        found.append(encode_utxo_pos(after.last_deposit_blknum, 0, 0))
+    if after.next_child_blknum == before.next_child_blknum:
+        for txindex in range(len(before.open_block_txs), len(after.open_block_txs)):
+            found += [encode_utxo_pos(before.next_child_blknum, txindex, oindex) for oindex in range(MAX_OUTPUTS)]
+    return found
+
+
+def outputs_positive(before: State, event: Event, after: State) -> str | None:
+    """Every output the event created holds a positive amount: OMG has no output of 0
+    (elixir-omg amount_cant_be_zero, plasma-contracts PaymentOutputModel), and the ledger
+    mints none (a stake slashed to nothing, a reward or fee share of 0 is no output)."""
+    for pos in _new_positions(before, after):
+        output = after.utxos.get(pos)
+        if output is not None and pos not in before.utxos and output.amount <= 0:
+            return f"output {pos} created with amount {output.amount}"
     return None
 
 
@@ -906,8 +953,8 @@ CATALOGUE: tuple[Invariant, ...] = (
     ),
     Invariant(
         "INV-SLASH-EXACT",
-        "Equivocation cuts the validator's stake by exactly the slash fraction and jails it.",
-        "Cosmos SDK x/slashing (SlashFractionDoubleSign, jailing on double sign; Keeper.Slash cuts unbonding entries too)",
+        "Equivocation cuts the validator's stake by exactly the slash fraction and jails it, once, on evidence no older than the unbonding period and from no future block; a self-report earns nothing.",
+        "Cosmos SDK x/slashing (SlashFractionDoubleSign, jailing on double sign, tombstone; Keeper.Slash cuts unbonding entries too) and x/evidence (max evidence age)",
         "transition",
         slash_exact,
     ),
@@ -917,6 +964,13 @@ CATALOGUE: tuple[Invariant, ...] = (
         "elixir-omg OMG.State.Transaction.Validator.FeeClaim: a fee claim spends exactly the block's fees_paid",
         "transition",
         fees_collected_exactly,
+    ),
+    Invariant(
+        "INV-OUTPUTS-POSITIVE",
+        "Every output an event creates (deposit, payment, bond change, minted stake, reward or fee share) holds a positive amount.",
+        "elixir-omg OMG.State.Transaction.Payment (amount_cant_be_zero); plasma-contracts PaymentTransactionModel (output amount must not be 0)",
+        "transition",
+        outputs_positive,
     ),
     Invariant(
         "INV-NON-NEGATIVE",

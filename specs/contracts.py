@@ -491,7 +491,7 @@ def equivocation_slash_splits_exactly(bonded: int, own: int, other: int, slash_b
     before = _staking({ALICE: validator}, slash_bps=slash_bps, reward_bps=reward_bps, bonded_total=bonded + 5,
                       unbonding_total=own + other, burned=7)
     before = attrs.evolve(before, unbonding=unbonding)
-    after, reward = staking_rules.slash_equivocator(before, ALICE, validator)
+    after, reward = staking_rules.slash_equivocator(before, ALICE, validator, rewarded=True)
     slashed, cut = bonded - after.validators[ALICE].bonded, own - after.unbonding[(ALICE, 0)].amount
     assert _floor_of(slashed, bonded, slash_bps) and _floor_of(cut, own, slash_bps)
     assert after.unbonding[(BOB, 0)] == unbonding[(BOB, 0)]

@@ -86,6 +86,20 @@ def test_fee_must_match_the_schedule_in_one_token():
     assert after.open_block_fees[ETH] == 2 and after.effects.fee_amount == 2
 
 
+def test_a_zero_fee_makes_the_transaction_type_free():
+    """A schedule (or a fee vote's median) of 0 in a token is payable: paying nothing pays it
+    exactly; a surplus in that token overpays, and a positive fee in another token still holds."""
+    state = deposit(deposit(genesis((FeeRule(1, ETH, 0), FeeRule(1, TOKEN, 2))), 0, 100), 0, 50, TOKEN)
+    free = pay(state, [D1], [out(2, 100)], [0])
+    assert free.effects.fee_amount == 0 and not free.open_block_fees and free.unspent[ETH] == 100
+    assert rejected(state, Payment(signed([D1], [out(2, 99)], [0]))) == "overpaying_fees"
+    assert dict(pay(state, [D2], [out(2, 48, TOKEN)], [0]).open_block_fees) == {TOKEN: 2}
+    assert rejected(state, Payment(signed([D2], [out(2, 49, TOKEN)], [0]))) == "fees_not_covered"
+    # a zero fee for another transaction type does not make payments free
+    other = deposit(genesis((FeeRule(2, ETH, 0), FeeRule(1, ETH, 2))), 0, 100)
+    assert rejected(other, Payment(signed([D1], [out(2, 100)], [0]))) == "fees_not_covered"
+
+
 def test_sealing_collects_fees_then_commits_the_merkle_root():
     state = deposit(genesis((FeeRule(1, ETH, 2),)), 0, 100)
     raw = signed([D1], [out(2, 98)], [0])

@@ -299,3 +299,40 @@ def test_a_commit_signs_the_history_not_only_the_root(staked):
     assert block.log_head == staked.log_head != bytes(32)
     assert rejected(elsewhere, good) == "invalid_commit_signature"
     assert checked(sealed, good).staking.last_committed == 1000
+
+
+def evidence(state: State, who: int, blknum: int, reporter: int = 3) -> Equivocation:
+    """Validator `who` signed two roots over one history at `blknum`; `reporter` reports it."""
+    separator = state.params.domain_separator
+    roots = (b"\x0a" * 32, b"\x0b" * 32)
+    sigs = [bls.sign(BLS_KEYS[who], commit_message(separator, blknum, r, HEAD)) for r in roots]
+    return Equivocation(ADDRS[reporter], ADDRS[who], blknum, roots[0], HEAD, sigs[0], roots[1], HEAD, sigs[1])
+
+
+def test_a_tombstoned_validator_is_not_slashed_again(staked):
+    """As x/slashing: a tombstone ends the validator's slashing; new evidence at another height
+    (here the next one) would otherwise cut what is left of its stake once more."""
+    slashed = seal(checked(staked, evidence(staked, 2, 1000)))
+    assert slashed.staking.validators[ADDRS[2]].tombstoned
+    assert rejected(slashed, evidence(slashed, 2, 2000)) == "tombstoned"
+
+
+def test_evidence_must_be_of_a_height_the_chain_reached_within_the_unbonding_period(staked):
+    """Evidence names a child block up to the open one (a height the validators are signing),
+    and no older than `unbonding_blocks` child blocks: stake unbonded since may be gone."""
+    assert rejected(staked, evidence(staked, 2, 0)) == "not_an_equivocation"
+    assert rejected(staked, evidence(staked, 2, 2000)) == "evidence_from_future"
+    state = staked
+    for _ in range(UNBONDING_BLOCKS):
+        state = seal(state)
+    assert state.next_child_blknum == 1000 + UNBONDING_BLOCKS * 1000
+    checked(state, evidence(state, 2, 1000))  # as old as the unbonding period: still slashable
+    assert rejected(seal(state), evidence(state, 2, 1000)) == "evidence_too_old"
+
+
+def test_a_self_report_slashes_in_full_and_pays_no_reward(staked):
+    """A validator reporting its own equivocation must not recoup part of the slash: the
+    evidence is taken (a delay would help no one) and the whole cut is burned."""
+    after = checked(staked, evidence(staked, 2, 1000, reporter=2))
+    assert after.staking.validators[ADDRS[2]].bonded == 300 - 15 and after.staking.burned == 15
+    assert after.utxos == staked.utxos and after.open_block_txs == staked.open_block_txs

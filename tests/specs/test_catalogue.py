@@ -39,7 +39,7 @@ from ledger.state import GENESIS_STATE, Block, Staking, StakingParams, State, Un
 from ledger.transition import apply
 from proofs import bls, eip712, merkle
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos
-from specs import catalogue, search
+from specs import actors, catalogue
 from specs.catalogue import BY_ID, CATALOGUE, block_root
 from specs.hooks import InvariantHook
 from tests.conftest import ADDRS, ETH, KEYS, TOKEN, checked, deposit, genesis, out, seal, signed
@@ -165,16 +165,16 @@ def test_spend_signed_sees_a_wrong_key_on_a_later_input(three_deposits):
 def test_spend_signed_sees_a_high_s_signature(three_deposits):
     honest = Payment(signed(D[:2], [out(3, 20)], [0, 0]))
     tx = decode(honest.tx)
-    twin = Payment(encode(tx.with_signatures((tx.signatures[0], search.malleated(tx.signatures[1])))))
+    twin = Payment(encode(tx.with_signatures((tx.signatures[0], actors.malleated(tx.signatures[1])))))
     assert "malleable" in fires("INV-SPEND-SIGNED", three_deposits, twin, apply(three_deposits, honest))
 
 
 def test_the_catalogue_alone_now_sees_a_missing_owner_check():
     """The search's trusting ledger (tests/specs/test_search.py) used to need the model to be caught."""
-    owner, token = search.ADDRESSES[0], search.TOKENS[0]
-    state = apply(apply(GENESIS_STATE, Genesis(search.CONTRACT, ())), Deposit(1, search.unsigned_deposit(((owner, token, 10),))))
-    tx = PaymentTx([D[0]], [Output(OUTPUT_TYPE_PAYMENT, search.ADDRESSES[3], token, 10)])
-    forged = Payment(encode(tx.with_signatures((search.sign(eip712.signing_hash(tx, search.CONTRACT), 2),))))
+    owner, token = actors.ADDRESSES[0], actors.TOKENS[0]
+    state = apply(apply(GENESIS_STATE, Genesis(actors.CONTRACT, ())), Deposit(1, actors.unsigned_deposit(((owner, token, 10),))))
+    tx = PaymentTx([D[0]], [Output(OUTPUT_TYPE_PAYMENT, actors.ADDRESSES[3], token, 10)])
+    forged = Payment(encode(tx.with_signatures((actors.sign(eip712.signing_hash(tx, actors.CONTRACT), 2),))))
     assert "signed by" in fires("INV-SPEND-SIGNED", state, forged, trusting_apply(state, forged))
 
 
@@ -271,10 +271,49 @@ def test_payment_balances_sees_a_merge_charged_a_fee(fee_of_two):
     assert "merge" in fires("INV-PAYMENT-BALANCES", fee_of_two, merge, under_schedule(fee_of_two, merge, {}))
 
 
+def test_payment_balances_takes_a_zero_fee_as_free_and_nothing_else(fee_of_two):
+    """A schedule of 0 in some token makes its tx type free; otherwise paying nothing is no fee."""
+    free = Payment(signed([D[0]], [out(2, 100)], [0]))
+    assert "no fee paid" in fires("INV-PAYMENT-BALANCES", fee_of_two, free, under_schedule(fee_of_two, free, {}))
+    zero = attrs.evolve(fee_of_two, params=attrs.evolve(fee_of_two.params, fee_schedule=Map({(1, ETH): 2, (1, TOKEN): 0})))
+    assert verdict("INV-PAYMENT-BALANCES", zero, free, apply(zero, free)) is None
+    other_type = attrs.evolve(zero, params=attrs.evolve(zero.params, fee_schedule=Map({(1, ETH): 2, (2, TOKEN): 0})))
+    assert "no fee paid" in fires("INV-PAYMENT-BALANCES", other_type, free, apply(zero, free))
+
+
 def test_payment_balances_sees_a_fee_not_booked(fee_of_two):
     honest = Payment(signed([D[0]], [out(2, 98)], [0]))
     after = apply(fee_of_two, honest)
     assert "fees booked" in fires("INV-PAYMENT-BALANCES", fee_of_two, honest, attrs.evolve(after, open_block_fees=Map()))
+
+
+# --- INV-OUTPUTS-POSITIVE ------------------------------------------------------------------
+
+def zeroed(state: State, pos: int) -> State:
+    """`state` with the output at `pos` holding 0: what a rule minting a zero output leaves."""
+    output = state.utxos[pos]
+    return attrs.evolve(state, utxos=state.utxos.set(pos, output._replace(amount=0)))
+
+
+def test_outputs_positive_sees_a_zero_output_a_payment_or_deposit_creates(funded):
+    payment = Payment(signed([D[0]], [out(2, 60), out(0, 40)], [0]))
+    after = apply(funded, payment)
+    assert verdict("INV-OUTPUTS-POSITIVE", funded, payment, after) is None
+    assert "amount 0" in fires("INV-OUTPUTS-POSITIVE", funded, payment, zeroed(after, encode_utxo_pos(1000, 0, 1)))
+    event = Deposit(3, DEPOSIT_TX)
+    after = apply(funded, event)
+    assert verdict("INV-OUTPUTS-POSITIVE", funded, event, after) is None
+    assert "amount 0" in fires("INV-OUTPUTS-POSITIVE", funded, event, zeroed(after, D[2]))
+
+
+def test_outputs_positive_sees_stake_slashed_to_nothing_returned_as_an_output(unbonding):
+    """The search's old finding: withdrawing an entry slashed to 0 minted an output of 0."""
+    state = seal(seal(unbonding))
+    event = StakeWithdrawn(ADDRS[1], 0)
+    after = apply(state, event)
+    assert verdict("INV-OUTPUTS-POSITIVE", state, event, after) is None
+    minted = encode_utxo_pos(state.next_child_blknum, len(state.open_block_txs), 0)
+    assert "amount 0" in fires("INV-OUTPUTS-POSITIVE", state, event, zeroed(after, minted))
 
 
 # --- INV-FEES-COLLECTED ----------------------------------------------------------------------

@@ -9,8 +9,10 @@ from ledger.events import Deposit, Event, Genesis, Payment
 from ledger.state import GENESIS_STATE, State
 from proofs import eip712, merkle, payment
 from proofs.errors import DecodeError
-from specs import search
-from specs.model import DepositIntent, Model, naive_root
+from specs import actors, search
+from specs.commands import DepositIntent
+from specs.model import Model
+from specs.naive import naive_root
 
 
 def test_search_finds_no_counterexample_and_reaches_every_event_kind() -> None:
@@ -49,12 +51,12 @@ def resigned_by_owners(state: State, raw: bytes) -> bytes:
         tx = payment.decode(raw)
     except DecodeError:
         return raw
-    digest = eip712.signing_hash(tx.unsigned(), search.CONTRACT)
+    digest = eip712.signing_hash(tx.unsigned(), actors.CONTRACT)
     signatures = list(tx.signatures)
     for i, (pos, signature) in enumerate(zip(tx.inputs, signatures)):
         output = state.utxos.get(pos)
-        if output is not None and output.owner in search.ADDRESSES and is_valid(digest, signature):
-            signatures[i] = search.sign(digest, search.key_of(output.owner))
+        if output is not None and output.owner in actors.ADDRESSES and is_valid(digest, signature):
+            signatures[i] = actors.sign(digest, actors.key_of(output.owner))
     return payment.encode(tx.with_signatures(tuple(signatures)))
 
 
@@ -82,12 +84,12 @@ def test_naive_root_agrees_with_proofs_merkle(count: int) -> None:
 
 
 def test_a_signed_deposit_is_rejected() -> None:
-    state = transition.apply(GENESIS_STATE, Genesis(search.CONTRACT, ()))
-    outputs = ((search.ADDRESSES[0], search.TOKENS[0], 5),)
+    state = transition.apply(GENESIS_STATE, Genesis(actors.CONTRACT, ()))
+    outputs = ((actors.ADDRESSES[0], actors.TOKENS[0], 5),)
     model = Model({})
-    assert not model.step(DepositIntent(1, outputs, search.unsigned_deposit(outputs), signed=True)).accept
+    assert not model.step(DepositIntent(1, outputs, actors.unsigned_deposit(outputs), signed=True)).accept
     with pytest.raises(Rejected, match="not_a_deposit"):
-        transition.apply(state, Deposit(1, search.deposit_bytes(outputs, [search.sign(bytes(32), 0)])))
+        transition.apply(state, Deposit(1, actors.deposit_bytes(outputs, [actors.sign(bytes(32), 0)])))
 
 
 def test_model_and_ledger_agree_when_deposit_blocks_run_out() -> None:
@@ -95,16 +97,16 @@ def test_model_and_ledger_agree_when_deposit_blocks_run_out() -> None:
     machine = search.LedgerMachine()
     machine.genesis(schedule=())
     for _ in range(999):
-        machine.deposit(owner=0, token=search.TOKENS[0], amount=1)
+        machine.deposit(owner=0, token=actors.TOKENS[0], amount=1)
     assert machine.state.next_deposit_blknum == 1000
-    machine.deposit(owner=0, token=search.TOKENS[0], amount=1)  # submit asserts both refuse it
+    machine.deposit(owner=0, token=actors.TOKENS[0], amount=1)  # submit asserts both refuse it
     assert len(machine.state.utxos) == 999
     machine.close_block(flaw="none", data=None)  # type: ignore[arg-type]
-    machine.deposit(owner=1, token=search.TOKENS[1], amount=2)
+    machine.deposit(owner=1, token=actors.TOKENS[1], amount=2)
     assert machine.model.next_deposit() == 1002
 
 
 def test_deeply_nested_bytes_are_rejected() -> None:
-    state = transition.apply(GENESIS_STATE, Genesis(search.CONTRACT, ()))
+    state = transition.apply(GENESIS_STATE, Genesis(actors.CONTRACT, ()))
     with pytest.raises(Rejected):
-        transition.apply(state, Payment(search.nested_lists(1200)))
+        transition.apply(state, Payment(actors.nested_lists(1200)))

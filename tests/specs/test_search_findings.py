@@ -12,7 +12,7 @@ from ledger.events import FeeCollected, FeeRule, Payment
 from ledger.state import State
 from proofs.eip712 import SECP256K1_HALF_N
 from proofs.payment import decode, encode, encode_utxo_pos
-from specs.search import malleated
+from specs.actors import malleated
 from tests.conftest import checked, deposit, genesis, out, rejected, signed
 
 INPUTS = [encode_utxo_pos(blknum, 0, 0) for blknum in (1, 2, 3, 4)]
