@@ -25,13 +25,14 @@ from ledger.events import (
     StateCheckpoint,
 )
 from ledger.fee_votes import undistributed
-from ledger.staking import staked
+from ledger.staking import active_set, staked
 from ledger.state import GENESIS_STATE, State
 from ledger.witnesses import Batch, Prefetcher
 from ledger.history import GENESIS_HASH, record_hash
 from ledger.snapshot import decode_state
 from ledger.store import EventStore, Record, Snapshot, StoreError
 from ledger.transition import apply
+from proofs import bls
 from proofs.eip712 import domain_separator
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
@@ -232,21 +233,47 @@ class Anchor:
     """Something outside the file's control vouches for events 0..`through` (inclusive)."""
 
     through: int
-    source: str  # "validator commits", "root chain": what kind of outside evidence
+    source: str  # "trusted validators", "root chain": what kind of outside evidence
     by: str  # the piece of evidence
+
+
+@attrs.frozen
+class TrustedValidators:
+    """The validators an auditor trusts, named from outside the file (their BLS keys), and how
+    many of them must sign a commit for it to anchor. Without them a commit is self-attested:
+    the log registers its own validators, so a ledger forged from genesis brings its own."""
+
+    bls_keys: frozenset[bytes]
+    quorum: int
+
+    @classmethod
+    def of(cls, bls_keys: frozenset[bytes], quorum: int | None = None) -> "TrustedValidators":
+        """Default quorum: more than 2/3 of the keys (counted, not weighed: the log's stakes are its own word)."""
+        quorum = 2 * len(bls_keys) // 3 + 1 if quorum is None else quorum
+        if not 1 <= quorum <= len(bls_keys):
+            raise ValueError(f"a quorum of {quorum} out of {len(bls_keys)} trusted validators")
+        return cls(bls_keys, quorum)
+
+
+def commit_signer_keys(before: State, event: BlockCommitted) -> set[bytes]:
+    """The BLS keys of a commit's signers: its bitmap over the active set it was applied to."""
+    assert before.staking is not None, "a commit applies only once staking is open"
+    validators = active_set(before.staking)
+    return {validators[i][1].bls_key for i in bls.signers(event.signers, len(validators))}
 
 
 class Auditor:
     """The audit's hook: the invariant hook, plus what the audit learns on the way — where each
     child block was sealed, which roots the root chain holds that the ledger never sealed, and
-    which validator commits anchor the log."""
+    which validator commits anchor the log (only those a quorum of `trusted` validators signed)."""
 
-    def __init__(self, invariants: Hook) -> None:
-        self.invariants = invariants
+    def __init__(self, invariants: Hook, trusted: TrustedValidators | None = None) -> None:
+        self.invariants, self.trusted = invariants, trusted
         self.block_events: dict[int, int] = {}  # blknum -> index of its block_sealed or deposit event
         self.cursor_event = -1  # index of the last root_chain_synced event
         self.findings: list[Finding] = []
         self.anchors: list[Anchor] = []
+        self.unanchoring_commits: list[int] = []  # valid commits that anchor nothing: untrusted or short of the quorum
 
     @property
     def checked(self) -> dict[str, int]:
@@ -263,11 +290,20 @@ class Auditor:
                 f"the root chain holds 0x{event.root.hex()} for block {event.blknum}; the ledger "
                 + (f"sealed 0x{sealed.root.hex()}" if sealed else "sealed no such block"))))
         elif isinstance(event, BlockCommitted):
-            self.anchors.append(Anchor(self.block_events[event.blknum], "validator commits",
-                                       f"the BLS commit of block {event.blknum} (event {index}) signs the log head;"
-                                       " the validators are those this log registers: know their keys, or audit"
-                                       " with --eth-rpc, whose deposits back their stake"))
+            self._commit(index, before, event)
         return self.invariants(index, before, event, after)
+
+    def _commit(self, index: int, before: State, event: BlockCommitted) -> None:
+        """`apply` verified the aggregate signature; it anchors only if trusted keys signed it."""
+        trusted = self.trusted
+        signed = len(commit_signer_keys(before, event) & trusted.bls_keys) if trusted is not None else 0
+        if trusted is None or signed < trusted.quorum:
+            self.unanchoring_commits.append(index)
+            return
+        self.anchors.append(Anchor(self.block_events[event.blknum], "trusted validators",
+                                   f"the BLS commit of block {event.blknum} (event {index}) signs the log head;"
+                                   f" {signed} of the {len(trusted.bls_keys)} trusted validators signed it"
+                                   f" (quorum {trusted.quorum})"))
 
     def finish(self, index: int, state: State) -> Any:
         return self.invariants.finish(index, state)
@@ -287,6 +323,8 @@ class AuditReport:
     anchors: tuple[Anchor, ...] = ()
     block_events: dict[int, int] = attrs.field(factory=dict)  # blknum -> index of its seal or deposit
     cursor_event: int = -1  # index of the last root_chain_synced event
+    unanchoring_commits: tuple[int, ...] = ()  # valid commits no quorum of trusted validators signed
+    trusted: TrustedValidators | None = None
     final_state: State | None = attrs.field(default=None, repr=False, eq=False)
 
     @property
@@ -359,10 +397,12 @@ def audit(
     hook: Hook,
     progress: Callable[[int], None] | None = None,
     prefetcher: Prefetcher | None = None,
+    trusted: TrustedValidators | None = None,
 ) -> AuditReport:
     """Replay the whole log from genesis with `hook` after every event; report the first failure,
-    the findings (foreign roots, snapshots the log does not vouch for) and the anchors."""
-    auditor = Auditor(hook)
+    the findings (foreign roots, snapshots the log does not vouch for) and the anchors (validator
+    commits only when a quorum of the `trusted` validators signed them)."""
+    auditor = Auditor(hook, trusted)
     result = replay(store, hook=auditor, progress=progress, prefetcher=prefetcher)
     failure = result.failure or _truncation(store, result)
     if failure is None and result.count == 0:
@@ -384,6 +424,8 @@ def audit(
         anchors=tuple(auditor.anchors),
         block_events=auditor.block_events,
         cursor_event=auditor.cursor_event,
+        unanchoring_commits=tuple(auditor.unanchoring_commits),
+        trusted=trusted,
         final_state=state,
     )
 
