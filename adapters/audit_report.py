@@ -48,7 +48,8 @@ def render(report_: AuditReport, balances: Balances | None = None, require_ancho
             lines.append(f"      {token}  UNBACKED: the root chain paid {value['unbacked']} for outputs the ledger did not hold")
     checked = sum(report_.invariants_checked.values())
     lines.append(f"invariants    {len(report_.invariants_checked)} checked {checked} times")
-    lines += [f"FINDING       event {f.index} ({f.kind}): {f.code}: {f.detail}" for f in report_.findings]
+    lines += [f"FINDING       {'row' if f.kind == 'stray row' else 'event'} {f.index} ({f.kind}): {f.code}: {f.detail}"
+              for f in report_.findings]
     furthest = {a.source: a for a in sorted(report_.anchors, key=lambda a: a.through)}
     lines += [f"anchor        events 0..{a.through} by the {source}: {a.by}" for source, a in furthest.items()]
     if line := _unanchoring_commits(report_):

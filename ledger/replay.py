@@ -392,6 +392,22 @@ def _snapshot_findings(store: EventStore, result: Replay) -> list[Finding]:
     return findings
 
 
+def _stray_findings(store: EventStore) -> list[Finding]:
+    """Rows of the ledger's tables that are no part of it: the replay never reads them, so the
+    auditor is told, row by row (the first few, then how many more)."""
+    try:
+        shown, total = store.stray_rows()
+    except StoreError as exc:
+        return [Finding(0, "stray row", exc.code, exc.detail)]
+    findings = [Finding(row.index if isinstance(row.index, int) else -1, "stray row", "stray_row",
+                        f"a row of {row.table} (originator {row.originator_id}, index {row.index!r}, topic"
+                        f" {row.topic!r}) that is no part of the ledger: never read")
+                for row in shown]
+    if total > len(shown):
+        findings.append(Finding(-1, "stray row", "stray_row", f"and {total - len(shown)} more such rows"))
+    return findings
+
+
 def audit(
     store: EventStore,
     hook: Hook,
@@ -420,7 +436,7 @@ def audit(
         value=_value(state),
         invariants_checked=auditor.checked,
         failure=failure,
-        findings=(*auditor.findings, *_snapshot_findings(store, result)),
+        findings=(*auditor.findings, *_snapshot_findings(store, result), *_stray_findings(store)),
         anchors=tuple(auditor.anchors),
         block_events=auditor.block_events,
         cursor_event=auditor.cursor_event,

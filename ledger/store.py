@@ -57,6 +57,20 @@ class Record:
 
 
 @attrs.frozen
+class StrayRow:
+    """A row in the store's tables that is no part of the ledger (another originator, a
+    negative index): never read as a record or a snapshot, but reported by the audit."""
+
+    table: str
+    originator_id: str
+    index: object
+    topic: object
+
+
+STRAYS_SHOWN = 20  # at most this many stray rows are named, the rest counted
+
+
+@attrs.frozen
 class Snapshot:
     """A stored snapshot row, as read back: unverified bytes until someone checks them."""
 
@@ -100,7 +114,7 @@ class EventStore:
         return recorders
 
     def _read_head(self) -> tuple[int, bytes]:
-        last = _rows(_guarded(self.events.select_events, LEDGER_ID, desc=True, limit=1))
+        last = _rows(_guarded(self.events.select_events, LEDGER_ID, gt=-1, desc=True, limit=1))
         if not last:
             return 0, GENESIS_HASH
         return last[0].originator_version + 1, bytes(last[0].state[32:64])
@@ -131,7 +145,7 @@ class EventStore:
 
     def read_pages(self, start: int = 0, stop: int | None = None) -> Iterator[list[Record]]:
         """Records in index order from `start`, a page at a time, as stored (unverified)."""
-        last = start - 1
+        last = max(start, 0) - 1
         while stop is None or last + 1 < stop:
             limit = READ_PAGE if stop is None else min(READ_PAGE, stop - last - 1)
             page = _rows(_guarded(self.events.select_events, LEDGER_ID, gt=last, limit=limit))
@@ -146,7 +160,7 @@ class EventStore:
             yield from page
 
     def record_at(self, index: int) -> Record | None:
-        return next(self.read(index, index + 1), None)
+        return next(self.read(index, index + 1), None) if index >= 0 else None
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         row = snapshot.head_hash + snapshot.state_hash + snapshot.encoded
@@ -164,7 +178,7 @@ class EventStore:
         """Every stored snapshot row, newest first, as stored (unverified, undecoded)."""
         last = None
         while True:
-            found = _rows(_guarded(self.snapshots.select_events, LEDGER_ID, desc=True, limit=1,
+            found = _rows(_guarded(self.snapshots.select_events, LEDGER_ID, gt=-1, desc=True, limit=1,
                                    **({} if last is None else {"lte": last - 1})))
             if not found:
                 return
@@ -175,7 +189,18 @@ class EventStore:
 
     def snapshot_marks(self) -> list[tuple[int, bytes]]:
         """(index, head hash) of every snapshot, without loading states: truncation evidence."""
-        return [(s.originator_version, s.state) for s in _rows(_guarded(self.snapshots.select_events, SNAPSHOT_MARKS_ID))]
+        marks = _rows(_guarded(self.snapshots.select_events, SNAPSHOT_MARKS_ID, gt=-1))
+        return [(s.originator_version, s.state) for s in marks]
+
+    def stray_rows(self) -> tuple[list[StrayRow], int]:
+        """The first rows of either table that are no part of the ledger, and how many there are."""
+        if self.path is None:
+            return [], 0  # in memory: only `append` and `save_snapshot` ever wrote
+        connection = _connect_read_only(self.path)
+        try:
+            return _guarded(_strays, connection)
+        finally:
+            connection.close()
 
     def copy_to(self, target: str | Path) -> None:
         """A consistent single-file copy of an SQLite store (the WAL folded in)."""
@@ -202,16 +227,39 @@ def _guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 EXPECTED_COLUMNS = ["originator_id", "originator_version", "topic", "state"]
 
 
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError("unreadable_ledger", str(exc)) from None
+
+
+OWNERS = {EVENTS_TABLE: (LEDGER_ID.hex,), SNAPSHOTS_TABLE: (LEDGER_ID.hex, SNAPSHOT_MARKS_ID.hex)}
+
+
+def _strays(connection: sqlite3.Connection) -> tuple[list[StrayRow], int]:
+    """Rows of another originator, or at a negative index, in the ledger's tables."""
+    shown: list[StrayRow] = []
+    total = 0
+    for table, owners in OWNERS.items():
+        if not _columns(connection, table):
+            continue
+        where = f"NOT (originator_id IN ({', '.join('?' * len(owners))}) AND originator_version >= 0)"
+        (count,) = connection.execute(f"SELECT count(*) FROM {table} WHERE {where}", owners).fetchone()
+        rows = connection.execute(f"SELECT originator_id, originator_version, topic FROM {table} WHERE {where} "
+                                  "ORDER BY originator_version LIMIT ?", (*owners, STRAYS_SHOWN - len(shown))).fetchall()
+        shown += [StrayRow(table, str(key), index, topic) for key, index, topic in rows]
+        total += count
+    return shown, total
+
+
 def _read_only_recorders(path: Path, closers: list) -> tuple[AggregateRecorder, AggregateRecorder]:
     """Recorders over `path` opened with SQLite's `mode=ro`: reads only, creates nothing."""
     if not path.is_file():
         raise StoreError("no_ledger", f"{path} is not a file")
     if _magic(path) != SQLITE_MAGIC:
         raise StoreError("not_a_ledger", f"{path} is not an SQLite database")
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise StoreError("unreadable_ledger", str(exc)) from None
+    connection = _connect_read_only(path)
     closers.append(connection.close)
     tables = {name: _guarded(_columns, connection, name) for name in (EVENTS_TABLE, SNAPSHOTS_TABLE)}
     if tables[EVENTS_TABLE] != EXPECTED_COLUMNS:

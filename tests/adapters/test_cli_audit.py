@@ -145,3 +145,17 @@ def test_a_bad_trusted_validators_file_is_a_one_line_error(ledger, tmp_path, con
     (tmp_path / "v.json").write_text(content)
     done = run("audit", str(ledger), "--validators", str(tmp_path / "v.json"))
     assert done.returncode == 1 and done.stderr.startswith("Error: trusted validators") and "Traceback" not in done.stderr
+
+
+def test_a_stray_row_is_printed_as_a_row_and_fails_the_audit(ledger, tmp_path):
+    import shutil
+
+    from ledger.store import EVENTS_TABLE, LEDGER_ID
+
+    copy = tmp_path / "stray.db"
+    shutil.copy(ledger, copy)
+    with sqlite3.connect(copy) as conn:
+        conn.execute(f"INSERT INTO {EVENTS_TABLE} VALUES (?, -1, 'genesis', x'00')", (LEDGER_ID.hex,))
+    done = run("audit", str(copy))
+    assert done.returncode == 1 and "FINDING       row -1 (stray row): stray_row: a row of ledger_events" in done.stdout
+    assert done.stdout.strip().splitlines()[-1].startswith("verdict       FINDINGS: 1")
