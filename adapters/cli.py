@@ -98,6 +98,9 @@ def open_node(home: Path) -> Iterator[Node]:
             node = Node(store, InvariantHook(full_every=10_000))
         except STORE_FAILURES as exc:
             raise BadInput(f"{db}: {exc}") from None
+        if (torn := store.torn) is not None:
+            click.echo(f"warning: events {torn.first}..{torn.last} ({torn.last - torn.first + 1} of a batch of"
+                       f" {torn.size}) were torn in the writing, never acknowledged: dropped", err=True)
         for index, code, detail in node.refused_snapshots:
             click.echo(f"warning: snapshot at event {index} refused ({code}: {detail}); rebuilt from the log", err=True)
         try:

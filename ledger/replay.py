@@ -63,6 +63,7 @@ class Replay:
     head_hash: bytes
     kinds: Counter = attrs.field(factory=Counter)
     failure: Failure | None = None
+    batch: tuple[int, int] | None = None  # (next ordinal, size) while the last record's batch is not whole
 
 
 def _record_failure(record: Record, expected_index: int, prev_hash: bytes) -> Failure | None:
@@ -77,9 +78,20 @@ def _record_failure(record: Record, expected_index: int, prev_hash: bytes) -> Fa
     return None
 
 
+def _batch_failure(record: Record, open_batch: tuple[int, int] | None) -> Failure | None:
+    """A record goes on the batch the last one left open, or (when that was whole) starts one:
+    else a batch was torn inside (its last records lost) and the log written on after it."""
+    batch = record.batch or (0, 1)  # an unframed record, as older stores wrote: a batch of its own
+    if batch == (open_batch or (0, batch[1])):
+        return None
+    said = (f"it is record {batch[0]} of a batch of {batch[1]}" if record.batch else "it is unframed")
+    wanted = (f"record {open_batch[0]} of a batch of {open_batch[1]}" if open_batch else "the first of a batch")
+    return Failure(record.index, record.topic, "torn_batch", f"{said}; the log's batches need {wanted} here")
+
+
 def _apply_record(replay: Replay, record: Record, hook: Hook | None) -> Failure | None:
     index = replay.count
-    if failure := _record_failure(record, index, replay.head_hash):
+    if failure := _record_failure(record, index, replay.head_hash) or _batch_failure(record, replay.batch):
         return failure
     try:
         event = events.decode(record.payload)
@@ -96,6 +108,8 @@ def _apply_record(replay: Replay, record: Record, hook: Hook | None) -> Failure 
     if hook is not None and (violation := hook(index, replay.state, event, after)):
         return Failure(index, event.KIND, violation.invariant, violation.detail)
     replay.state, replay.count, replay.head_hash = after, index + 1, record.hash
+    ordinal, size = record.batch or (0, 1)
+    replay.batch = (ordinal + 1, size) if ordinal + 1 < size else None
     replay.kinds[event.KIND] += 1
     return None
 
@@ -392,6 +406,16 @@ def _snapshot_findings(store: EventStore, result: Replay) -> list[Finding]:
     return findings
 
 
+def _torn_findings(store: EventStore) -> list[Finding]:
+    """A batch whose last records the disk lost: the replay stopped before it; the auditor is told."""
+    torn = store.torn
+    if torn is None:
+        return []
+    return [Finding(torn.first, "torn batch", "torn_batch", (
+        f"records {torn.first}..{torn.last} are {torn.last - torn.first + 1} of a batch of {torn.size}: its write was"
+        " torn, so none of it was acknowledged; the audit stops before it, and a node opening the file drops it"))]
+
+
 def _stray_findings(store: EventStore) -> list[Finding]:
     """Rows of the ledger's tables that are no part of it: the replay never reads them, so the
     auditor is told, row by row (the first few, then how many more)."""
@@ -436,7 +460,7 @@ def audit(
         value=_value(state),
         invariants_checked=auditor.checked,
         failure=failure,
-        findings=(*auditor.findings, *_snapshot_findings(store, result), *_stray_findings(store)),
+        findings=(*_torn_findings(store), *auditor.findings, *_snapshot_findings(store, result), *_stray_findings(store)),
         anchors=tuple(auditor.anchors),
         block_events=auditor.block_events,
         cursor_event=auditor.cursor_event,

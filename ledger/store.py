@@ -5,6 +5,12 @@ stored record is prev_hash (32) || hash (32) || event bytes, where
 hash = keccak(prev_hash || index (8 bytes) || event bytes), so an edited byte,
 a deleted or reordered record is detected at its exact index. A batch of records
 is written in one database transaction: it is durable when `append` returns.
+Each record's topic names its batch too, `kind#ordinal/size` (a plain `kind`, as stores
+wrote before, is a batch of one): a disk that loses the end of a transaction leaves a
+batch whose last record is not its last ordinal. Such a torn tail was never
+acknowledged; opening the store leaves it out (`torn`), and a writable open drops it, with
+the snapshots taken from it on. The hash chain does not cover the framing, which changes
+no stored byte of an event: the replay checks it, batch by batch.
 Snapshots (canonical state bytes from `ledger.snapshot`, tagged with the index and head
 hash they follow and the state's hash) sit in their own table of the same database; the
 store never decodes them. `read_only=True` opens a file for audit with SQLite's `mode=ro`:
@@ -54,6 +60,16 @@ class Record:
     prev_hash: bytes
     hash: bytes
     payload: bytes
+    batch: tuple[int, int] | None = None  # (ordinal, size) in the batch it was written with; None: unframed
+
+
+@attrs.frozen
+class TornBatch:
+    """The stored tail of a batch whose last records are missing: `first`..`last` of `size`."""
+
+    first: int
+    last: int
+    size: int
 
 
 @attrs.frozen
@@ -68,6 +84,23 @@ class StrayRow:
 
 
 STRAYS_SHOWN = 20  # at most this many stray rows are named, the rest counted
+
+
+def framed_topic(kind: str, ordinal: int, size: int) -> str:
+    return f"{kind}#{ordinal}/{size}"
+
+
+def _unframe(topic: str) -> tuple[str, tuple[int, int] | None]:
+    """(kind, (ordinal, size)) of a stored topic; a plain topic is unframed (None); a topic
+    whose frame does not parse is returned whole, so the replay names it a topic mismatch."""
+    kind, mark, frame = topic.partition("#")
+    ordinal, slash, size = frame.partition("/")
+    if not mark:
+        return topic, None
+    if slash and all(n.isascii() and n.isdecimal() and str(int(n)) == n for n in (ordinal, size)):
+        if int(ordinal) < int(size):
+            return kind, (int(ordinal), int(size))
+    return topic, None
 
 
 @attrs.frozen
@@ -93,7 +126,8 @@ class EventStore:
         self.read_only = read_only
         self._closers: list = []
         self.events, self.snapshots = self._recorders()
-        self.count, self.head_hash = self._read_head()
+        self.torn: TornBatch | None = None
+        self.reload_head()
 
     def _recorders(self) -> tuple[AggregateRecorder, AggregateRecorder]:
         if self.path is None:
@@ -114,22 +148,44 @@ class EventStore:
         return recorders
 
     def _read_head(self) -> tuple[int, bytes]:
+        """The index after the last whole batch and its hash; a torn tail is set aside in `torn`."""
         last = _rows(_guarded(self.events.select_events, LEDGER_ID, gt=-1, desc=True, limit=1))
         if not last:
             return 0, GENESIS_HASH
-        return last[0].originator_version + 1, bytes(last[0].state[32:64])
+        index, (_, batch) = last[0].originator_version, _unframe(last[0].topic)
+        if batch is None or batch[0] + 1 == batch[1]:
+            return index + 1, bytes(last[0].state[32:64])
+        first = max(index - batch[0], 0)
+        self.torn = TornBatch(first, index, batch[1])
+        before = self.record_at(first - 1)
+        return first, before.hash if before is not None else GENESIS_HASH
+
+    def _drop_torn(self, first: int) -> None:
+        """Delete a torn batch's records and the snapshots from its index on: nothing of it was
+        acknowledged, and the next batch is written at its index."""
+        assert self.path is not None, "an in-memory store is never torn"
+        with sqlite3.connect(self.path) as db:
+            db.execute(f"DELETE FROM {EVENTS_TABLE} WHERE originator_id = ? AND originator_version >= ?",
+                       (LEDGER_ID.hex, first))
+            db.execute(f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id IN (?, ?) AND originator_version >= ?",
+                       (LEDGER_ID.hex, SNAPSHOT_MARKS_ID.hex, first))
 
     def reload_head(self) -> None:
-        """Re-read the head from the database: another writer may have appended since."""
+        """Re-read the head from the database: another writer may have appended since (or
+        died inside a write, leaving a torn batch, which a writable store drops)."""
+        self.torn = None
         self.count, self.head_hash = self._read_head()
+        if self.torn is not None and not self.read_only:
+            self._drop_torn(self.torn.first)
 
     def append(self, topics_and_payloads: Sequence[tuple[str, bytes]]) -> list[bytes]:
         """Chain and write records in one transaction; returns their hashes once durable."""
         stored, hashes = [], []
         prev, index = self.head_hash, self.count
-        for topic, payload in topics_and_payloads:
+        for ordinal, (topic, payload) in enumerate(topics_and_payloads):
             digest = record_hash(prev, index, payload)
-            stored.append(StoredEvent(LEDGER_ID, index, topic, prev + digest + payload))
+            framed = framed_topic(topic, ordinal, len(topics_and_payloads))
+            stored.append(StoredEvent(LEDGER_ID, index, framed, prev + digest + payload))
             hashes.append(digest)
             prev, index = digest, index + 1
         if not stored:
@@ -144,13 +200,15 @@ class EventStore:
         return hashes
 
     def read_pages(self, start: int = 0, stop: int | None = None) -> Iterator[list[Record]]:
-        """Records in index order from `start`, a page at a time, as stored (unverified)."""
+        """Records in index order from `start`, a page at a time, as stored (unverified); a
+        torn tail is not read."""
         last = max(start, 0) - 1
+        if self.torn is not None:
+            stop = self.torn.first if stop is None else min(stop, self.torn.first)
         while stop is None or last + 1 < stop:
             limit = READ_PAGE if stop is None else min(READ_PAGE, stop - last - 1)
             page = _rows(_guarded(self.events.select_events, LEDGER_ID, gt=last, limit=limit))
-            yield [Record(i.originator_version, i.topic, bytes(i.state[:32]), bytes(i.state[32:64]), bytes(i.state[64:]))
-                   for i in page]
+            yield [_record(i) for i in page]
             if len(page) < limit:
                 return
             last = page[-1].originator_version
@@ -295,6 +353,12 @@ class _ReadOnlyRecorder(AggregateRecorder):
             sql, params = f"{sql} LIMIT ?", [*params, limit]
         rows = self.connection.execute(sql, params).fetchall()
         return [_stored(originator_id, *row[1:]) for row in rows]
+
+
+def _record(item: StoredEvent) -> Record:
+    kind, batch = _unframe(item.topic)
+    state = item.state
+    return Record(item.originator_version, kind, bytes(state[:32]), bytes(state[32:64]), bytes(state[64:]), batch)
 
 
 def _rows(items: Sequence[StoredEvent]) -> list[StoredEvent]:

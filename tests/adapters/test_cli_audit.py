@@ -159,3 +159,20 @@ def test_a_stray_row_is_printed_as_a_row_and_fails_the_audit(ledger, tmp_path):
     done = run("audit", str(copy))
     assert done.returncode == 1 and "FINDING       row -1 (stray row): stray_row: a row of ledger_events" in done.stdout
     assert done.stdout.strip().splitlines()[-1].startswith("verdict       FINDINGS: 1")
+
+
+def test_a_torn_last_batch_is_a_finding_and_a_node_drops_it_with_a_warning(ledger, tmp_path):
+    import shutil
+
+    from ledger.store import EVENTS_TABLE
+
+    home = tmp_path / "home"
+    shutil.copytree(ledger.parent, home)
+    with sqlite3.connect(home / "ledger.db") as conn:  # the seal's last record lost: its batch is torn
+        (last,) = conn.execute(f"SELECT max(originator_version) FROM {EVENTS_TABLE}").fetchone()
+        conn.execute(f"DELETE FROM {EVENTS_TABLE} WHERE originator_version = ?", (last,))
+    done = run("audit", str(home / "ledger.db"))
+    assert done.returncode == 1 and f"FINDING       event {last - 1} (torn batch): torn_batch: records {last - 1}..{last - 1}" in done.stdout
+    done = run("balance", "0x" + "11" * 20, "--home", str(home))
+    assert done.returncode == 0 and f"warning: events {last - 1}..{last - 1} (1 of a batch of 2) were torn" in done.stderr
+    assert run("audit", str(home / "ledger.db")).returncode == 0

@@ -93,7 +93,7 @@ def test_a_rewritten_root_with_recomputed_hashes_is_a_finding_at_its_event(log):
     every rule accepts it (a foreign root is a root-chain fact), and the audit still says so."""
     with sqlite3.connect(log) as conn:
         rows = dict(((v, (t, s)) for v, t, s in conn.execute(f"SELECT originator_version, topic, state FROM {EVENTS_TABLE}")))
-    at = max(v for v, (t, _) in rows.items() if t == "block_submitted")
+    at = max(v for v, (t, _) in rows.items() if t.startswith("block_submitted#"))
     forged = events.encode(BlockSubmitted(2000, b"\x66" * 32))
     prev = rows[at][1][:32]
     with sqlite3.connect(log) as conn:
