@@ -7,7 +7,6 @@ not a ledger). Every failure is one `Error:` line, never a traceback.
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import sqlite3
@@ -19,7 +18,15 @@ from pathlib import Path
 import click
 from eventsourcing.persistence import PersistenceError
 
-from adapters.audit_report import check_root_chain, render, render_reconciliation, report_json, run_audit
+from adapters.audit_report import (
+    Balances,
+    check_root_chain,
+    load_trusted,
+    passed,
+    render,
+    report_json,
+    run_audit,
+)
 from adapters.params import (
     ADDRESS,
     AMOUNT,
@@ -91,6 +98,9 @@ def open_node(home: Path) -> Iterator[Node]:
             node = Node(store, InvariantHook(full_every=10_000))
         except STORE_FAILURES as exc:
             raise BadInput(f"{db}: {exc}") from None
+        if (torn := store.torn) is not None:
+            click.echo(f"warning: events {torn.first}..{torn.last} ({torn.last - torn.first + 1} of a batch of"
+                       f" {torn.size}) were torn in the writing, never acknowledged: dropped", err=True)
         for index, code, detail in node.refused_snapshots:
             click.echo(f"warning: snapshot at event {index} refused ({code}: {detail}); rebuilt from the log", err=True)
         try:
@@ -297,23 +307,26 @@ def balance(home: Path, who: str | None) -> None:
               help="Also check every block root, deposit and vault against the root chain.")
 @click.option("--deployment", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="rootchain.json of the contracts [default: beside LOG].")
+@click.option("--validators", "validators", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help='JSON {"bls_keys": [...], "quorum": n} of the validators you trust: only their '
+              "commits anchor (without it, commits are self-attested).")
 @click.option("--require-anchor", is_flag=True, help="Exit 1 if any event is unanchored.")
 def audit_command(log: Path, as_json: bool, workers: int, eth_rpc: str | None, deployment: Path | None,
-                  require_anchor: bool) -> None:
+                  validators: Path | None, require_anchor: bool) -> None:
     """Replay LOG from genesis, read-only: hash chain, signatures, Merkle roots, every invariant,
-    every snapshot; say how far the history is anchored (validator commits; with --eth-rpc the
-    root chain's block roots and deposits) and check each vault holds what the log owes."""
-    result = run_audit(log, as_json, workers=workers)
-    balances: dict[str, dict[str, int]] = {}
+    every snapshot; say how far the history is anchored (commits of the validators you trust;
+    with --eth-rpc the root chain's block roots and deposits) and check each vault holds what
+    the log owes."""
+    trusted = load_trusted(validators) if validators is not None else None
+    result = run_audit(log, as_json, workers=workers, trusted=trusted)
+    balances: Balances = {}
     if eth_rpc:
         result, balances = check_root_chain(result, log, eth_rpc, deployment)
     if as_json:
-        click.echo(json.dumps({**json.loads(report_json(result)), "vaults": balances}, indent=2))
+        click.echo(report_json(result, balances, require_anchor))
     else:
-        click.echo(render(result) + ("\n" + render_reconciliation(balances) if balances else ""))
-    vaults_ok = all(b["vault"] == b["owed"] for b in balances.values())
-    anchored = not require_anchor or result.unanchored is None
-    sys.exit(0 if result.ok and vaults_ok and anchored else 1)
+        click.echo(render(result, balances, require_anchor))
+    sys.exit(0 if passed(result, balances, require_anchor) else 1)
 
 
 @main.command()

@@ -26,13 +26,14 @@ from ledger.events import (
 )
 from ledger.exits import unclaimed_by_token
 from ledger.fee_votes import undistributed
-from ledger.staking import staked
+from ledger.staking import active_set, staked
 from ledger.state import GENESIS_STATE, State
 from ledger.witnesses import Batch, Prefetcher
 from ledger.history import GENESIS_HASH, record_hash
 from ledger.snapshot import decode_state
 from ledger.store import EventStore, Record, Snapshot, StoreError
 from ledger.transition import apply
+from proofs import bls
 from proofs.eip712 import domain_separator
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
@@ -63,6 +64,7 @@ class Replay:
     head_hash: bytes
     kinds: Counter = attrs.field(factory=Counter)
     failure: Failure | None = None
+    batch: tuple[int, int] | None = None  # (next ordinal, size) while the last record's batch is not whole
 
 
 def _record_failure(record: Record, expected_index: int, prev_hash: bytes) -> Failure | None:
@@ -77,9 +79,20 @@ def _record_failure(record: Record, expected_index: int, prev_hash: bytes) -> Fa
     return None
 
 
+def _batch_failure(record: Record, open_batch: tuple[int, int] | None) -> Failure | None:
+    """A record goes on the batch the last one left open, or (when that was whole) starts one:
+    else a batch was torn inside (its last records lost) and the log written on after it."""
+    batch = record.batch or (0, 1)  # an unframed record, as older stores wrote: a batch of its own
+    if batch == (open_batch or (0, batch[1])):
+        return None
+    said = (f"it is record {batch[0]} of a batch of {batch[1]}" if record.batch else "it is unframed")
+    wanted = (f"record {open_batch[0]} of a batch of {open_batch[1]}" if open_batch else "the first of a batch")
+    return Failure(record.index, record.topic, "torn_batch", f"{said}; the log's batches need {wanted} here")
+
+
 def _apply_record(replay: Replay, record: Record, hook: Hook | None) -> Failure | None:
     index = replay.count
-    if failure := _record_failure(record, index, replay.head_hash):
+    if failure := _record_failure(record, index, replay.head_hash) or _batch_failure(record, replay.batch):
         return failure
     try:
         event = events.decode(record.payload)
@@ -96,6 +109,8 @@ def _apply_record(replay: Replay, record: Record, hook: Hook | None) -> Failure 
     if hook is not None and (violation := hook(index, replay.state, event, after)):
         return Failure(index, event.KIND, violation.invariant, violation.detail)
     replay.state, replay.count, replay.head_hash = after, index + 1, record.hash
+    ordinal, size = record.batch or (0, 1)
+    replay.batch = (ordinal + 1, size) if ordinal + 1 < size else None
     replay.kinds[event.KIND] += 1
     return None
 
@@ -239,21 +254,47 @@ class Anchor:
     """Something outside the file's control vouches for events 0..`through` (inclusive)."""
 
     through: int
-    source: str  # "validator commits", "root chain": what kind of outside evidence
+    source: str  # "trusted validators", "root chain": what kind of outside evidence
     by: str  # the piece of evidence
+
+
+@attrs.frozen
+class TrustedValidators:
+    """The validators an auditor trusts, named from outside the file (their BLS keys), and how
+    many of them must sign a commit for it to anchor. Without them a commit is self-attested:
+    the log registers its own validators, so a ledger forged from genesis brings its own."""
+
+    bls_keys: frozenset[bytes]
+    quorum: int
+
+    @classmethod
+    def of(cls, bls_keys: frozenset[bytes], quorum: int | None = None) -> "TrustedValidators":
+        """Default quorum: more than 2/3 of the keys (counted, not weighed: the log's stakes are its own word)."""
+        quorum = 2 * len(bls_keys) // 3 + 1 if quorum is None else quorum
+        if not 1 <= quorum <= len(bls_keys):
+            raise ValueError(f"a quorum of {quorum} out of {len(bls_keys)} trusted validators")
+        return cls(bls_keys, quorum)
+
+
+def commit_signer_keys(before: State, event: BlockCommitted) -> set[bytes]:
+    """The BLS keys of a commit's signers: its bitmap over the active set it was applied to."""
+    assert before.staking is not None, "a commit applies only once staking is open"
+    validators = active_set(before.staking)
+    return {validators[i][1].bls_key for i in bls.signers(event.signers, len(validators))}
 
 
 class Auditor:
     """The audit's hook: the invariant hook, plus what the audit learns on the way — where each
     child block was sealed, which roots the root chain holds that the ledger never sealed, and
-    which validator commits anchor the log."""
+    which validator commits anchor the log (only those a quorum of `trusted` validators signed)."""
 
-    def __init__(self, invariants: Hook) -> None:
-        self.invariants = invariants
+    def __init__(self, invariants: Hook, trusted: TrustedValidators | None = None) -> None:
+        self.invariants, self.trusted = invariants, trusted
         self.block_events: dict[int, int] = {}  # blknum -> index of its block_sealed or deposit event
         self.cursor_event = -1  # index of the last root_chain_synced event
         self.findings: list[Finding] = []
         self.anchors: list[Anchor] = []
+        self.unanchoring_commits: list[int] = []  # valid commits that anchor nothing: untrusted or short of the quorum
 
     @property
     def checked(self) -> dict[str, int]:
@@ -270,11 +311,20 @@ class Auditor:
                 f"the root chain holds 0x{event.root.hex()} for block {event.blknum}; the ledger "
                 + (f"sealed 0x{sealed.root.hex()}" if sealed else "sealed no such block"))))
         elif isinstance(event, BlockCommitted):
-            self.anchors.append(Anchor(self.block_events[event.blknum], "validator commits",
-                                       f"the BLS commit of block {event.blknum} (event {index}) signs the log head;"
-                                       " the validators are those this log registers: know their keys, or audit"
-                                       " with --eth-rpc, whose deposits back their stake"))
+            self._commit(index, before, event)
         return self.invariants(index, before, event, after)
+
+    def _commit(self, index: int, before: State, event: BlockCommitted) -> None:
+        """`apply` verified the aggregate signature; it anchors only if trusted keys signed it."""
+        trusted = self.trusted
+        signed = len(commit_signer_keys(before, event) & trusted.bls_keys) if trusted is not None else 0
+        if trusted is None or signed < trusted.quorum:
+            self.unanchoring_commits.append(index)
+            return
+        self.anchors.append(Anchor(self.block_events[event.blknum], "trusted validators",
+                                   f"the BLS commit of block {event.blknum} (event {index}) signs the log head;"
+                                   f" {signed} of the {len(trusted.bls_keys)} trusted validators signed it"
+                                   f" (quorum {trusted.quorum})"))
 
     def finish(self, index: int, state: State) -> Any:
         return self.invariants.finish(index, state)
@@ -294,6 +344,8 @@ class AuditReport:
     anchors: tuple[Anchor, ...] = ()
     block_events: dict[int, int] = attrs.field(factory=dict)  # blknum -> index of its seal or deposit
     cursor_event: int = -1  # index of the last root_chain_synced event
+    unanchoring_commits: tuple[int, ...] = ()  # valid commits no quorum of trusted validators signed
+    trusted: TrustedValidators | None = None
     final_state: State | None = attrs.field(default=None, repr=False, eq=False)
 
     @property
@@ -364,15 +416,43 @@ def _snapshot_findings(store: EventStore, result: Replay) -> list[Finding]:
     return findings
 
 
+def _torn_findings(store: EventStore) -> list[Finding]:
+    """A batch whose last records the disk lost: the replay stopped before it; the auditor is told."""
+    torn = store.torn
+    if torn is None:
+        return []
+    return [Finding(torn.first, "torn batch", "torn_batch", (
+        f"records {torn.first}..{torn.last} are {torn.last - torn.first + 1} of a batch of {torn.size}: its write was"
+        " torn, so none of it was acknowledged; the audit stops before it, and a node opening the file drops it"))]
+
+
+def _stray_findings(store: EventStore) -> list[Finding]:
+    """Rows of the ledger's tables that are no part of it: the replay never reads them, so the
+    auditor is told, row by row (the first few, then how many more)."""
+    try:
+        shown, total = store.stray_rows()
+    except StoreError as exc:
+        return [Finding(0, "stray row", exc.code, exc.detail)]
+    findings = [Finding(row.index if isinstance(row.index, int) else -1, "stray row", "stray_row",
+                        f"a row of {row.table} (originator {row.originator_id}, index {row.index!r}, topic"
+                        f" {row.topic!r}) that is no part of the ledger: never read")
+                for row in shown]
+    if total > len(shown):
+        findings.append(Finding(-1, "stray row", "stray_row", f"and {total - len(shown)} more such rows"))
+    return findings
+
+
 def audit(
     store: EventStore,
     hook: Hook,
     progress: Callable[[int], None] | None = None,
     prefetcher: Prefetcher | None = None,
+    trusted: TrustedValidators | None = None,
 ) -> AuditReport:
     """Replay the whole log from genesis with `hook` after every event; report the first failure,
-    the findings (foreign roots, snapshots the log does not vouch for) and the anchors."""
-    auditor = Auditor(hook)
+    the findings (foreign roots, snapshots the log does not vouch for) and the anchors (validator
+    commits only when a quorum of the `trusted` validators signed them)."""
+    auditor = Auditor(hook, trusted)
     result = replay(store, hook=auditor, progress=progress, prefetcher=prefetcher)
     failure = result.failure or _truncation(store, result)
     if failure is None and result.count == 0:
@@ -390,10 +470,12 @@ def audit(
         value=_value(state),
         invariants_checked=auditor.checked,
         failure=failure,
-        findings=(*auditor.findings, *_snapshot_findings(store, result)),
+        findings=(*_torn_findings(store), *auditor.findings, *_snapshot_findings(store, result), *_stray_findings(store)),
         anchors=tuple(auditor.anchors),
         block_events=auditor.block_events,
         cursor_event=auditor.cursor_event,
+        unanchoring_commits=tuple(auditor.unanchoring_commits),
+        trusted=trusted,
         final_state=state,
     )
 

@@ -5,6 +5,12 @@ stored record is prev_hash (32) || hash (32) || event bytes, where
 hash = keccak(prev_hash || index (8 bytes) || event bytes), so an edited byte,
 a deleted or reordered record is detected at its exact index. A batch of records
 is written in one database transaction: it is durable when `append` returns.
+Each record's topic names its batch too, `kind#ordinal/size` (a plain `kind`, as stores
+wrote before, is a batch of one): a disk that loses the end of a transaction leaves a
+batch whose last record is not its last ordinal. Such a torn tail was never
+acknowledged; opening the store leaves it out (`torn`), and a writable open drops it, with
+the snapshots taken from it on. The hash chain does not cover the framing, which changes
+no stored byte of an event: the replay checks it, batch by batch.
 Snapshots (canonical state bytes from `ledger.snapshot`, tagged with the index and head
 hash they follow and the state's hash) sit in their own table of the same database; the
 store never decodes them. `read_only=True` opens a file for audit with SQLite's `mode=ro`:
@@ -54,6 +60,47 @@ class Record:
     prev_hash: bytes
     hash: bytes
     payload: bytes
+    batch: tuple[int, int] | None = None  # (ordinal, size) in the batch it was written with; None: unframed
+
+
+@attrs.frozen
+class TornBatch:
+    """The stored tail of a batch whose last records are missing: `first`..`last` of `size`."""
+
+    first: int
+    last: int
+    size: int
+
+
+@attrs.frozen
+class StrayRow:
+    """A row in the store's tables that is no part of the ledger (another originator, a
+    negative index): never read as a record or a snapshot, but reported by the audit."""
+
+    table: str
+    originator_id: str
+    index: object
+    topic: object
+
+
+STRAYS_SHOWN = 20  # at most this many stray rows are named, the rest counted
+
+
+def framed_topic(kind: str, ordinal: int, size: int) -> str:
+    return f"{kind}#{ordinal}/{size}"
+
+
+def _unframe(topic: str) -> tuple[str, tuple[int, int] | None]:
+    """(kind, (ordinal, size)) of a stored topic; a plain topic is unframed (None); a topic
+    whose frame does not parse is returned whole, so the replay names it a topic mismatch."""
+    kind, mark, frame = topic.partition("#")
+    ordinal, slash, size = frame.partition("/")
+    if not mark:
+        return topic, None
+    if slash and all(n.isascii() and n.isdecimal() and str(int(n)) == n for n in (ordinal, size)):
+        if int(ordinal) < int(size):
+            return kind, (int(ordinal), int(size))
+    return topic, None
 
 
 @attrs.frozen
@@ -79,7 +126,8 @@ class EventStore:
         self.read_only = read_only
         self._closers: list = []
         self.events, self.snapshots = self._recorders()
-        self.count, self.head_hash = self._read_head()
+        self.torn: TornBatch | None = None
+        self.reload_head()
 
     def _recorders(self) -> tuple[AggregateRecorder, AggregateRecorder]:
         if self.path is None:
@@ -100,22 +148,44 @@ class EventStore:
         return recorders
 
     def _read_head(self) -> tuple[int, bytes]:
-        last = _rows(_guarded(self.events.select_events, LEDGER_ID, desc=True, limit=1))
+        """The index after the last whole batch and its hash; a torn tail is set aside in `torn`."""
+        last = _rows(_guarded(self.events.select_events, LEDGER_ID, gt=-1, desc=True, limit=1))
         if not last:
             return 0, GENESIS_HASH
-        return last[0].originator_version + 1, bytes(last[0].state[32:64])
+        index, (_, batch) = last[0].originator_version, _unframe(last[0].topic)
+        if batch is None or batch[0] + 1 == batch[1]:
+            return index + 1, bytes(last[0].state[32:64])
+        first = max(index - batch[0], 0)
+        self.torn = TornBatch(first, index, batch[1])
+        before = self.record_at(first - 1)
+        return first, before.hash if before is not None else GENESIS_HASH
+
+    def _drop_torn(self, first: int) -> None:
+        """Delete a torn batch's records and the snapshots from its index on: nothing of it was
+        acknowledged, and the next batch is written at its index."""
+        assert self.path is not None, "an in-memory store is never torn"
+        with sqlite3.connect(self.path) as db:
+            db.execute(f"DELETE FROM {EVENTS_TABLE} WHERE originator_id = ? AND originator_version >= ?",
+                       (LEDGER_ID.hex, first))
+            db.execute(f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id IN (?, ?) AND originator_version >= ?",
+                       (LEDGER_ID.hex, SNAPSHOT_MARKS_ID.hex, first))
 
     def reload_head(self) -> None:
-        """Re-read the head from the database: another writer may have appended since."""
+        """Re-read the head from the database: another writer may have appended since (or
+        died inside a write, leaving a torn batch, which a writable store drops)."""
+        self.torn = None
         self.count, self.head_hash = self._read_head()
+        if self.torn is not None and not self.read_only:
+            self._drop_torn(self.torn.first)
 
     def append(self, topics_and_payloads: Sequence[tuple[str, bytes]]) -> list[bytes]:
         """Chain and write records in one transaction; returns their hashes once durable."""
         stored, hashes = [], []
         prev, index = self.head_hash, self.count
-        for topic, payload in topics_and_payloads:
+        for ordinal, (topic, payload) in enumerate(topics_and_payloads):
             digest = record_hash(prev, index, payload)
-            stored.append(StoredEvent(LEDGER_ID, index, topic, prev + digest + payload))
+            framed = framed_topic(topic, ordinal, len(topics_and_payloads))
+            stored.append(StoredEvent(LEDGER_ID, index, framed, prev + digest + payload))
             hashes.append(digest)
             prev, index = digest, index + 1
         if not stored:
@@ -130,13 +200,15 @@ class EventStore:
         return hashes
 
     def read_pages(self, start: int = 0, stop: int | None = None) -> Iterator[list[Record]]:
-        """Records in index order from `start`, a page at a time, as stored (unverified)."""
-        last = start - 1
+        """Records in index order from `start`, a page at a time, as stored (unverified); a
+        torn tail is not read."""
+        last = max(start, 0) - 1
+        if self.torn is not None:
+            stop = self.torn.first if stop is None else min(stop, self.torn.first)
         while stop is None or last + 1 < stop:
             limit = READ_PAGE if stop is None else min(READ_PAGE, stop - last - 1)
             page = _rows(_guarded(self.events.select_events, LEDGER_ID, gt=last, limit=limit))
-            yield [Record(i.originator_version, i.topic, bytes(i.state[:32]), bytes(i.state[32:64]), bytes(i.state[64:]))
-                   for i in page]
+            yield [_record(i) for i in page]
             if len(page) < limit:
                 return
             last = page[-1].originator_version
@@ -146,7 +218,7 @@ class EventStore:
             yield from page
 
     def record_at(self, index: int) -> Record | None:
-        return next(self.read(index, index + 1), None)
+        return next(self.read(index, index + 1), None) if index >= 0 else None
 
     def save_snapshot(self, snapshot: Snapshot) -> None:
         row = snapshot.head_hash + snapshot.state_hash + snapshot.encoded
@@ -164,7 +236,7 @@ class EventStore:
         """Every stored snapshot row, newest first, as stored (unverified, undecoded)."""
         last = None
         while True:
-            found = _rows(_guarded(self.snapshots.select_events, LEDGER_ID, desc=True, limit=1,
+            found = _rows(_guarded(self.snapshots.select_events, LEDGER_ID, gt=-1, desc=True, limit=1,
                                    **({} if last is None else {"lte": last - 1})))
             if not found:
                 return
@@ -175,7 +247,18 @@ class EventStore:
 
     def snapshot_marks(self) -> list[tuple[int, bytes]]:
         """(index, head hash) of every snapshot, without loading states: truncation evidence."""
-        return [(s.originator_version, s.state) for s in _rows(_guarded(self.snapshots.select_events, SNAPSHOT_MARKS_ID))]
+        marks = _rows(_guarded(self.snapshots.select_events, SNAPSHOT_MARKS_ID, gt=-1))
+        return [(s.originator_version, s.state) for s in marks]
+
+    def stray_rows(self) -> tuple[list[StrayRow], int]:
+        """The first rows of either table that are no part of the ledger, and how many there are."""
+        if self.path is None:
+            return [], 0  # in memory: only `append` and `save_snapshot` ever wrote
+        connection = _connect_read_only(self.path)
+        try:
+            return _guarded(_strays, connection)
+        finally:
+            connection.close()
 
     def copy_to(self, target: str | Path) -> None:
         """A consistent single-file copy of an SQLite store (the WAL folded in)."""
@@ -202,16 +285,39 @@ def _guarded(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 EXPECTED_COLUMNS = ["originator_id", "originator_version", "topic", "state"]
 
 
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreError("unreadable_ledger", str(exc)) from None
+
+
+OWNERS = {EVENTS_TABLE: (LEDGER_ID.hex,), SNAPSHOTS_TABLE: (LEDGER_ID.hex, SNAPSHOT_MARKS_ID.hex)}
+
+
+def _strays(connection: sqlite3.Connection) -> tuple[list[StrayRow], int]:
+    """Rows of another originator, or at a negative index, in the ledger's tables."""
+    shown: list[StrayRow] = []
+    total = 0
+    for table, owners in OWNERS.items():
+        if not _columns(connection, table):
+            continue
+        where = f"NOT (originator_id IN ({', '.join('?' * len(owners))}) AND originator_version >= 0)"
+        (count,) = connection.execute(f"SELECT count(*) FROM {table} WHERE {where}", owners).fetchone()
+        rows = connection.execute(f"SELECT originator_id, originator_version, topic FROM {table} WHERE {where} "
+                                  "ORDER BY originator_version LIMIT ?", (*owners, STRAYS_SHOWN - len(shown))).fetchall()
+        shown += [StrayRow(table, str(key), index, topic) for key, index, topic in rows]
+        total += count
+    return shown, total
+
+
 def _read_only_recorders(path: Path, closers: list) -> tuple[AggregateRecorder, AggregateRecorder]:
     """Recorders over `path` opened with SQLite's `mode=ro`: reads only, creates nothing."""
     if not path.is_file():
         raise StoreError("no_ledger", f"{path} is not a file")
     if _magic(path) != SQLITE_MAGIC:
         raise StoreError("not_a_ledger", f"{path} is not an SQLite database")
-    try:
-        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise StoreError("unreadable_ledger", str(exc)) from None
+    connection = _connect_read_only(path)
     closers.append(connection.close)
     tables = {name: _guarded(_columns, connection, name) for name in (EVENTS_TABLE, SNAPSHOTS_TABLE)}
     if tables[EVENTS_TABLE] != EXPECTED_COLUMNS:
@@ -247,6 +353,12 @@ class _ReadOnlyRecorder(AggregateRecorder):
             sql, params = f"{sql} LIMIT ?", [*params, limit]
         rows = self.connection.execute(sql, params).fetchall()
         return [_stored(originator_id, *row[1:]) for row in rows]
+
+
+def _record(item: StoredEvent) -> Record:
+    kind, batch = _unframe(item.topic)
+    state = item.state
+    return Record(item.originator_version, kind, bytes(state[:32]), bytes(state[32:64]), bytes(state[64:]), batch)
 
 
 def _rows(items: Sequence[StoredEvent]) -> list[StoredEvent]:

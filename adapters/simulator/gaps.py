@@ -11,9 +11,8 @@ from adapters.simulator.world import Injected, World
 KNOWN_GAPS: dict[str, str | None] = {
     # Fixed: a snapshot is used only when the log's state_checkpoint vouches for its bytes.
     "snapshot_unverified": None,
-    # The store has no batch boundary: a batch torn inside keeps its first events.
-    "torn_batch_split": "a batch torn inside keeps its first events, and the follower, whose facts and cursor "
-                        "must go together, then refuses to go on",
+    # Fixed: each record names its batch (ordinal and size); a store drops a torn tail batch whole.
+    "torn_batch_split": None,
     # Fixed: the follower turns the vaults' WithdrawFailed and WithdrawClaimed into payout_failed and
     # payout_claimed, and a vault owes deposited - exited - unbacked + unclaimed.
     "withdraw_failed_counted_paid": None,

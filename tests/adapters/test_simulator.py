@@ -25,7 +25,7 @@ SEEDS, STEPS = (5, 6, 1), 70
 ALLOWED = {
     "crash": {"survived"},
     "ack_lost": {"survived"},
-    "torn_write": {"survived", "known_gap"},  # known gap: torn_batch_split
+    "torn_write": {"survived"},
     "snapshot_flip": {"survived", "known_gap"},  # known gap: snapshot_unverified
     "record_flip": {"detected"},
     **{name: {"survived"} for name in ("submission_dropped", "root_tx_dropped", "root_tx_delayed", "reorg")},

@@ -2,8 +2,8 @@
 rewrite (hashes recomputed) of a stored log is either caught by the audit at the tampered index
 or falls after the last anchored event, where the report says the history is unanchored.
 
-The log is a seeded proof-of-stake run: its validator commits sign the log head, so they anchor
-every event up to each committed block's seal."""
+The log is a seeded proof-of-stake run: its validator commits sign the log head, so to an auditor
+who trusts its validators they anchor every event up to each committed block's seal."""
 from __future__ import annotations
 
 import shutil
@@ -14,19 +14,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.simulation import Config, Simulation
+from adapters.simulation import Config, Simulation, validator_keys
 from ledger.history import record_hash
-from ledger.replay import AuditReport, audit
+from ledger.replay import AuditReport, TrustedValidators, audit
 from ledger.store import EVENTS_TABLE, EventStore
+from proofs import bls
 from specs.hooks import InvariantHook
 
 Rows = dict[int, tuple[str, bytes]]
+CONFIG = Config(blocks=4, epoch_blocks=2, payments_per_block=3)
+TRUSTED = TrustedValidators.of(frozenset(bls.public_key(v.bls_key) for v in validator_keys(CONFIG)))
 
 
 @pytest.fixture(scope="module")
 def honest(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tamper") / "pos.db"
-    Simulation(path, Config(blocks=4, epoch_blocks=2, payments_per_block=3)).run()
+    Simulation(path, CONFIG).run()
     return path
 
 
@@ -45,7 +48,7 @@ def write(path: Path, rows: Rows) -> None:
 def audited(path: Path) -> AuditReport:
     store = EventStore(path, read_only=True)
     try:
-        return audit(store, InvariantHook(full_every=50))
+        return audit(store, InvariantHook(full_every=50), trusted=TRUSTED)
     finally:
         store.close()
 

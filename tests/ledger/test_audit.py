@@ -109,7 +109,7 @@ def test_a_truncated_tail_fails_against_the_snapshot_marks(log):
 def test_a_rechained_forgery_fails_where_the_rule_breaks(log):
     """Recomputing every hash after an edit keeps the chain whole; `apply` still catches the lie."""
     all_rows = rows(log)
-    at = next(i for i in range(12, len(all_rows)) if all_rows[i][0] == "payment")
+    at = next(i for i in range(12, len(all_rows)) if all_rows[i][0].startswith("payment#"))
     topic, state = all_rows[at]
     honest = decode(events.decode(state[64:]).tx)  # type: ignore[union-attr]
     owner = recover(signing_hash(honest, VC), honest.signatures[0])

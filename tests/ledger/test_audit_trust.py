@@ -13,7 +13,7 @@ from ledger.events import BlockSubmitted
 from ledger.history import record_hash
 from ledger.node import Node
 from ledger.replay import audit
-from ledger.store import EVENTS_TABLE, EventStore, StoreError
+from ledger.store import EVENTS_TABLE, LEDGER_ID, SNAPSHOT_MARKS_ID, SNAPSHOTS_TABLE, STRAYS_SHOWN, EventStore, StoreError
 from specs.hooks import InvariantHook
 from tests.conftest import fill
 
@@ -93,7 +93,7 @@ def test_a_rewritten_root_with_recomputed_hashes_is_a_finding_at_its_event(log):
     every rule accepts it (a foreign root is a root-chain fact), and the audit still says so."""
     with sqlite3.connect(log) as conn:
         rows = dict(((v, (t, s)) for v, t, s in conn.execute(f"SELECT originator_version, topic, state FROM {EVENTS_TABLE}")))
-    at = max(v for v, (t, _) in rows.items() if t == "block_submitted")
+    at = max(v for v, (t, _) in rows.items() if t.startswith("block_submitted#"))
     forged = events.encode(BlockSubmitted(2000, b"\x66" * 32))
     prev = rows[at][1][:32]
     with sqlite3.connect(log) as conn:
@@ -111,3 +111,36 @@ def test_a_rewritten_root_with_recomputed_hashes_is_a_finding_at_its_event(log):
 def test_a_log_without_anchors_is_reported_unanchored_whole(log):
     report = audited(log)
     assert report.ok and report.anchored_through == -1 and report.unanchored == (0, report.events - 1)
+
+
+OTHER_ID = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("table, originator, index", [
+    (EVENTS_TABLE, OTHER_ID, 3),  # another originator, at an index the ledger uses
+    (EVENTS_TABLE, LEDGER_ID.hex, -1),  # the ledger's originator, before genesis
+    (SNAPSHOTS_TABLE, LEDGER_ID.hex, -4),
+])
+def test_a_stray_row_is_a_finding_with_its_row(log, table, originator, index):
+    with sqlite3.connect(log) as conn:
+        conn.execute(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", (originator, index, "payment", b"\x00" * 80))
+    report = audited(log)
+    assert report.failure is None and not report.ok
+    [finding] = [f for f in report.findings if f.code == "stray_row"]
+    assert (finding.index, finding.kind) == (index, "stray row")
+    assert f"a row of {table} (originator {originator}, index {index}, topic 'payment')" in finding.detail
+
+
+def test_stray_rows_past_the_first_few_are_counted(log):
+    with sqlite3.connect(log) as conn:
+        conn.executemany(f"INSERT INTO {EVENTS_TABLE} VALUES (?, ?, 'x', x'00')", [(OTHER_ID, i) for i in range(25)])
+    strays = [f for f in audited(log).findings if f.code == "stray_row"]
+    assert len(strays) == STRAYS_SHOWN + 1 and strays[-1].detail == f"and {25 - STRAYS_SHOWN} more such rows"
+
+
+def test_a_snapshot_mark_before_genesis_is_a_stray_row_not_an_event_before_it(log):
+    with sqlite3.connect(log) as conn:
+        conn.execute(f"INSERT INTO {SNAPSHOTS_TABLE} VALUES (?, -1, 'snapshot_mark', ?)", (SNAPSHOT_MARKS_ID.hex, b"\x01" * 32))
+    report = audited(log)
+    assert report.failure is None, report.failure  # it was "snapshot_mismatch at event -2"
+    assert [(f.index, f.code) for f in report.findings] == [(-1, "stray_row")]

@@ -4,13 +4,14 @@ from __future__ import annotations
 from ledger import events
 from ledger.events import BlockSubmitted, ExitProcessed, ExitStarted, Genesis, Payment, StakingOpened
 from ledger.node import Node
-from ledger.replay import Failure, _value, audit
+from ledger.replay import Failure, TrustedValidators, _value, audit
 from ledger.store import EventStore
 from ledger.state import State
 from proofs.payment import decode_utxo_pos, deposit_tx, encode, encode_utxo_pos
 from specs.hooks import Violation
 from tests.conftest import ADDRS, ETH, VC, checked, out, signed
-from tests.ledger.test_staking import OMG, bond_event, commit, staked  # noqa: F401 (staked is a fixture)
+from proofs import bls
+from tests.ledger.test_staking import BLS_KEYS, OMG, bond_event, commit, staked  # noqa: F401 (staked is a fixture)
 
 NEVER_DEPOSITED = b"\x33" * 20
 
@@ -106,7 +107,7 @@ def test_without_a_root_chain_sync_there_is_no_cursor_and_a_withheld_block_is_na
     assert finding.code == "foreign_root" and finding.detail.endswith("the ledger sealed no such block")
 
 
-def test_a_validator_commit_anchors_the_log_through_its_block():
+def test_a_trusted_validator_commit_anchors_the_log_through_its_block():
     node = Node(EventStore(None))
 
     def accept(*batch):  # type: ignore[no-untyped-def]
@@ -118,9 +119,11 @@ def test_a_validator_commit_anchors_the_log_through_its_block():
         accept(bond_event(node.state, who, amount))
     assert all(o.accepted for o in node.seal())
     accept(commit(node.state, 1000, [0, 1, 2]))
-    report = audit(node.store, FinalVerdict(None))
+    trusted = TrustedValidators.of(frozenset(bls.public_key(key) for key in BLS_KEYS[:3]))
+    report = audit(node.store, FinalVerdict(None), trusted=trusted)
     seal_index = report.block_events[1000]
     (anchor,) = report.anchors
-    assert (anchor.through, anchor.source) == (seal_index, "validator commits")
+    assert (anchor.through, anchor.source) == (seal_index, "trusted validators")
     assert anchor.by.startswith(f"the BLS commit of block 1000 (event {report.events - 1}) signs the log head;")
+    assert anchor.by.endswith("3 of the 3 trusted validators signed it (quorum 3)") and report.unanchoring_commits == ()
     assert report.anchored_through == seal_index and report.unanchored == (seal_index + 1, report.events - 1)
