@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from adapters.ethereum.chain import ChainError
 from adapters.ethereum.client import RootChainClient
@@ -210,12 +210,12 @@ class Watcher:
         return lambda: bool(self._in_flight_exit(exit_id)[EXIT_MAP] >> bit & 1)
 
     def _send(self, key: tuple, needed: Callable[[], bool], challenge: Callable[[], Any]) -> bool:
-        """Send a challenge unless ours is on the canonical chain or the chain's head no longer
-        `needed` it (someone was first, or the exit is over); a revert is tried again at the next
-        check, if still needed. True while our challenge is on the canonical chain."""
+        """Send a challenge whenever the exit game's head still `needed` it: none yet, ours dropped
+        by a reorganisation, or undone by a response; not once someone else's holds or the exit is
+        over. A revert is tried again at the next check. True while our last one is on the chain."""
         if self.challenger is None:
             return False
-        if not self._on_chain(key) and needed():
+        if needed():
             try:
                 self._sent[key] = bytes(challenge().transactionHash)
             except ChainError:
@@ -227,8 +227,8 @@ class Watcher:
         if key not in self._sent:
             return False
         w3 = self.client.w3
-        try:
+        try:  # a receipt may outlive its block on a node's index: the block must be the canonical one
             receipt = w3.eth.get_transaction_receipt(self._sent[key])
-        except TransactionNotFound:
+            return receipt.status == 1 and w3.eth.get_block(receipt.blockNumber).hash == receipt.blockHash
+        except (TransactionNotFound, BlockNotFound):
             return False
-        return receipt.status == 1 and w3.eth.get_block(receipt.blockNumber).hash == receipt.blockHash

@@ -306,7 +306,6 @@ def test_a_challenge_a_reorganisation_dropped_is_sent_again(anchored: Anchored):
     assert [r.challenged for r in a.watcher.check(a.node.state)] == [True] and not exitable()
 
     tester.revert_to_snapshot(before_challenge)  # the root chain drops the block holding the challenge
-    chain.mine(a.w3, 2)
     assert exitable()
     [report] = a.watcher.check(a.node.state)
     assert (report.condition, report.exit_id, report.challenged) == ("invalid_exit", cheat, True)
