@@ -7,12 +7,20 @@ an output the ledger does not hold unspent), unchallenged_exit (an invalid exit 
 is known against: users should exit), noncanonical_ife (an in-flight exit with a known
 competitor), invalid_piggyback (a piggyback on an output known spent), piggyback_available
 (an in-flight exit's inputs or outputs not yet piggybacked).
+
+A challenge is reconciled with the root chain at every check, not remembered as done: it is
+sent while the exit game's head state still needs it (the exit open, the exit canonical with
+no older competitor known, the piggyback still set), so one a reorganisation dropped is sent
+again, and one someone else made first is not sent. The log's record of the challenge, which
+the follower applies after its confirmations, is what ends it.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
+from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from adapters.ethereum.chain import ChainError, call_args
 from adapters.ethereum.client import RootChainClient
@@ -22,7 +30,12 @@ from ledger.store import EventStore
 from proofs import merkle
 from proofs.fraud import DoubleSpendProof, InvalidExitProof, Spend
 from proofs.keccak import keccak256
-from proofs.payment import decode, decode_utxo_pos, unsigned_bytes
+from proofs.payment import MAX_INPUTS, decode, decode_utxo_pos, unsigned_bytes
+
+# Fields of the exit game's StandardExit and InFlightExit structs (plasma-contracts' order).
+EXITABLE = 0
+IS_CANONICAL, EXIT_MAP, OLDEST_COMPETITOR = 0, 2, -1
+NOT_INCLUDED = 2**256 - 1  # the exit game's position for a competitor shown without inclusion (position 0)
 
 
 @attrs.frozen
@@ -31,7 +44,7 @@ class Report:
     detail: str
     exit_id: int | None = None
     blknum: int | None = None
-    challenged: bool = False
+    challenged: bool = False  # this watcher's challenge of it is on the root chain's canonical blocks
 
 
 class Watcher:
@@ -39,7 +52,7 @@ class Watcher:
         self.store, self.client, self.challenger = store, client, challenger
         self.index = BlockIndex()
         self._verified_blocks = 0  # child blocks below this number match the log
-        self._sent: dict[tuple, bool] = {}  # challenges already sent -> whether the chain took it
+        self._sent: dict[tuple, bytes] = {}  # challenge -> the hash of our last transaction sending it
         self._witnesses: dict[bytes, list[bytes]] = {}  # in-flight tx hash -> its signatures
 
     def check(self, state: State) -> list[Report]:
@@ -88,7 +101,8 @@ class Watcher:
         return InvalidExitProof(exit_id, record.utxo_pos, exiting_tx, Spend.of(spent.signed_tx, record.utxo_pos))
 
     def _challenge(self, exit_id: int, proof: InvalidExitProof) -> bool:
-        return self._send(("standard", exit_id), lambda: self.client.challenge_standard_exit(self.challenger, proof))
+        return self._send(("standard", exit_id), lambda: bool(self._standard_exit(exit_id)[EXITABLE]),
+                          lambda: self.client.challenge_standard_exit(self.challenger, proof))
 
     def _in_flight_exits(self, state: State) -> list[Report]:
         reports = []
@@ -104,11 +118,11 @@ class Watcher:
             if proof is None:
                 continue
             if record.canonical:
-                challenged = self._send(("canonicity", exit_id), lambda: self._challenge_canonicity(proof))
+                challenged = self._challenge_canonicity(exit_id, proof)
                 reports.append(Report("noncanonical_ife", f"input {pos} of in-flight exit {exit_id} is spent elsewhere",
                                       exit_id, challenged=challenged))
             if (False, input_index) in record.piggybacked:
-                challenged = self._send(("input", exit_id, input_index),
+                challenged = self._send(("input", exit_id, input_index), self._piggybacked(exit_id, input_index),
                                         lambda: self.client.challenge_input_spent(self.challenger, proof))
                 reports.append(Report("invalid_piggyback", f"piggybacked input {pos} is spent", exit_id, challenged=challenged))
         taken = record.piggybacked | record.withdrawn
@@ -127,16 +141,16 @@ class Watcher:
             spent = self.index.spends.get(pos) if pos is not None else None
             if spent is None:
                 continue
-            challenged = self._send(("output", exit_id, index),
+            challenged = self._send(("output", exit_id, index), self._piggybacked(exit_id, MAX_INPUTS + index),
                                     lambda: self._challenge_output_spent(record, tx_pos, Spend.of(spent.signed_tx, pos)))
             reports.append(Report("invalid_piggyback", f"piggybacked output {pos} is spent", exit_id, challenged=challenged))
         return reports
 
-    def _challenge_output_spent(self, record: InFlightExit, tx_pos: int, spend: Spend) -> None:
+    def _challenge_output_spent(self, record: InFlightExit, tx_pos: int, spend: Spend) -> Any:
         blknum, txindex, _ = decode_utxo_pos(tx_pos)
         inclusion = merkle.proof(self.index.leaves(blknum), txindex)
         output_pos = decode(spend.tx).inputs[spend.input_index]
-        self.client.challenge_output_spent(self.challenger, record.tx, inclusion, output_pos, spend)
+        return self.client.challenge_output_spent(self.challenger, record.tx, inclusion, output_pos, spend)
 
     def _double_spend(self, record: InFlightExit, input_index: int) -> DoubleSpendProof | None:
         """A proof that input `input_index` of the in-flight transaction is spent by another one."""
@@ -164,22 +178,61 @@ class Watcher:
             self._witnesses[record.tx_hash] = [bytes(w) for w in params["args"]["inFlightTxWitnesses"]]
         return self._witnesses[record.tx_hash][input_index]
 
-    def _challenge_canonicity(self, proof: DoubleSpendProof) -> None:
-        spent = self.index.spends[proof.utxo_pos]
-        inclusion = b""
-        if spent.tx_pos:
-            blknum, txindex, _ = decode_utxo_pos(spent.tx_pos)
-            inclusion = merkle.proof(self.index.leaves(blknum), txindex)
-        self.client.challenge_not_canonical(self.challenger, proof, spent.tx_pos, inclusion)
+    def _challenge_canonicity(self, exit_id: int, proof: DoubleSpendProof) -> bool:
+        position, inclusion = self._competitor(proof)
+        ranked = position or NOT_INCLUDED
 
-    def _send(self, key: tuple, challenge: Callable[[], object]) -> bool:
-        """Send a challenge once per watcher; a revert (someone was first) is not retried."""
+        def needed() -> bool:  # as the exit game checks: canonical, and no competitor as old is known
+            ife = self._in_flight_exit(exit_id)
+            return bool(ife[IS_CANONICAL]) and (ife[OLDEST_COMPETITOR] == 0 or ife[OLDEST_COMPETITOR] > ranked)
+
+        return self._send(("canonicity", exit_id), needed,
+                          lambda: self.client.challenge_not_canonical(self.challenger, proof, position, inclusion))
+
+    def _competitor(self, proof: DoubleSpendProof) -> tuple[int, bytes]:
+        """The competitor's position and inclusion proof when the root chain holds the log's root
+        for its block; else position 0 and no proof, a competitor not included (as elixir-omg sends
+        one it knows outside a valid block), which the exit game ranks after any included one: an
+        inclusion against another root (a withheld or wrong block) would revert."""
+        spent = self.index.spends[proof.utxo_pos]
+        if not spent.tx_pos:
+            return 0, b""
+        blknum, txindex, _ = decode_utxo_pos(spent.tx_pos)
+        leaves = self.index.leaves(blknum)
+        if bytes(self.client.root.framework.functions.blocks(blknum).call()[0]) != merkle.root(leaves):
+            return 0, b""
+        return spent.tx_pos, merkle.proof(leaves, txindex)
+
+    def _standard_exit(self, exit_id: int) -> Any:
+        return self.client.root.exit_game.functions.standardExits([exit_id]).call()[0]
+
+    def _in_flight_exit(self, exit_id: int) -> Any:
+        return self.client.root.exit_game.functions.inFlightExits([exit_id]).call()[0]
+
+    def _piggybacked(self, exit_id: int, bit: int) -> Callable[[], bool]:
+        """Whether the exit game's head still holds piggyback `bit` (inputs 0-3, outputs 4-7)."""
+        return lambda: bool(self._in_flight_exit(exit_id)[EXIT_MAP] >> bit & 1)
+
+    def _send(self, key: tuple, needed: Callable[[], bool], challenge: Callable[[], Any]) -> bool:
+        """Send a challenge whenever the exit game's head still `needed` it: none yet, ours dropped
+        by a reorganisation, or undone by a response; not once someone else's holds or the exit is
+        over. A revert is tried again at the next check. True while our last one is on the chain."""
         if self.challenger is None:
             return False
-        if key not in self._sent:
+        if needed():
             try:
-                challenge()
-                self._sent[key] = True
+                self._sent[key] = bytes(challenge().transactionHash)
             except ChainError:
-                self._sent[key] = False
-        return self._sent[key]
+                self._sent.pop(key, None)
+        return self._on_chain(key)
+
+    def _on_chain(self, key: tuple) -> bool:
+        """Whether our last transaction for `key` is in a canonical block (a reorganisation drops it)."""
+        if key not in self._sent:
+            return False
+        w3 = self.client.w3
+        try:  # a receipt may outlive its block on a node's index: the block must be the canonical one
+            receipt = w3.eth.get_transaction_receipt(self._sent[key])
+            return receipt.status == 1 and w3.eth.get_block(receipt.blockNumber).hash == receipt.blockHash
+        except (TransactionNotFound, BlockNotFound):
+            return False

@@ -16,14 +16,10 @@ KNOWN_GAPS: dict[str, str | None] = {
     # Fixed: the follower turns the vaults' WithdrawFailed and WithdrawClaimed into payout_failed and
     # payout_claimed, and a vault owes deposited - exited - unbacked + unclaimed.
     "withdraw_failed_counted_paid": None,
-    # adapters/ethereum/watcher.py remembers a challenge as taken once its transaction is mined, never again
-    # looking whether the chain kept it.
-    "challenge_lost_to_reorg": "a challenge the root chain dropped in a reorganisation is never sent again: the "
-                               "watcher reports the exit challenged while it stays pending, and it is paid",
-    # adapters/ethereum/watcher.py proves a competitor by its inclusion in the log's block, never by position 0.
-    "challenge_on_bad_block": "a canonicity challenge whose competitor sits in a block the root chain holds another "
-                              "root for (withheld or wrong) reverts and is not sent without the inclusion (position "
-                              "0, which the exit game takes): the double spend exits in flight and is paid",
+    # Fixed: the watcher reconciles each challenge with the root chain's head and sends it again if dropped.
+    "challenge_lost_to_reorg": None,
+    # Fixed: a competitor in a block the root chain holds another root for is shown not included (position 0).
+    "challenge_on_bad_block": None,
     # Fixed: a piggyback takes its output off the child chain from the open block too.
     "piggyback_before_seal": None,
 }

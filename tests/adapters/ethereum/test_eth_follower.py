@@ -310,3 +310,52 @@ def test_an_exit_started_through_a_contract_is_followed_from_storage_and_the_led
     a.sync()
     (started,) = [r for r in a.node.state.exits.values() if isinstance(r, StandardExit)]
     assert (started.utxo_pos, started.output.owner, started.output.amount) == (pos, bytes.fromhex(wallet.address[2:]), 5)
+
+
+def test_a_challenge_a_reorganisation_dropped_is_sent_again(anchored: Anchored):
+    a = anchored
+    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    a.sync()
+    deposit = encode_utxo_pos(blknum, 0, 0)
+    a.pay([deposit], [out(a.addr(BOB), 10**18)], ALICE)
+    a.node.seal()
+    a.client.submit_blocks(a.node.state)
+    a.watcher.check(a.node.state)
+    cheat = a.client.start_standard_exit(a.accounts[ALICE], deposit, a.watcher.index)
+    a.sync()
+    exitable = lambda: a.root.exit_game.functions.standardExits([cheat]).call()[0][0]  # noqa: E731
+    tester = a.w3.provider.ethereum_tester
+    before_challenge = tester.take_snapshot()
+    assert [r.challenged for r in a.watcher.check(a.node.state)] == [True] and not exitable()
+
+    tester.revert_to_snapshot(before_challenge)  # the root chain drops the block holding the challenge
+    assert exitable()
+    [report] = a.watcher.check(a.node.state)
+    assert (report.condition, report.exit_id, report.challenged) == ("invalid_exit", cheat, True)
+    assert not exitable()  # sent again: the chain holds the exit challenged
+    a.sync()
+    assert a.node.state.exits[cheat].status == "challenged"
+
+
+def test_a_competitor_in_a_block_the_root_chain_holds_another_root_for_challenges_as_not_included(anchored: Anchored):
+    a = anchored
+    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    a.sync()
+    deposit = encode_utxo_pos(blknum, 0, 0)
+    withheld = a.sign([deposit], [out(a.addr(BOB), 10**18)], ALICE)
+    a.pay([deposit], [out(a.addr(CAROL), 10**18)], ALICE)  # the competitor, in the log's block 1000
+    a.node.seal()
+    chain.send(a.w3, a.root.framework.functions.submitBlock(b"\x07" * 32), a.root.authority)  # another root for 1000
+    a.watcher.check(a.node.state)
+    exit_id = a.client.start_in_flight_exit(a.accounts[BOB], withheld, a.watcher.index)
+    a.client.piggyback(a.accounts[BOB], unsigned_bytes(withheld), True, 0)
+    a.sync()
+
+    reports = {(r.condition, r.challenged) for r in a.watcher.check(a.node.state)}
+    assert ("noncanonical_ife", True) in reports
+    [ife] = a.root.exit_game.functions.inFlightExits([exit_id]).call()
+    assert ife[0] is False and ife[-1] == 2**256 - 1  # non-canonical, by a competitor not included
+    chain.travel(a.w3, 2 * PERIOD + 1)
+    a.client.process_exits(a.accounts[OPERATOR])
+    a.sync()
+    assert a.client.vault_balance(ETH) == 10**18 and not a.node.state.exited  # the double spend is not paid
