@@ -122,6 +122,18 @@ def _check_sender_data(sender_data: bytes32):
     assert sender_data == keccak256(slice(convert(msg.sender, bytes32), 12, 20)), "Incorrect senderData"
 
 
+@pure
+@internal
+def _check_is_input(in_flight_tx: Bytes[rlp.MAX_BYTES], i: uint256, utxo_pos: uint256):
+    """The output a challenge shows spent is at input `i`'s position, not just of its transaction:
+    a child-block output id (keccak of the transaction and the output index) does not commit to
+    the position, so any old spend, by the same owner, of another output with that index would
+    otherwise pass as a competitor (plasma-contracts v1.0.4 has this gap). Called once the output
+    id matched input `i`'s, so `i` is one of the transaction's inputs."""
+    in_flight: payment.Transaction = payment.decode(in_flight_tx)
+    assert in_flight.inputs[i] == convert(utxo_pos, bytes32), "Input UTXO position is not the in-flight transaction's input"
+
+
 # --- canonicity -----------------------------------------------------------------
 
 @external
@@ -139,6 +151,7 @@ def challengeInFlightExitNotCanonical(args: ChallengeCanonicityArgs):
     output_id: bytes32 = empty(bytes32)
     output, output_id = exit_data.input_output(args.inputTx, args.inputUtxoPos)
     assert output_id == exit_data.inFlightExits[exit_id].inputs[i].outputId, "Provided inputs data does not point to the same outputId from the in-flight exit"
+    self._check_is_input(args.inFlightTx, i, args.inputUtxoPos)
     competing: payment.Transaction = empty(payment.Transaction)
     digest: bytes32 = empty(bytes32)
     competing, digest = exit_data.decode_spending(args.competingTx)
@@ -218,6 +231,7 @@ def challengeInFlightExitInputSpent(args: ChallengeInputSpentArgs):
     output_id: bytes32 = empty(bytes32)
     output, output_id = exit_data.input_output(args.inputTx, args.inputUtxoPos)
     assert output_id == piggyback.outputId, "Spent input is not the same as piggybacked input"
+    self._check_is_input(args.inFlightTx, i, args.inputUtxoPos)
     challenging: payment.Transaction = empty(payment.Transaction)
     digest: bytes32 = empty(bytes32)
     challenging, digest = exit_data.decode_spending(args.challengingTx)
