@@ -276,10 +276,12 @@ def processExit(exitId: uint168, vaultId: uint256, token: address):
     """The exit's `token` queue entry came due. No lock of its own: it runs inside
     PaymentExitGame.processExit, which holds the shared one (a second take would revert)."""
     assert msg.sender == exit_data.framework, "Caller address is unauthorized"
-    ife: exit_data.InFlightExit = exit_data.inFlightExits[exitId]
-    if ife.exitStartTimestamp == 0:
+    if not exit_data.ifeQueued[exitId][token]:  # not queued by the exit now under this id
         log InFlightExitOmitted(exitId=exitId, token=token)
         return
+    exit_data.ifeQueued[exitId][token] = False
+    exit_data.ifeQueueCount[exitId] -= 1
+    ife: exit_data.InFlightExit = exit_data.inFlightExits[exitId]
     framework: exit_data.PlasmaFramework = exit_data.PlasmaFramework(exit_data.framework)
 
     # Outputs of a transaction whose input already exited elsewhere must not exit: its inputs do.
@@ -308,7 +310,9 @@ def processExit(exitId: uint168, vaultId: uint256, token: address):
             to_flag.append(w.outputId)
 
     # Effects before interactions: the exit's state, then the framework's flags, then payments.
-    if ife.exitMap == 0:
+    # The exit ends with its last queue entry, so no entry outlives it into a restarted exit.
+    ended_exit: bool = exit_data.ifeQueueCount[exitId] == 0
+    if ended_exit:
         exit_data.inFlightExits[exitId] = empty(exit_data.InFlightExit)
     else:
         exit_data.inFlightExits[exitId].exitMap = ife.exitMap
@@ -325,7 +329,7 @@ def processExit(exitId: uint168, vaultId: uint256, token: address):
         w: exit_data.WithdrawData = self._piggyback_of(ife, b)
         if not exit_data.send_bond(w.exitTarget, w.piggybackBondSize):  # a failed return must not block the queue
             log InFlightBondReturnFailed(receiver=w.exitTarget, amount=w.piggybackBondSize)
-    if ife.exitMap == 0:
+    if ended_exit:
         if not exit_data.send_bond(ife.bondOwner, ife.bondSize):
             log InFlightBondReturnFailed(receiver=ife.bondOwner, amount=ife.bondSize)
         log InFlightExitFinalized(exitId=exitId)
