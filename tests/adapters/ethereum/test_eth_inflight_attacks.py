@@ -34,7 +34,7 @@ def alice_change_output(chain) -> tuple[Input, PaymentTx, int, int, list[bytes]]
     outputs): (her input at P, that transaction, Q, the block holding it, its leaves)."""
     deposit = eth_input(chain, ALICE, 10 * ONE_ETH)
     first = PaymentTx([deposit[1]], [out(chain, ALICE, 10 * ONE_ETH)])
-    first_block, first_leaves = chain.submit_block([first])
+    first_block, _ = chain.submit_block([first])
     older = encode_utxo_pos(first_block, 0, 0)
     second = PaymentTx([older], [out(chain, ALICE, 10 * ONE_ETH)])
     block, leaves = chain.submit_block([second])
