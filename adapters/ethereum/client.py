@@ -88,6 +88,11 @@ class RootChainClient:
                 proof.second.input_index, competitor_pos, inclusion, proof.second.signature)
         return chain.send(self.w3, self.root.exit_game.functions.challengeInFlightExitNotCanonical(args), sender)
 
+    def respond_to_non_canonical(self, sender: str, in_flight_tx: bytes, tx_pos: int, inclusion: bytes) -> Any:
+        """Show the in-flight transaction (unsigned bytes) included at `tx_pos`, older than every competitor."""
+        call = self.root.exit_game.functions.respondToNonCanonicalChallenge(in_flight_tx, tx_pos, inclusion)
+        return chain.send(self.w3, call, sender)
+
     def challenge_input_spent(self, sender: str, proof: DoubleSpendProof) -> Any:
         """Show a piggybacked input of the in-flight transaction (`proof.first`) spent by `proof.second`."""
         args = (proof.first.tx, proof.first.input_index, proof.second.tx, proof.second.input_index,

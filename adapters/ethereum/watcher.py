@@ -5,7 +5,8 @@ Conditions (elixir-omg's names): invalid_block (a root the log did not seal),
 block_withholding (a root for a block the log does not hold), invalid_exit (an exit of
 an output the ledger does not hold unspent), unchallenged_exit (an invalid exit no proof
 is known against: users should exit), noncanonical_ife (an in-flight exit with a known
-competitor), invalid_piggyback (a piggyback on an output known spent), piggyback_available
+competitor), invalid_ife_challenge (an in-flight exit made non-canonical although the log
+holds its transaction in a block: answered with that inclusion), invalid_piggyback (a piggyback on an output known spent), piggyback_available
 (an in-flight exit's inputs or outputs not yet piggybacked).
 
 A challenge is reconciled with the root chain at every check, not remembered as done: it is
@@ -109,6 +110,7 @@ class Watcher:
         for exit_id, record in state.exits.items():
             if isinstance(record, InFlightExit):
                 reports += self._in_flight(exit_id, record) + self._spent_outputs(state, exit_id, record)
+                reports += self._wrongly_challenged(state, exit_id, record)
         return reports
 
     def _in_flight(self, exit_id: int, record: InFlightExit) -> list[Report]:
@@ -131,6 +133,23 @@ class Watcher:
         if open_slots:
             reports.append(Report("piggyback_available", f"in-flight exit {exit_id}: {open_slots}", exit_id))
         return reports
+
+    def _wrongly_challenged(self, state: State, exit_id: int, record: InFlightExit) -> list[Report]:
+        """A canonicity challenge of a transaction the log holds in a block: its competitor is
+        a double-spend signature never included before it (the contract checks the order and
+        refuses a competitor that does not spend the exit's own input), so the inclusion wins.
+        Competitor positions only go down, so one response per exit is all that can succeed."""
+        tx_pos = state.tx_positions.get(record.tx_hash)
+        if record.canonical or tx_pos is None:
+            return []
+        blknum, txindex, _ = decode_utxo_pos(tx_pos)
+        if blknum > state.submitted_blknum:  # the contract could not see the inclusion yet
+            return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is in unsubmitted block {blknum}", exit_id)]
+        inclusion = merkle.proof(self.index.leaves(blknum), txindex)
+        responded = self._send(("respond", exit_id),
+                               lambda: self.client.respond_to_non_canonical(self.challenger, record.tx, tx_pos, inclusion))
+        return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is included at {tx_pos}", exit_id,
+                       challenged=responded)]
 
     def _spent_outputs(self, state: State, exit_id: int, record: InFlightExit) -> list[Report]:
         """Piggybacked outputs of an included in-flight transaction that the log shows spent."""

@@ -13,7 +13,10 @@ from its own `rng`; `cast` makes the cast of a seed, in the order they act each 
   everything: standard exits of anchored outputs, in-flight exits with piggybacks for the rest.
 - `MaliciousUser`: double spends, forged and high-s signatures, replays, malformed bytes,
   exits of its own spent outputs and in-flight exits of double spends (which the watcher
-  must challenge).
+  must challenge), piggybacking their inputs too and then trying to delete them to restart
+  under the same exit id; fake canonicity challenges of honest in-flight exits, naming an
+  old spend by the input's owner of another output with the same index (the contracts must
+  refuse both).
 - `NodeOperator`: the honest node's operator step (follow, seal, submit, watch), and exit
   processing now and then, by the watcher's account.
 
@@ -36,13 +39,16 @@ from adapters.simulation import (
     validator_keys,
 )
 from adapters.simulator.world import ETH, ETHER, Account, Action, Actor, World, tester_key
+from ledger.blocks import BlockIndex
 from ledger.events import Event, Payment
 from ledger.staking import active_set
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit
 from proofs import merkle
 from proofs.eip712 import SECP256K1_HALF_N
+from proofs.fraud import DoubleSpendProof, Spend, output_at
 from proofs.keccak import keccak256
 from proofs.payment import (
+    BLOCK_OFFSET,
     OUTPUT_TYPE_PAYMENT,
     TX_OFFSET,
     Output,
@@ -436,17 +442,23 @@ class MaliciousUser:
         self.accepted: list[bytes] = []  # its own payments the node took
         self.exited: set[int] = set()
         self.twinned: set[bytes] = set()  # its payments whose double spend it exited in flight
+        self.twin_exits: set[bytes] = set()  # the unsigned double spends it exited, not yet tried to delete
+        self.faked: set[int] = set()  # honest in-flight exits it challenged with a fake competitor
 
     def step(self, world: World, rng: random.Random) -> list[Action]:
         self.deposits.credited(world)
         if world.settling:
             return []
+        # Attacks on the in-flight exit game, whenever there is an opening: they draw nothing from
+        # `rng`, so the seed's other moves stay as they were.
+        lurking = self.fake_competitor(world) + self.delete_twin(world)
         mine = sorted((p, o) for p, o in world.state.utxos.items()
                       if o.owner == self.account.address and o.token == ETH and o.amount > 10**15)
         if not mine:
-            return [] if self.deposits.pending else [self.deposits.action(self.name, world, self.account, ETH, ETHER)]
+            deposit = [] if self.deposits.pending else [self.deposits.action(self.name, world, self.account, ETH, ETHER)]
+            return lurking + deposit
         attack = rng.choice(self.ATTACKS)
-        return getattr(self, attack)(world, rng, mine)
+        return lurking + getattr(self, attack)(world, rng, mine)
 
     def pay(self, world: World, rng: random.Random, mine: list[tuple[int, Output]]) -> list[Action]:
         pos, output = rng.choice(mine)
@@ -518,7 +530,8 @@ class MaliciousUser:
 
     def exit_twin(self, world: World, rng: random.Random, mine: list[tuple[int, Output]]) -> list[Action]:
         """Sign a second spend of inputs it already spent (in an anchored block), exit it in flight and
-        piggyback its output: the watcher must show it non-canonical, and the output is never paid."""
+        piggyback its input and (the first time) its output: the watcher must show it non-canonical
+        and challenge the input piggyback, and the output is never paid."""
         spent = [raw for raw in self.accepted if raw not in self.twinned and world.position_of(raw) is not None
                  and all(world.anchored(pos) for pos in decode(raw).inputs)]
         if not spent or len(self.twinned) >= self.EXITS:
@@ -530,10 +543,91 @@ class MaliciousUser:
                                                sum(o.amount for o in first.outputs))])
         raw, me = sign(world, twin, self.account.key), self.account.checksum
 
+        on_output = len(self.twinned) == 1  # the second twin piggybacks only its input, then tries a delete
+
         def run(w: World) -> None:
             w.client.start_in_flight_exit(me, raw, w.index())
-            w.client.piggyback(me, unsigned_bytes(raw), True, 0)
+            if on_output:
+                w.client.piggyback(me, unsigned_bytes(raw), True, 0)
+            w.client.piggyback(me, unsigned_bytes(raw), False, 0)  # the watcher challenges it
+            self.twin_exits.add(unsigned_bytes(raw))
         return [Action(self.name, f"in-flight exit of a double spend of {list(first.inputs)}", run, root=True)]
+
+    def delete_twin(self, world: World) -> list[Action]:
+        """Delete a twin's in-flight exit once its piggybacks were challenged away and its first
+        phase is over, to restart it under the same id with the old queue entry due early: the
+        exit game must refuse while that entry is queued."""
+        game = world.root.exit_game.functions
+        ready = []
+        for unsigned in sorted(self.twin_exits):
+            exit_id = game.getInFlightExitId(unsigned).call()
+            [ife] = game.inFlightExits([exit_id]).call()
+            started, exit_map = ife[1], ife[2]
+            first_phase_over = world.w3.eth.get_block("latest").timestamp - started > world.config.exit_period_s // 2
+            if started and exit_map == 0 and first_phase_over:
+                ready.append((unsigned, exit_id))
+        if not ready:
+            return []
+        unsigned, exit_id = ready[0]
+        self.twin_exits.discard(unsigned)
+
+        def run(w: World) -> None:
+            try:
+                chain.send(w.w3, game.deleteNonPiggybackedInFlightExit(exit_id), self.account.checksum)
+            except chain.ChainError:
+                w.note(f"{self.name}: delete of its queued in-flight exit {exit_id} refused")
+                return
+            w.fail(f"{self.name} deleted its in-flight exit {exit_id} while its queue entry stands")
+        return [Action(self.name, f"delete of its in-flight exit {exit_id}", run)]
+
+    def fake_competitor(self, world: World) -> list[Action]:
+        """Challenge an honest in-flight exit with a spend its input's owner signed of another
+        output with the same index (a child-block output id does not say where it is)."""
+        index = world.index()
+        found = []
+        for exit_id, record in sorted(world.state.exits.items()):
+            if not isinstance(record, InFlightExit) or exit_id in self.faked or not record.canonical:
+                continue
+            for input_index, (pos, output) in enumerate(record.inputs):
+                fake = fake_competitor_of(index, record, input_index, pos, output.owner)
+                if fake is not None:
+                    found.append((exit_id, fake))
+                    break
+        if not found:
+            return []
+        exit_id, proof = found[0]
+        self.faked.add(exit_id)
+
+        def run(w: World) -> None:
+            try:
+                w.client.challenge_not_canonical(self.account.checksum, proof, 0, b"")  # 0: not included
+            except chain.ChainError:
+                w.note(f"{self.name}: fake canonicity challenge of in-flight exit {exit_id} refused")
+                return
+            w.fail(f"{self.name}'s fake competitor made honest in-flight exit {exit_id} non-canonical")
+        return [Action(self.name, f"fake canonicity challenge of in-flight exit {exit_id}", run)]
+
+
+def fake_competitor_of(index: BlockIndex, record: InFlightExit, input_index: int, pos: int,
+                       owner: bytes) -> DoubleSpendProof | None:
+    """Input `input_index` of `record` (at `pos`, owned by `owner`) "spent" by a spend `owner`
+    signed of another child-block output with the same output index, if the log holds one."""
+    if is_deposit(pos) or pos // BLOCK_OFFSET not in index.blocks:
+        return None  # a deposit's output id commits to its position
+    input_tx = index.exit_data(pos)[0]
+    for other, spent in sorted(index.spends.items()):
+        same_index = other % TX_OFFSET == pos % TX_OFFSET
+        if other == pos or not same_index or is_deposit(other) or other // BLOCK_OFFSET not in index.blocks:
+            continue
+        if unsigned_bytes(spent.signed_tx) == record.tx or output_at(index.exit_data(other)[0], other).owner != owner:
+            continue
+        first = Spend(record.tx, input_index, b"")  # the in-flight side: its witness is not part of the call
+        return DoubleSpendProof(other, input_tx, first, Spend.of(spent.signed_tx, other))
+    return None
+
+
+def is_deposit(pos: int) -> bool:
+    return pos // BLOCK_OFFSET % CHILD_BLOCK_INTERVAL != 0
 
 
 def cast(world: World, steps: int) -> list[tuple[Actor, random.Random]]:

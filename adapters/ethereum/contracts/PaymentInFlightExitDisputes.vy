@@ -111,6 +111,18 @@ def _piggyback_of(ife: exit_data.InFlightExit, bit: uint256) -> exit_data.Withdr
     return ife.outputs[bit - MAX_INPUTS]
 
 
+@pure
+@internal
+def _check_is_input(in_flight_tx: Bytes[rlp.MAX_BYTES], i: uint256, utxo_pos: uint256):
+    """The output a challenge shows spent is at input `i`'s position, not just of its transaction:
+    a child-block output id (keccak of the transaction and the output index) does not commit to
+    the position, so any old spend, by the same owner, of another output with that index would
+    otherwise pass as a competitor (plasma-contracts v1.0.4 has this gap). Called once the output
+    id matched input `i`'s, so `i` is one of the transaction's inputs."""
+    in_flight: payment.Transaction = payment.decode(in_flight_tx)
+    assert in_flight.inputs[i] == convert(utxo_pos, bytes32), "Input UTXO position is not the in-flight transaction's input"
+
+
 # --- canonicity -----------------------------------------------------------------
 
 @external
@@ -128,6 +140,7 @@ def challengeInFlightExitNotCanonical(args: ChallengeCanonicityArgs):
     output_id: bytes32 = empty(bytes32)
     output, output_id = exit_data.input_output(args.inputTx, args.inputUtxoPos)
     assert output_id == exit_data.inFlightExits[exit_id].inputs[i].outputId, "Provided inputs data does not point to the same outputId from the in-flight exit"
+    self._check_is_input(args.inFlightTx, i, args.inputUtxoPos)
     competing: payment.Transaction = empty(payment.Transaction)
     digest: bytes32 = empty(bytes32)
     competing, digest = exit_data.decode_spending(args.competingTx)
@@ -199,6 +212,7 @@ def challengeInFlightExitInputSpent(args: ChallengeInputSpentArgs):
     output_id: bytes32 = empty(bytes32)
     output, output_id = exit_data.input_output(args.inputTx, args.inputUtxoPos)
     assert output_id == piggyback.outputId, "Spent input is not the same as piggybacked input"
+    self._check_is_input(args.inFlightTx, i, args.inputUtxoPos)
     challenging: payment.Transaction = empty(payment.Transaction)
     digest: bytes32 = empty(bytes32)
     challenging, digest = exit_data.decode_spending(args.challengingTx)
@@ -243,10 +257,12 @@ def processExit(exitId: uint160, vaultId: uint256, token: address):
     """The exit's `token` queue entry came due. No lock of its own: it runs inside
     PaymentExitGame.processExit, which holds the shared one (a second take would revert)."""
     assert msg.sender == exit_data.framework, "Caller address is unauthorized"
-    ife: exit_data.InFlightExit = exit_data.inFlightExits[exitId]
-    if ife.exitStartTimestamp == 0:
+    if not exit_data.ifeQueued[exitId][token]:  # not queued by the exit now under this id
         log InFlightExitOmitted(exitId=exitId, token=token)
         return
+    exit_data.ifeQueued[exitId][token] = False
+    exit_data.ifeQueueCount[exitId] -= 1
+    ife: exit_data.InFlightExit = exit_data.inFlightExits[exitId]
     framework: exit_data.PlasmaFramework = exit_data.PlasmaFramework(exit_data.framework)
 
     # Outputs of a transaction whose input already exited elsewhere must not exit: its inputs do.
@@ -275,7 +291,9 @@ def processExit(exitId: uint160, vaultId: uint256, token: address):
             to_flag.append(w.outputId)
 
     # Effects before interactions: the exit's state, then the framework's flags, then payments.
-    if ife.exitMap == 0:
+    # The exit ends with its last queue entry, so no entry outlives it into a restarted exit.
+    ended_exit: bool = exit_data.ifeQueueCount[exitId] == 0
+    if ended_exit:
         exit_data.inFlightExits[exitId] = empty(exit_data.InFlightExit)
     else:
         exit_data.inFlightExits[exitId].exitMap = ife.exitMap
@@ -292,7 +310,7 @@ def processExit(exitId: uint160, vaultId: uint256, token: address):
         w: exit_data.WithdrawData = self._piggyback_of(ife, b)
         if not exit_data.send_bond(w.exitTarget, w.piggybackBondSize):  # a failed return must not block the queue
             log InFlightBondReturnFailed(receiver=w.exitTarget, amount=w.piggybackBondSize)
-    if ife.exitMap == 0:
+    if ended_exit:
         if not exit_data.send_bond(ife.bondOwner, ife.bondSize):
             log InFlightBondReturnFailed(receiver=ife.bondOwner, amount=ife.bondSize)
         log InFlightExitFinalized(exitId=exitId)

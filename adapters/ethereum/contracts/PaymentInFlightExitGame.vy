@@ -7,8 +7,9 @@
           spends no more than them per token, and posts the in-flight exit bond;
         - piggybackInFlightExitOnInput / OnOutput: in the first half of the exit period, an
           input's or output's owner posts a piggyback bond; the first piggyback of a token
-          queues the exit in that token's queue, at the youngest input's position;
-        - deleteNonPiggybackedInFlightExit: an exit nobody piggybacked gives its bond back.
+          queues the exit in that token's queue, at the youngest input's position, once for
+          the exit's lifetime (exit_data.ifeQueued);
+        - deleteNonPiggybackedInFlightExit: an exit never queued gives its bond back.
         Challenges, responses and processing are PaymentInFlightExitDisputes' code, which this
         code DELEGATECALLs for every function it does not define (one contract would exceed
         the 24,576-byte code limit).
@@ -26,7 +27,6 @@ initializes: exit_data
 
 MAX_INPUTS: constant(uint256) = payment.MAX_INPUTS
 MAX_OUTPUTS: constant(uint256) = payment.MAX_OUTPUTS
-MAX_PIGGYBACKS: constant(uint256) = MAX_INPUTS + MAX_OUTPUTS
 
 
 struct StartExitArgs:
@@ -173,23 +173,11 @@ def startInFlightExit(args: StartExitArgs):
 
 @internal
 def _piggyback(exit_id: uint160, bit: uint256, target: exit_data.WithdrawData):
-    """Flag piggyback `bit` for `target`, queueing the exit if it is the first piggyback of its
-    token (one queue entry per token, as PaymentPiggybackInFlightExit)."""
+    """Flag piggyback `bit` for `target`, queueing the exit if it has no entry in its token's queue
+    yet (one entry per token, as PaymentPiggybackInFlightExit). Whether an earlier piggyback of the
+    token is still flagged does not matter: one challenged away leaves its entry queued."""
     assert target.exitTarget == msg.sender, "Can be called only by the exit target"
-    ife_map: uint256 = exit_data.inFlightExits[exit_id].exitMap
-    first_of_token: bool = True
-    for b: uint256 in range(MAX_PIGGYBACKS):
-        if ife_map & (1 << b) == 0:
-            continue
-        token: address = empty(address)
-        if b < MAX_INPUTS:
-            token = exit_data.inFlightExits[exit_id].inputs[b].token
-        else:
-            token = exit_data.inFlightExits[exit_id].outputs[b - MAX_INPUTS].token
-        if token == target.token:
-            first_of_token = False
-            break
-    if first_of_token:
+    if not exit_data.ifeQueued[exit_id][target.token]:
         position: uint256 = exit_data.inFlightExits[exit_id].position
         block_timestamp: uint256 = exit_data.block_of(payment.decode_pos(position).blknum)[1]
         assert block_timestamp != 0, "There is no block for the exit position to enqueue"
@@ -200,7 +188,9 @@ def _piggyback(exit_id: uint160, bit: uint256, target: exit_data.WithdrawData):
             payment.tx_pos(position),
             exit_id,
         )
-    exit_data.inFlightExits[exit_id].exitMap = ife_map | (1 << bit)
+        exit_data.ifeQueued[exit_id][target.token] = True
+        exit_data.ifeQueueCount[exit_id] += 1
+    exit_data.inFlightExits[exit_id].exitMap |= 1 << bit
 
 
 @view
@@ -252,10 +242,12 @@ def piggybackInFlightExitOnOutput(args: PiggybackInFlightExitOnOutputArgs):
 @external
 @nonreentrant
 def deleteNonPiggybackedInFlightExit(exitId: uint160):
-    """An exit nobody piggybacked is never queued: after the first phase, its bond goes back."""
+    """An exit nobody piggybacked is never queued: after the first phase, its bond goes back.
+    One whose piggybacks were all challenged away is still queued: processing its entries ends it
+    (a deleted exit restarted under the same id would inherit them, due long before its own)."""
     start: uint256 = exit_data.ife_started(exitId)
     assert not exit_data.in_first_phase(start), "Cannot delete in-flight exit still in first phase"
-    assert exit_data.inFlightExits[exitId].exitMap == 0, "The in-flight exit is already piggybacked"
+    assert exit_data.ifeQueueCount[exitId] == 0, "The in-flight exit is already piggybacked"
     owner: address = exit_data.inFlightExits[exitId].bondOwner
     bond: uint256 = exit_data.inFlightExits[exitId].bondSize
     exit_data.inFlightExits[exitId] = empty(exit_data.InFlightExit)

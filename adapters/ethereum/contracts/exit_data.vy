@@ -81,6 +81,12 @@ standardExits: HashMap[uint160, StandardExit]
 # Outputs shown spent by a successful challenge can never start a standard exit again.
 challengedOutputs: public(HashMap[bytes32, bool])
 inFlightExits: HashMap[uint160, InFlightExit]
+# In-flight exit id => token => the exit has an entry in that token's exit queue, and how many
+# such entries it has. An entry must pay only the exit instance that queued it: a later piggyback
+# of the token joins the entry (queueing its priority again would revert), and the exit is neither
+# deleted nor emptied, so never restarted under the same id, while it has an entry.
+ifeQueued: HashMap[uint160, HashMap[address, bool]]
+ifeQueueCount: HashMap[uint160, uint256]
 
 
 @pure

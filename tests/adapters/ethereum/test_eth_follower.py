@@ -200,6 +200,47 @@ def test_the_watcher_challenges_a_non_canonical_in_flight_exit_and_a_spent_piggy
     assert a.client.vault_balance(ETH) == 10**18 and not a.node.state.exited
 
 
+def test_the_watcher_answers_a_canonicity_challenge_of_an_included_transaction(anchored: Anchored):
+    """Alice pays Bob in block 1000; Bob exits it in flight all the same. Alice then signs a
+    double spend of her input and challenges with it, unincluded: the exit turns non-canonical
+    and its bond hers. The watcher shows the inclusion, older than any competitor: canonical
+    again, the bond Carol's, and Bob's output paid."""
+    from proofs.fraud import DoubleSpendProof, Spend
+
+    a = anchored
+    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
+    a.sync()
+    deposit = encode_utxo_pos(blknum, 0, 0)
+    paid = a.pay([deposit], [out(a.addr(BOB), 10**18)], ALICE)
+    a.node.seal()
+    a.client.submit_blocks(a.node.state)
+    a.sync()
+    a.watcher.check(a.node.state)
+    exit_id = a.client.start_in_flight_exit(a.accounts[BOB], paid, a.watcher.index)
+    a.client.piggyback(a.accounts[BOB], unsigned_bytes(paid), True, 0)
+
+    double = a.sign([deposit], [out(a.addr(ALICE), 10**18)], ALICE)
+    deposit_tx_bytes, _ = a.watcher.index.exit_data(deposit)
+    proof = DoubleSpendProof(deposit, deposit_tx_bytes, Spend.of(paid, deposit), Spend.of(double, deposit))
+    a.client.challenge_not_canonical(a.accounts[ALICE], proof, 0, b"")
+    a.sync()
+    assert a.node.state.exits[exit_id].canonical is False
+
+    reports = [(r.condition, r.exit_id, r.challenged) for r in a.watcher.check(a.node.state)]
+    assert ("invalid_ife_challenge", exit_id, True) in reports
+    a.sync()
+    assert a.node.state.exits[exit_id].canonical is True
+    assert not [r for r in a.watcher.check(a.node.state) if r.condition == "invalid_ife_challenge"]
+    [ife] = a.root.exit_game.functions.inFlightExits([exit_id]).call()
+    assert ife[0] is True and ife[6] == a.accounts[CAROL]  # canonical, and the bond Carol's
+    chain.travel(a.w3, 2 * PERIOD + 1)
+    bob, carol = a.w3.eth.get_balance(a.accounts[BOB]), a.w3.eth.get_balance(a.accounts[CAROL])
+    a.client.process_exits(a.accounts[OPERATOR])
+    bond, pb_bond = a.root.exit_game.functions.startIFEBondSize().call(), a.root.exit_game.functions.piggybackBondSize().call()
+    assert a.w3.eth.get_balance(a.accounts[BOB]) == bob + 10**18 + pb_bond
+    assert a.w3.eth.get_balance(a.accounts[CAROL]) == carol + bond
+
+
 def test_an_exit_from_a_block_the_log_never_had_is_reported_unchallenged(anchored: Anchored):
     from proofs import merkle
     from proofs.payment import encode_unsigned

@@ -505,26 +505,6 @@ def test_an_exit_of_two_tokens_is_queued_and_processed_once_per_token(chain):
     assert eth_held(chain, chain.eth_vault) == eth_held(chain, chain.exit_game) == 0
 
 
-def test_a_token_queue_entry_left_after_the_exit_finalized_is_omitted(chain):
-    eth_in, tkn_in = eth_input(chain, ALICE, 10 * ONE_ETH), token_input(chain, ALICE, 500)
-    tkn = raw(chain.token.address)
-    tx = PaymentTx([eth_in[1], tkn_in[1]], [out(chain, BOB, 10 * ONE_ETH), out(chain, BOB, 500, tkn)])
-    exit_id = chain.start_ife(BOB, tx, [eth_in, tkn_in], [ALICE, ALICE])
-    chain.piggyback(BOB, tx, 0)
-    chain.piggyback(ALICE, tx, 1, output=False)  # queues the token too
-    spend = PaymentTx([tkn_in[1]], [out(chain, CAROL, 500, tkn)])
-    chain.send(chain.exit_game.functions.challengeInFlightExitInputSpent(
-        (encode_unsigned(tx), 1, encode_unsigned(spend), 0, chain.sign(spend, ALICE), tkn_in[0], tkn_in[1], chain.sender_data(CAROL))
-    ), CAROL)
-    chain.travel(2 * PERIOD + 1)
-    receipt = chain.process()
-    assert [e.exitId for e in events(chain.exit_game, "InFlightExitFinalized", receipt)] == [exit_id]
-    receipt = chain.process(token=chain.token.address, vault_id=contracts.ERC20_VAULT_ID)
-    assert [(e.exitId, e.token) for e in events(chain.exit_game, "InFlightExitOmitted", receipt)] == [(exit_id, chain.token.address)]
-    assert chain.token.functions.balanceOf(chain.erc20_vault.address).call() == 500
-    assert queue_size(chain, chain.token.address, contracts.ERC20_VAULT_ID) == 0
-
-
 # --- delete ---------------------------------------------------------------------
 
 def test_an_exit_nobody_piggybacked_is_deleted_after_the_first_phase(chain):

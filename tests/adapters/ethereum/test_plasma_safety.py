@@ -13,35 +13,41 @@ from __future__ import annotations
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from web3.logs import DISCARD
 
 from adapters.ethereum import chain
+from adapters.ethereum.chain import ChainError
 from adapters.ethereum.anchor import Deployment, Operator
 from ledger.events import Genesis, Payment
 from ledger.node import Node
 from ledger.store import EventStore
 from proofs import eip712, merkle
-from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, encode, encode_unsigned, encode_utxo_pos
+from proofs.fraud import DoubleSpendProof, Spend
+from proofs.payment import (
+    OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, encode, encode_unsigned, encode_utxo_pos, unsigned_bytes,
+)
 
 PERIOD = 1000
 ETH = bytes(20)
 KEYS = [(i + 1).to_bytes(32, "big") for i in range(4)]  # eth-tester's default accounts
-OPERATOR, USERS = 0, (1, 2, 3)
+OPERATOR, USERS, WATCHER = 0, (1, 2, 3), 4
 
 payments = st.lists(st.tuples(st.sampled_from(USERS), st.sampled_from(USERS), st.integers(1, 99)), min_size=1, max_size=4)
 
 
 class Plasma:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, challenges: bool = False) -> None:
         self.w3 = chain.embedded()
         self.accounts = self.w3.eth.accounts
         self.deployment, self.root = Deployment.deploy(self.w3, min_exit_period_s=PERIOD)
         self.vc = self.deployment.verifying_contract
         self.node = Node(EventStore(home / "ledger.db"))
         self.node.submit([Genesis(self.vc)])
-        self.op = Operator(self.node, self.w3, self.root, self.deployment.block)
+        self.op = Operator(self.node, self.w3, self.root, self.deployment.block,
+                           challenger=self.accounts[WATCHER] if challenges else None)
         self.client = self.op.client
 
     def addr(self, who: int) -> bytes:
@@ -63,6 +69,16 @@ class Plasma:
             outputs.append(Output(OUTPUT_TYPE_PAYMENT, self.addr(sender), ETH, output.amount - sent))
         tx = PaymentTx([pos], outputs)
         raw = encode(tx.with_signatures((eip712.sign(eip712.signing_hash(tx, self.vc), KEYS[sender]),)))
+        assert self.node.submit([Payment(raw)])[0].accepted
+        return raw
+
+    def sign(self, tx: PaymentTx, *signers: int) -> bytes:
+        """`tx` signed by `signers`, one per input, as the child chain carries it."""
+        digest = eip712.signing_hash(tx, self.vc)
+        return encode(tx.with_signatures(tuple(eip712.sign(digest, KEYS[s]) for s in signers)))
+
+    def include(self, tx: PaymentTx, *signers: int) -> bytes:
+        raw = self.sign(tx, *signers)
         assert self.node.submit([Payment(raw)])[0].accepted
         return raw
 
@@ -111,6 +127,77 @@ def test_honest_users_exiting_in_the_period_get_exactly_their_funds(deposits, su
             paid[event.args.receiver] = paid.get(event.args.receiver, 0) + event.args.amount
         assert {user: paid.get(plasma.accounts[user], 0) for user in USERS} == owed
         assert plasma.accounts[OPERATOR] not in paid
+        plasma.node.store.close()
+
+
+def test_fake_competitors_stale_queue_entries_and_blocked_piggybacks_take_nothing():
+    """Issue 11's attacks, around a withheld block, against users who exit in the period:
+    1. the operator challenges Bob's in-flight payment (u1 -> u2) with u1's own earlier
+       self-payment, which spends another output 0 of hers in an older block;
+    2. u3 in-flight exits a spend of her second deposit she double-signed (the log includes
+       the other, to u1), piggybacks its input, has it challenged, and would delete the exit
+       to restart it under the same id with her old queue entry;
+    3. u3 co-signs a payment to u1 with u2, piggybacks her own input first and has it
+       challenged away with a double-spend signature, to block u1's output piggyback.
+    Each is refused; every user is paid exactly what the log says they own."""
+    with TemporaryDirectory() as home:
+        plasma = Plasma(Path(home), challenges=True)
+        amount, u1, u2, u3 = 10**17, *USERS
+        deposits = {user: plasma.client.deposit(plasma.accounts[user], ETH, amount) for user in USERS}
+        second = plasma.client.deposit(plasma.accounts[u3], ETH, amount)
+        pos = {user: encode_utxo_pos(blknum, 0, 0) for user, blknum in deposits.items()}
+        plasma.op.step()
+        out = lambda user, value: Output(OUTPUT_TYPE_PAYMENT, plasma.addr(user), ETH, value)  # noqa: E731
+        plasma.include(PaymentTx([pos[u1]], [out(u1, amount)]), u1)  # u1 pays herself, twice
+        plasma.op.step()
+        older = plasma.include(PaymentTx([encode_utxo_pos(1000, 0, 0)], [out(u1, amount)]), u1)
+        plasma.include(PaymentTx([encode_utxo_pos(second, 0, 0)], [out(u1, amount)]), u3)
+        plasma.op.step()  # block 2000: u1's self-payment and u3's spend of her second deposit
+        to_u2 = plasma.include(PaymentTx([encode_utxo_pos(2000, 0, 0)], [out(u2, amount)]), u1)
+        cosigned = PaymentTx([pos[u2], pos[u3]], [out(u1, 2 * amount)])
+        plasma.include(cosigned, u2, u3)
+        owed = {user: sum(o.amount for o in plasma.node.state.utxos.values() if o.owner == plasma.addr(user)) for user in USERS}
+        assert owed == {u1: 3 * amount, u2: amount, u3: 0}
+        blknum, _, _ = plasma.rogue_block()
+        plasma.op.step(seal=False)
+        exit_everything(plasma, [to_u2], blknum)
+        client, index = plasma.client, plasma.op.watcher.index
+
+        # 1. a competitor that spends another output 0 of u1's, in block 2000
+        older_tx = unsigned_bytes(older)
+        fake = DoubleSpendProof(encode_utxo_pos(1000, 0, 0), older_tx, Spend.of(to_u2, encode_utxo_pos(2000, 0, 0)),
+                                Spend.of(older, encode_utxo_pos(1000, 0, 0)))
+        with pytest.raises(ChainError, match="not the in-flight transaction's input"):
+            client.challenge_not_canonical(plasma.accounts[OPERATOR], fake, encode_utxo_pos(2000, 0, 0),
+                                           merkle.proof(index.leaves(2000), 0))
+
+        # 3. u3 blocks u1's piggyback on the co-signed payment
+        raw_cosigned = plasma.sign(cosigned, u2, u3)
+        client.start_in_flight_exit(plasma.accounts[OPERATOR], raw_cosigned, index)
+        client.piggyback(plasma.accounts[u3], encode_unsigned(cosigned), False, 1)
+        double = plasma.sign(PaymentTx([pos[u3]], [out(u3, amount)]), u3)
+        client.challenge_input_spent(plasma.accounts[u3], DoubleSpendProof(
+            pos[u3], index.exit_data(pos[u3])[0], Spend.of(raw_cosigned, pos[u3]), Spend.of(double, pos[u3])))
+        client.piggyback(plasma.accounts[u1], encode_unsigned(cosigned), True, 0)
+
+        # 2. u3's double-signed exit: the watcher challenges its piggyback; no delete, no restart
+        doubled = plasma.sign(PaymentTx([encode_utxo_pos(second, 0, 0)], [out(u3, amount)]), u3)
+        doubled_id = client.start_in_flight_exit(plasma.accounts[u3], doubled, index)
+        client.piggyback(plasma.accounts[u3], unsigned_bytes(doubled), False, 0)
+        reports = {(r.condition, r.exit_id, r.challenged) for r in plasma.op.step(seal=False).reports}
+        assert ("invalid_piggyback", doubled_id, True) in reports and ("noncanonical_ife", doubled_id, True) in reports
+        chain.travel(plasma.w3, PERIOD // 2 + 1)
+        with pytest.raises(ChainError, match="already piggybacked"):
+            chain.send(plasma.w3, plasma.root.exit_game.functions.deleteNonPiggybackedInFlightExit(doubled_id),
+                       plasma.accounts[u3])
+
+        chain.travel(plasma.w3, 2 * PERIOD + 1)
+        receipt = client.process_exits(plasma.accounts[OPERATOR], count=100)
+        paid: dict[str, int] = {}
+        for event in plasma.root.eth_vault.events.EthWithdrawn().process_receipt(receipt, errors=DISCARD):
+            paid[event.args.receiver] = paid.get(event.args.receiver, 0) + event.args.amount
+        assert {user: paid.get(plasma.accounts[user], 0) for user in USERS} == owed
+        assert plasma.client.vault_balance(ETH) == 4 * amount - sum(owed.values())
         plasma.node.store.close()
 
 
