@@ -89,7 +89,9 @@ def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
     if exc.status_code == 404:
         return error_response(ApiError("", "operation_not_found", status=404))
     if exc.status_code == 405:
-        return error_response(ApiError("", "operation_not_found", "Use POST with a JSON body.", status=405))
+        response = error_response(ApiError("", "operation_not_found", "Use POST with a JSON body.", status=405))
+        response.headers.update(exc.headers or {"Allow": "POST"})
+        return response
     return error_response(ApiError("", "operation_bad_request", str(exc.detail), status=exc.status_code))
 
 

@@ -34,17 +34,16 @@ class Committer:
         self.max_wait, self.max_batch = max_wait, max_batch
         self.lock = threading.Lock()
         self.batches = 0  # Node.submit calls made for submitters
+        self.received = 0  # submissions taken (from the event loop's thread only)
         self._queue: queue.Queue[tuple[Event, Future] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="omg-http-commit", daemon=True)
         self._thread.start()
 
     def submit(self, event: Event) -> Future:
         future: Future = Future()
+        self.received += 1
         self._queue.put((event, future))
         return future
-
-    def pending(self) -> int:
-        return self._queue.qsize()
 
     def close(self) -> None:
         self._queue.put(None)
