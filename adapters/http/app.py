@@ -100,12 +100,22 @@ def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return error_response(ApiError("server", "internal_server_error", f"unexpected {type(exc).__name__}", status=500))
 
 
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets) -> (host, port); ValueError otherwise."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT (a port from 1 to 65535)")
+    return host, int(port)
+
+
 class Server:
     """uvicorn on its own thread, bound before `start` returns (port 0: an ephemeral port)."""
 
     def __init__(self, service: Service, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
         self.service = service
-        self.socket = socket.create_server((host, port))
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.create_server((host, port), family=family)
         self.host, self.port = self.socket.getsockname()[:2]
         config = uvicorn.Config(create_app(service), log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
@@ -126,3 +136,29 @@ class Server:
         self._server.should_exit = True
         self._thread.join()
         self.socket.close()
+
+
+class Api:
+    """The service and its server, as `omg node --http` runs them beside the operator loop."""
+
+    def __init__(self, service: Service, server: Server) -> None:
+        self.service, self.server = service, server
+
+    @classmethod
+    def start(cls, node, log_path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> Api:
+        service = Service(node, log_path)
+        try:
+            return cls(service, Server(service, host, port).start())
+        except OSError:
+            service.close()
+            raise
+
+    def step(self, operator_step):
+        """One operator step under the writer's lock; its watcher reports feed `status.get`."""
+        result = self.service.operator_step(operator_step)
+        self.service.reports = list(result.reports)
+        return result
+
+    def close(self) -> None:
+        self.server.stop()
+        self.service.close()
