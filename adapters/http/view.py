@@ -22,7 +22,7 @@ from ledger.state import GENESIS_STATE, State
 from ledger.store import EventStore
 from ledger.transition import apply
 from proofs.keccak import keccak256
-from proofs.payment import BLOCK_OFFSET, TX_OFFSET, Output, decode, encode_utxo_pos
+from proofs.payment import BLOCK_OFFSET, TX_OFFSET, Output, PaymentTx, decode
 
 
 @attrs.frozen
@@ -72,7 +72,7 @@ class View:
         before, after = self.state, apply(self.state, event)
         view = attrs.evolve(self, state=after)
         if isinstance(event, Deposit):
-            return view._deposit(event)
+            return view._deposit(event, after.blocks[event.blknum].root)
         if isinstance(event, BlockSealed):
             txhashes = tuple(self.open_txs)
             block = BlockRecord(event.blknum, event.root, txhashes, is_deposit=False)
@@ -83,11 +83,11 @@ class View:
             view = view._appended(TxRecord(leaf, signed, before.next_child_blknum, len(view.open_txs)))
         return view
 
-    def _deposit(self, event: Deposit) -> View:
+    def _deposit(self, event: Deposit, root: bytes) -> View:
         txhash = keccak256(event.tx)
         record = TxRecord(event.tx, event.tx, event.blknum, 0)
         view = attrs.evolve(self, txs=self.txs.set(txhash, record), deposits=self.deposits.append(event.blknum),
-                            blocks=self.blocks.set(event.blknum, BlockRecord(event.blknum, b"", (txhash,), True)))
+                            blocks=self.blocks.set(event.blknum, BlockRecord(event.blknum, root, (txhash,), True)))
         return view._index_addresses(txhash, decode(event.tx))
 
     def _appended(self, record: TxRecord) -> View:
@@ -99,7 +99,7 @@ class View:
         view = attrs.evolve(self, txs=self.txs.set(txhash, record), open_txs=self.open_txs.append(txhash), spends=spends)
         return view._index_addresses(txhash, tx)
 
-    def _index_addresses(self, txhash: bytes, tx) -> View:
+    def _index_addresses(self, txhash: bytes, tx: PaymentTx) -> View:
         owners = {o.owner for o in tx.outputs} | {o.owner for pos in tx.inputs if (o := self.output_at(pos))}
         by_address = self.by_address
         for owner in owners:

@@ -67,6 +67,10 @@ def test_fees_and_deposits(api):
     assert len(deposits) == 11 and deposits[-1]["txoutputs"][0]["currency"] == "0x" + TOKEN.hex()
 
 
+def test_a_deposit_block_has_its_root(api):
+    assert api.ok("block.get", {"blknum": 2})["hash"] == "0x" + api.node.state.blocks[2].root.hex()
+
+
 def test_not_found_codes(api):
     assert api.error("block.get", {"blknum": 5000})["code"] == "get_block:block_not_found"
     assert api.error("transaction.get", {"id": "0x" + "00" * 32})["code"] == "transaction:not_found"
