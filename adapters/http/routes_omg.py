@@ -13,7 +13,7 @@ from adapters.http.render import block, inclusion, newest_first, page, transacti
 from adapters.http.service import Service
 from adapters.http.view import TxRecord, View
 from ledger.events import Payment
-from ledger.state import InFlightExit, StandardExit
+from ledger.state import InFlightExit, StandardExit, State
 from proofs.errors import DecodeError
 from proofs.fraud import Spend
 from proofs.keccak import keccak256
@@ -43,28 +43,38 @@ def paged(data: list, body: m.Request) -> dict[str, Any]:
 @router.post("/status.get", tags=["Status"], **ok(m.Status))
 def status_get(request: Request, body: m.Empty | None = None) -> dict:
     svc = service(request)
-    state = svc.view().state
-    sealed = max((n for n, b in state.blocks.items() if not b.is_deposit), default=0)
+    view = svc.view()
+    state = view.state
     exits = [{"txhash": to_hex(e.tx_hash), "txbytes": to_hex(e.tx), "eth_height": 0,
               "piggybacked_inputs": sorted(i for out, i in e.piggybacked if not out),
               "piggybacked_outputs": sorted(i for out, i in e.piggybacked if out)}
              for e in state.exits.values() if isinstance(e, InFlightExit)]
     return envelope({
-        "last_validated_child_block_timestamp": 0, "last_validated_child_block_number": sealed,
+        "last_validated_child_block_timestamp": 0,
+        "last_validated_child_block_number": view.child_blocks[-1] if view.child_blocks else 0,
         "last_mined_child_block_timestamp": 0, "last_mined_child_block_number": state.submitted_blknum,
         "last_seen_eth_block_timestamp": 0, "last_seen_eth_block_number": max(state.root_cursor[0], 0),
         "contract_addr": {"plasma_framework": to_hex(state.params.verifying_contract) if state.params else ""},
-        "eth_syncing": False, "byzantine_events": [_byzantine(r) for r in svc.reports],
+        "eth_syncing": False, "byzantine_events": [byzantine(state, r) for r in svc.reports],
         "in_flight_txs": [], "in_flight_exits": exits, "services_synced_heights": [],
     })
 
 
-def _byzantine(report) -> dict[str, Any]:
+def byzantine(state: State, report) -> dict[str, Any]:
+    """A watcher report as elixir-omg's byzantine event: its details fields where the ledger
+    knows them (an exit's output, an in-flight exit's bytes, a block's number), and the
+    watcher's own sentence as `detail`."""
     details: dict[str, Any] = {"detail": report.detail}
-    if report.exit_id is not None:
-        details["exit_id"] = report.exit_id
+    record = state.exits.get(report.exit_id) if report.exit_id is not None else None
+    if isinstance(record, StandardExit):
+        details.update(utxo_pos=record.utxo_pos, owner=to_hex(record.output.owner),
+                       currency=to_hex(record.output.token), amount=record.output.amount)
+    elif isinstance(record, InFlightExit):
+        details["txbytes"] = to_hex(record.tx)
     if report.blknum is not None:
         details["blknum"] = report.blknum
+        if report.condition == "invalid_block":
+            details["error_type"] = "incorrect_hash"
     return {"event": report.condition, "details": details}
 
 

@@ -49,6 +49,17 @@ def test_challenge_data_is_a_valid_fraud_proof(api, chain):
     InvalidExitProof(7, DEPOSIT, deposit, Spend(raw(data["txbytes"]), data["input_index"], raw(data["sig"]))).check(VC)
 
 
+def test_status_reports_byzantine_events_with_omg_details(api, chain):
+    from adapters.ethereum.watcher import Report
+    deposit = encode(deposit_tx(ADDRS[0], ETH, 100))
+    start(api, ExitStarted(7, DEPOSIT, deposit))
+    api.service.reports = [Report("invalid_exit", "exit 7 of spent output", 7), Report("block_withholding", "gone", blknum=2000)]
+    events = api.ok("status.get")["byzantine_events"]
+    assert events[0] == {"event": "invalid_exit", "details": {"detail": "exit 7 of spent output", "utxo_pos": DEPOSIT,
+                                                               "owner": hx(ADDRS[0]), "currency": hx(ETH), "amount": 100}}
+    assert events[1] == {"event": "block_withholding", "details": {"detail": "gone", "blknum": 2000}}
+
+
 def test_challenge_of_an_unspent_output(api, chain):
     unspent = encode_utxo_pos(3, 0, 0)  # key 0's first 10-ETH deposit
     start(api, ExitStarted(8, unspent, encode(deposit_tx(ADDRS[0], ETH, 10))))
