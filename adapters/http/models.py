@@ -423,7 +423,7 @@ class CommitInfo(BaseModel):
     blknum: int
     root: str
     log_head: str
-    signers_bitmap: int | None  # null: the block has no commit yet
+    signers_bitmap: str | None  # over the active set at commit time, by address; null: no commit yet
 
 
 class EpochInfo(BaseModel):

@@ -64,7 +64,7 @@ def _commit(request: Request, blknum: int) -> dict[str, Any]:
     if block is None or block.is_deposit:
         raise ApiError("get_commit", "block_not_found")
     bitmap = state.staking.commits.get(blknum) if state.staking is not None else None
-    return {"blknum": blknum, "root": to_hex(block.root), "log_head": to_hex(block.log_head), "signers_bitmap": bitmap}
+    return {"blknum": blknum, "root": to_hex(block.root), "log_head": to_hex(block.log_head), "signers_bitmap": None if bitmap is None else to_hex(bitmap)}
 
 
 @router.post("/commit.all", tags=["Validators"], **ok_page(list[m.CommitInfo]))

@@ -67,9 +67,14 @@ def fund(node: Node) -> None:
 
 @pytest.fixture
 def api(tmp_path) -> Iterator[Api]:
+    yield from serve(tmp_path, fund)
+
+
+def serve(tmp_path, setup) -> Iterator[Api]:
+    """A node whose log `setup` starts, served on an ephemeral loopback port."""
     store = CountingStore(tmp_path / "ledger.db")
     node = Node(store, InvariantHook())
-    fund(node)
+    setup(node)
     service = Service(node, tmp_path / "ledger.db")
     server = Server(service, port=0).start()
     with httpx.Client(timeout=30) as client:

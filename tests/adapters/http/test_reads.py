@@ -67,6 +67,17 @@ def test_fees_and_deposits(api):
     assert len(deposits) == 11 and deposits[-1]["txoutputs"][0]["currency"] == "0x" + TOKEN.hex()
 
 
+def test_exitable_utxos_are_those_in_sealed_or_deposit_blocks(api):
+    raw = signed([encode_utxo_pos(1, 0, 0)], [out(1, 99)], [0])
+    api.ok("transaction.submit", {"transaction": "0x" + raw.hex()})
+    exitable = lambda: {u["utxo_pos"] for u in api.ok("account.get_exitable_utxos", {"address": A1})}  # noqa: E731
+    assert encode_utxo_pos(1000, 0, 0) not in exitable()  # still in the open block: no inclusion proof yet
+    api.service.operator_step(api.node.seal)
+    assert encode_utxo_pos(1000, 0, 0) in exitable() and encode_utxo_pos(2, 0, 0) in exitable()
+    assert set(api.ok("account.get_exitable_utxos", {"address": A1})[0]) == \
+        {"blknum", "txindex", "otype", "oindex", "utxo_pos", "owner", "currency", "amount"}
+
+
 def test_a_deposit_block_has_its_root(api):
     assert api.ok("block.get", {"blknum": 2})["hash"] == "0x" + api.node.state.blocks[2].root.hex()
 
