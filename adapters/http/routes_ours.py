@@ -112,11 +112,18 @@ def invariant_status(request: Request, body: m.Empty | None = None) -> dict:
 @router.post("/audit.get", tags=["Invariants"], **ok(m.AuditVerdict))
 def audit_get(request: Request, body: m.Empty | None = None) -> dict:
     """`omg audit` of the node's own log, opened read-only beside the writer: a replay from
-    genesis (every hash, signature, root, invariant and snapshot), so its cost grows with the log."""
-    store = EventStore(service(request).log_path, read_only=True)
+    genesis (every hash, signature, root, invariant and snapshot), so its cost grows with the
+    log; the verdict is kept until the log grows, so asking again costs nothing."""
+    svc = service(request)
+    state = svc.view().state
+    cached = svc.audit_verdict
+    if cached is not None and (cached["events"], cached["head_hash"]) == (state.event_count, to_hex(state.log_head)):
+        return envelope(cached)
+    store = EventStore(svc.log_path, read_only=True)
     try:
         report = json.loads(report_json(audit(store, InvariantHook(full_every=10_000))))
     finally:
         store.close()
     keys = ("ok", "events", "head_hash", "failure", "findings", "anchored_through", "unanchored", "value")
-    return envelope({k: report[k] for k in keys})
+    svc.audit_verdict = {k: report[k] for k in keys}
+    return envelope(svc.audit_verdict)

@@ -21,6 +21,7 @@ class Service:
     committer: Committer = attrs.field(init=False)
     folder: Folder = attrs.field(init=False)
     reports: list = attrs.Factory(list)  # the watcher's reports of the operator's last step
+    audit_verdict: dict | None = None  # the last audit.get verdict, for the log it audited
 
     def __attrs_post_init__(self) -> None:
         self.folder = Folder(self.log_path)

@@ -3,6 +3,7 @@ the ledger's own routes."""
 from __future__ import annotations
 
 from proofs import eip712
+from ledger.replay import audit
 from proofs.payment import encode_utxo_pos
 from tests.conftest import ADDRS, ETH, KEYS, TOKEN, out, signed
 
@@ -67,3 +68,13 @@ def test_commits_and_audit(api):
     assert [c["blknum"] for c in api.ok("commit.all")] == [1000]
     verdict = api.ok("audit.get")
     assert verdict["ok"] is True and verdict["events"] == api.node.store.count and verdict["failure"] is None
+
+
+def test_the_audit_runs_again_only_when_the_log_grew(api, monkeypatch):
+    import adapters.http.routes_ours as routes
+    runs = []
+    monkeypatch.setattr(routes, "audit", lambda *args: runs.append(1) or audit(*args))
+    first, again = api.ok("audit.get"), api.ok("audit.get")
+    assert first == again and len(runs) == 1
+    api.ok("transaction.submit", {"transaction": "0x" + signed([encode_utxo_pos(1, 0, 0)], [out(2, 99)], [0]).hex()})
+    assert api.ok("audit.get")["events"] == first["events"] + 1 and len(runs) == 2
