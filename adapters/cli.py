@@ -361,12 +361,24 @@ def check(symbolic: bool, examples: int, seed: int | None, seeds: int, time_budg
 @click.option("--interval", type=Seconds(positive=False), default=5.0, show_default=True, help="Seconds between steps.")
 @click.option("--steps", type=COUNT, default=0, help="Stop after this many steps (0: run until stopped).")
 @click.option("--fee", "fees", type=Fee(), multiple=True, help="Payment fee of a new ledger (repeatable).")
+@click.option("--http", "listen", is_flag=False, flag_value="127.0.0.1:7434", default=None, metavar="HOST:PORT",
+              callback=lambda ctx, param, value: _listen(value),
+              help="Serve OMG's watcher API while running (alone: 127.0.0.1:7434).")
 def node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: float, steps: int,
-         fees: tuple[FeeRule, ...]) -> None:
+         fees: tuple[FeeRule, ...], listen: tuple[str, int] | None) -> None:
     """Run the operator: follow the root chain, seal and submit blocks, watch and challenge."""
     from adapters.node import run_node
 
-    sys.exit(run_node(home, eth_rpc, confirmations, interval, steps, fees))
+    sys.exit(run_node(home, eth_rpc, confirmations, interval, steps, fees, listen))
+
+
+def _listen(value: str | None) -> tuple[str, int] | None:
+    from adapters.http.app import parse_listen
+
+    try:
+        return None if value is None else parse_listen(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @main.command()

@@ -24,7 +24,7 @@ from specs.hooks import InvariantHook
 
 
 def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: float, steps: int,
-             fees: tuple[FeeRule, ...]) -> int:
+             fees: tuple[FeeRule, ...], listen: tuple[str, int] | None = None) -> int:
     home.mkdir(parents=True, exist_ok=True)
     try:
         w3 = chain.connect(eth_rpc) if eth_rpc else chain.embedded()
@@ -39,10 +39,11 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
     confirmations = (0 if eth_rpc is None else 12) if confirmations is None else confirmations
     operator = Operator(node, w3, root, deployment.block, confirmations, challenger=w3.eth.accounts[0])
     click.echo(f"operator of {deployment.framework} on chain {deployment.chain_id}; ledger {home / 'ledger.db'}")
+    api = _serve(node, home, listen)
     done = 0
     try:
         while not steps or done < steps:
-            _show(operator.step())
+            _show(operator.step() if api is None else api.step(operator.step))
             done += 1
             if not steps or done < steps:
                 time.sleep(interval)
@@ -52,8 +53,25 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
     except KeyboardInterrupt:
         click.echo("stopped")
     finally:
+        if api is not None:
+            api.close()
         node.store.close()
     return 0
+
+
+def _serve(node: Node, home: Path, listen: tuple[str, int] | None):  # -> adapters.http.app.Api | None
+    """The HTTP API beside the operator loop (`--http`): its writes and the loop's share one writer."""
+    if listen is None:
+        return None
+    from adapters.http.app import Api
+
+    try:
+        api = Api.start(node, home / "ledger.db", *listen)
+    except OSError as exc:
+        node.store.close()
+        raise click.ClickException(f"cannot serve on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
+    click.echo(f"serving OMG's watcher API at {api.server.url}")
+    return api
 
 
 def _deployment(home: Path, w3: chain.Web3, embedded: bool) -> tuple[Deployment, contracts.RootChain]:

@@ -1,0 +1,164 @@
+"""The FastAPI application and its server: OMG's routes, ours, and OMG-style errors for
+everything a client can get wrong (a body over the size limit, not JSON, the wrong content
+type, bad hex, wrong lengths, unknown fields, an unknown route). No answer carries a
+stack trace: an unexpected failure is `server:internal_server_error` with its type only."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from adapters.http import models as m
+from adapters.http.errors import ApiError, bad_request, error_body, error_response
+from adapters.http.routes_omg import router as omg_router
+from adapters.http.routes_ours import router as our_router
+from adapters.http.service import Service
+from ledger.store import StoreError
+
+MAX_BODY = 256 * 1024  # bytes; four-input transactions and typed data are a few KiB
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7434
+log = logging.getLogger(__name__)
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": m.Error, "description": what}
+    for status, what in ((400, "the body is not JSON"), (413, "the body is over the size limit"),
+                         (415, "the content type is not application/json"), (500, "an unexpected failure"))
+}
+
+
+def create_app(service: Service) -> FastAPI:
+    app = FastAPI(title="omg-ledger node API", version="1.0.0",
+                  description="OMG's watcher and child-chain API (elixir-omg's routes and shapes), and the "
+                              "ledger's own: validators, fee votes, invariants, the audit of the node's log.",
+                  responses=ERROR_RESPONSES, docs_url=None, redoc_url=None)
+    app.state.service = service
+    app.include_router(omg_router)
+    app.include_router(our_router)
+    app.add_exception_handler(ApiError, lambda _, exc: error_response(exc))
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(StoreError, lambda _, exc: error_response(ApiError("store", exc.code, exc.detail, status=500)))
+    app.add_exception_handler(Exception, _unexpected)
+    app.middleware("http")(_guard_body)
+    return app
+
+
+async def _guard_body(request: Request, call_next):
+    """Refuse a body over MAX_BODY before reading it all, and a non-JSON content type (elixir's 415)."""
+    if request.method == "POST":
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return error_response(ApiError("", "operation_bad_request", f"the body exceeds {MAX_BODY} bytes", status=413))
+        kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+        if kind != "application/json":
+            return error_response(ApiError("", "operation_bad_request",
+                                           "Invalid Content-Type header, use application/json.", status=415))
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return error_response(ApiError("", "operation_bad_request", f"the body exceeds {MAX_BODY} bytes",
+                                               status=413))
+        request._body = body  # read once: the route parses it from here
+    return await call_next(request)
+
+
+def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    """The first failed parameter, as elixir's validators name it (`payments.0.owner`, `:hex`)."""
+    first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        return JSONResponse(error_body(ApiError("", "operation_bad_request", "Server has failed to parse the request.")),
+                            status_code=400)
+    location = [str(part) for part in first.get("loc", ()) if part != "body"]
+    parameter = ".".join(location) or "body"
+    kind = first.get("type", "")
+    validator = {"missing": ":missing", "extra_forbidden": ":unknown_field", "hex": ":hex"}.get(kind)
+    if validator is None:
+        validator = first.get("msg", "") if kind == "length" else f":{kind}"
+    return error_response(bad_request(parameter, validator))
+
+
+def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 404:
+        return error_response(ApiError("", "operation_not_found", status=404))
+    if exc.status_code == 405:
+        response = error_response(ApiError("", "operation_not_found", "Use POST with a JSON body.", status=405))
+        response.headers.update(exc.headers or {"Allow": "POST"})
+        return response
+    return error_response(ApiError("", "operation_bad_request", str(exc.detail), status=exc.status_code))
+
+
+def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected failure in a route")
+    return error_response(ApiError("server", "internal_server_error", f"unexpected {type(exc).__name__}", status=500))
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets) -> (host, port); ValueError otherwise."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT (a port from 1 to 65535)")
+    return host, int(port)
+
+
+class Server:
+    """uvicorn on its own thread, bound before `start` returns (port 0: an ephemeral port)."""
+
+    def __init__(self, service: Service, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+        self.service = service
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.create_server((host, port), family=family)
+        self.host, self.port = self.socket.getsockname()[:2]
+        config = uvicorn.Config(create_app(service), log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self.socket]},
+                                        name="omg-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Server:
+        self._thread.start()
+        while not self._server.started and self._thread.is_alive():
+            threading.Event().wait(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join()
+        self.socket.close()
+
+
+class Api:
+    """The service and its server, as `omg node --http` runs them beside the operator loop."""
+
+    def __init__(self, service: Service, server: Server) -> None:
+        self.service, self.server = service, server
+
+    @classmethod
+    def start(cls, node, log_path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> Api:
+        service = Service(node, log_path)
+        try:
+            return cls(service, Server(service, host, port).start())
+        except OSError:
+            service.close()
+            raise
+
+    def step(self, operator_step):
+        """One operator step under the writer's lock; its watcher reports feed `status.get`."""
+        result = self.service.operator_step(operator_step)
+        self.service.reports = list(result.reports)
+        return result
+
+    def close(self) -> None:
+        self.server.stop()
+        self.service.close()
