@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from adapters.cli import main
 from tests.fuzz.harness import SHORT
 
-PARSED_ONLY = {"demo", "node", "check"}
+PARSED_ONLY = {"demo", "node", "check", "simulate"}  # long-running: parsed, not run
 CLOSED_PORT = "http://127.0.0.1:9"
 ADDRESS = "0x" + "11" * 20
 VOCABULARY = (
