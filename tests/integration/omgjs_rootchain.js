@@ -25,8 +25,18 @@ async function main () {
     args = { ...args, txOptions: { from: request.from, privateKey: request.privateKey, gas: GAS, gasPrice: GAS_PRICE } }
   }
   const answer = Array.isArray(args) ? await rootChain[request.method](...args) : await rootChain[request.method](args)
-  // BN and BigInt values print as decimal strings
-  process.stdout.write(JSON.stringify(answer, (_, value) => typeof value === 'bigint' ? value.toString() : value))
+  process.stdout.write(JSON.stringify(answer, printable))
+}
+
+// BigInt values print as decimal strings (BN ones already do); a decoded struct, an array that
+// web3 also gives named fields, prints as an object of those fields, as a wallet reads it.
+function printable (_, value) {
+  if (typeof value === 'bigint') return value.toString()
+  if (Array.isArray(value)) {
+    const names = Object.keys(value).filter(k => !/^\d+$/.test(k) && k !== '__length__')
+    if (names.length) return Object.fromEntries(names.map(name => [name, value[name]]))
+  }
+  return value
 }
 
 function revive (value) {

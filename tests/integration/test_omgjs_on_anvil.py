@@ -4,70 +4,21 @@ challenges an exit of a spent output and processes exits, with exact balances. W
 how it encodes and what it decodes (receipt.logs[0] of a deposit, heapList's priorities) are
 plasma-contracts v1.0.4's; a mismatch fails here as it would for a wallet.
 
-A missing node or omg-js is a failure, not a skip, as a missing anvil is (conftest.py).
+The in-flight exits are test_omgjs_in_flight_on_anvil.py's; omg-js itself is run by omgjs.py.
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
-from typing import Any
-
-import pytest
 from web3 import Web3
 
 from adapters.ethereum import contracts
-from proofs import eip712, merkle
+from proofs import merkle
 from proofs.payment import Output, PaymentTx, deposit_tx, encode, encode_unsigned, encode_utxo_pos
-from tests.adapters.ethereum.rootchain import ALICE, BOB, BOND_WEI, CAROL, ETH, MIN_EXIT_PERIOD_S, events, key, new_chain
-from tests.integration.conftest import ROOT
-
-ONE_ETH = 10**18
-FUNDS_WEI = 1000 * ONE_ETH
-ETH_ADDRESS = "0x" + "00" * 20
-SCRIPT = Path(__file__).parent / "omgjs_rootchain.js"
-OMGJS_MODULES = ROOT / ".tools/omgjs/node_modules"
-CALL_TIMEOUT_S = 120
-
-
-class OmgJs:
-    """omg-js's RootChain at our framework's address, one node process per call."""
-
-    def __init__(self, chain: Any) -> None:
-        node = shutil.which("node")
-        if node is None or not (OMGJS_MODULES / "@omisego/omg-js-rootchain").is_dir():
-            pytest.fail(f"no node or no omg-js under {OMGJS_MODULES}: run `make omgjs`", pytrace=False)
-        self.node, self.chain = node, chain
-
-    def __call__(self, method: str, args: Any, account: int | None = None) -> Any:
-        request = {"rpc": self.chain.w3.provider.endpoint_uri, "plasma": self.chain.framework.address,
-                   "method": method, "args": args}
-        if account is not None:
-            request |= {"from": self.chain.accounts[account], "privateKey": "0x" + key(account).hex()}
-        done = subprocess.run([self.node, str(SCRIPT), json.dumps(request)], capture_output=True, text=True,
-                              timeout=CALL_TIMEOUT_S, env={**os.environ, "NODE_PATH": str(OMGJS_MODULES)})
-        assert done.returncode == 0, f"omg-js {method} failed: {done.stderr[-2000:]}"
-        return json.loads(done.stdout)
-
-    def sent(self, method: str, args: dict, account: int) -> Any:
-        """Send a transaction through omg-js; returns web3's receipt of it (status checked)."""
-        answer = self(method, args, account)
-        receipt = self.chain.w3.eth.get_transaction_receipt(answer["transactionHash"])
-        assert receipt.status == 1, f"omg-js {method} reverted"
-        return receipt
-
-
-def hexed(data: bytes) -> str:
-    return "0x" + data.hex()
+from tests.adapters.ethereum.rootchain import ALICE, BOB, BOND_WEI, CAROL, ETH, MIN_EXIT_PERIOD_S, events
+from tests.integration.omgjs import ETH_ADDRESS, ONE_ETH, fee_of, hexed, omgjs_on
 
 
 def test_omgjs_deposits_exits_challenges_and_processes_on_anvil(anvil: Web3) -> None:
-    for i in range(4):  # our accounts are the keys 1..4; anvil funds them
-        anvil.provider.make_request("anvil_setBalance", ["0x" + eip712.address_of(key(i)).hex(), hex(FUNDS_WEI)])
-    chain = new_chain(anvil)
-    omgjs = OmgJs(chain)
+    chain, omgjs = omgjs_on(anvil)
     assert omgjs("hasToken", [ETH_ADDRESS]) is True
 
     # Alice deposits through omg-js, which then reads the deposit's block from its receipt's first log.
@@ -95,7 +46,7 @@ def test_omgjs_deposits_exits_challenges_and_processes_on_anvil(anvil: Web3) -> 
         "standardExitId": {"BN": str(alice_exit)}, "exitingTx": hexed(alice_tx), "challengeTx": hexed(encode_unsigned(spend)),
         "inputIndex": 0, "challengeTxSig": hexed(signature)}, CAROL)
     assert [e.utxoPos for e in events(chain.exit_game, "ExitChallenged", receipt)] == [alice_pos]
-    assert chain.balance(CAROL) == carol_before + BOND_WEI - receipt.gasUsed * receipt.effectiveGasPrice
+    assert chain.balance(CAROL) == carol_before + BOND_WEI - fee_of(receipt)
 
     # Bob deposits 2 ETH and exits it with omg-js; after the period omg-js processes the queue.
     receipt = omgjs.sent("deposit", {"amount": str(2 * ONE_ETH), "currency": ETH_ADDRESS}, BOB)
