@@ -5,12 +5,10 @@ from __future__ import annotations
 import pytest
 
 from adapters.ethereum import chain
-from adapters.ethereum.contracts import contract_abi, deploy_plasma
+from adapters.ethereum.contracts import contract_abi
 from adapters.ethereum.watcher import Report
-from ledger.events import Deposit, FeeRule, Genesis
-from proofs.payment import deposit_tx, encode, encode_utxo_pos
-from tests.adapters.http.conftest import serve
-from tests.wallet.conftest import ALICE, ALICE_KEY
+from proofs.payment import encode_utxo_pos
+from tests.wallet.conftest import ALICE_KEY, AMOUNT, PERIOD, follow
 from wallet.abi import ABI
 from wallet.account import Account
 from wallet.client import NodeClient
@@ -18,36 +16,11 @@ from wallet.errors import WalletError
 from wallet.rootchain import ETH, RootChain
 from wallet.watch import ChainAlert, ChallengeDue, ExitProcessable, Watcher
 
-PERIOD = 3600
-AMOUNT = 10**17
-
 
 @pytest.mark.parametrize("name", sorted(ABI))
 def test_the_wallet_abi_is_the_contracts(name):
     compiled = contract_abi(name)
     assert ABI[name] and all(entry in compiled for entry in ABI[name])
-
-
-@pytest.fixture(scope="module")
-def root():
-    w3 = chain.embedded()
-    deployed = deploy_plasma(w3, min_exit_period_s=PERIOD)
-    chain.fund(w3, [w3.to_checksum_address(ALICE)], 10**18)
-    return w3, deployed
-
-
-@pytest.fixture
-def world(tmp_path, root):
-    w3, deployed = root
-    framework = bytes.fromhex(deployed.framework.address[2:])
-    yield from serve(tmp_path, lambda node: node.submit([Genesis(framework, (FeeRule(1, ETH, 1),))]))
-
-
-def follow(api, blknum: int) -> None:
-    """What the node's follower does on seeing the deposit: the same deposit in the log."""
-    event = Deposit(blknum, encode(deposit_tx(ALICE, ETH, AMOUNT)))
-    [outcome] = api.service.operator_step(lambda: api.node.submit([event]))
-    assert outcome.accepted, outcome
 
 
 def test_deposit_exit_and_process(world, root):
