@@ -4,7 +4,7 @@ from __future__ import annotations
 from proofs import eip712
 from proofs.payment import NULL_METADATA, PaymentTx, encode
 from wallet.client import NodeClient, Submitted, Transaction, Utxo
-from wallet.coins import Fee, choose_fee, plan_merges, plan_payment
+from wallet.coins import choose_fee, plan_merges, plan_payment
 
 
 class Account:
@@ -37,14 +37,16 @@ class Account:
         signature = eip712.sign(digest, self._key)
         return encode(tx.with_signatures(tuple(signature for _ in tx.inputs)))
 
-    def fee_for(self, currency: bytes, amount: int, fee_currency: bytes | None = None) -> Fee:
-        return choose_fee(self.node.fees(), self.balance(), currency, amount, fee_currency)
-
     def plan(self, to: bytes, amount: int, currency: bytes, fee_currency: bytes | None = None,
              metadata: bytes = NULL_METADATA) -> PaymentTx:
-        """The payment `pay` would sign, to inspect first (inputs, change, fee)."""
-        fee = self.fee_for(currency, amount, fee_currency)
-        return plan_payment(self.utxos(), self.address, [(to, currency, amount)], fee, metadata)
+        """The payment `pay` would sign, to inspect first (inputs, change, fee). The fee and the
+        inputs are chosen from one listing of the outputs, so they agree."""
+        utxos = self.utxos()
+        held: dict[bytes, int] = {}
+        for utxo in utxos:
+            held[utxo.currency] = held.get(utxo.currency, 0) + utxo.amount
+        fee = choose_fee(self.node.fees(), held, currency, amount, fee_currency)
+        return plan_payment(utxos, self.address, [(to, currency, amount)], fee, metadata)
 
     def pay(self, to: bytes, amount: int, currency: bytes, fee_currency: bytes | None = None,
             metadata: bytes = NULL_METADATA) -> Submitted:

@@ -6,7 +6,8 @@ import pytest
 
 from proofs.payment import decode, encode_utxo_pos
 from tests.conftest import ETH, TOKEN, VC
-from tests.wallet.conftest import ALICE, ALICE_KEY, BOB
+from tests.wallet.nodes import ALICE, ALICE_KEY, BOB
+from tests.wallet.nodes import api  # noqa: F401 (fixtures)
 from wallet.account import Account
 from wallet.client import NodeClient, NodeError
 from wallet.errors import WalletError

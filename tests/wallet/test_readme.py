@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from adapters.ethereum import chain
-from tests.wallet.conftest import ALICE, AMOUNT, MNEMONIC, PERIOD, follow
+from tests.wallet.nodes import ALICE, AMOUNT, MNEMONIC, PERIOD, follow
+from tests.wallet.nodes import api, root, world  # noqa: F401 (fixtures)
 from wallet.account import Account
 from wallet.client import NodeClient
 from wallet.hd import HDWallet

@@ -8,7 +8,8 @@ from adapters.ethereum import chain
 from adapters.ethereum.contracts import contract_abi
 from adapters.ethereum.watcher import Report
 from proofs.payment import encode_utxo_pos
-from tests.wallet.conftest import ALICE_KEY, AMOUNT, PERIOD, follow
+from tests.wallet.nodes import ALICE_KEY, AMOUNT, PERIOD, follow
+from tests.wallet.nodes import root, world  # noqa: F401 (fixtures)
 from wallet.abi import ABI
 from wallet.account import Account
 from wallet.client import NodeClient

@@ -1,7 +1,11 @@
 """A live `omg node --http` server (tests/adapters/http's) whose genesis takes a fee of 1 wei
 in ETH or 2 in TOKEN, and an HD wallet's first key holding five small ETH outputs, a large
 one and some TOKEN (`api`); and the embedded root chain with the plasma contracts, the HD
-key funded there, and a node whose verifying contract is that framework (`root`, `world`)."""
+key funded there, and a node whose verifying contract is that framework (`root`, `world`).
+
+A module, not a conftest.py: tests/adapters/http imports its conftest by the bare name
+`conftest`, which a second conftest.py loaded beside it in one run would shadow. Test
+modules import the fixtures they use."""
 from __future__ import annotations
 
 import pytest
