@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from adapters.ethereum import chain
-from adapters.ethereum.contracts import contract_abi
+from adapters.ethereum.contracts import contract_abi, deploy
 from adapters.ethereum.watcher import Report
 from proofs.payment import encode_utxo_pos
-from tests.wallet.nodes import ALICE_KEY, AMOUNT, PERIOD, follow
+from tests.wallet.nodes import ALICE, ALICE_KEY, AMOUNT, PERIOD, follow
 from tests.wallet.nodes import root, world  # noqa: F401 (fixtures)
 from wallet.abi import ABI
 from wallet.account import Account
@@ -59,3 +59,16 @@ def test_the_watcher_reports_the_nodes_byzantine_events_once(world):
     assert watcher.poll() == [ChallengeDue("invalid_exit", {"detail": "exit 7 of spent output 1000000000"}),
                               ChainAlert("block_withholding", {"detail": "gone", "blknum": 2000})]
     assert watcher.poll() == []
+
+
+def test_an_erc20_deposit_approves_the_vault_first(root):
+    w3, deployed = root
+    token = deploy(w3, "TestERC20", "Test token", "TST", sender=deployed.authority)
+    owner = w3.to_checksum_address(ALICE)
+    token.functions.mint(owner, 500).transact({"from": deployed.authority})
+    mine = RootChain(w3, bytes.fromhex(deployed.framework.address[2:]), ALICE_KEY)
+    blknum = mine.deposit(200, bytes.fromhex(token.address[2:]))
+    assert deployed.framework.functions.isDeposit(blknum).call()
+    assert token.functions.balanceOf(deployed.erc20_vault.address).call() == 200
+    assert token.functions.balanceOf(owner).call() == 300
+    assert mine.queued(bytes.fromhex(token.address[2:])) == []  # no exit queue for this token yet
