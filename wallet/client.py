@@ -63,8 +63,8 @@ class Transaction:
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Transaction:
-        return cls(unhex(data["txhash"]), data["block"]["blknum"] if data.get("block") else data["outputs"][0]["blknum"],
-                   data["txindex"], unhex(data["txbytes"]), unhex(data["metadata"]),
+        blknum = data["block"]["blknum"] if data.get("block") else data["outputs"][0]["blknum"]  # open block: null
+        return cls(unhex(data["txhash"]), blknum, data["txindex"], unhex(data["txbytes"]), unhex(data["metadata"]),
                    tuple(Utxo.parse(u) for u in data["inputs"]), tuple(Utxo.parse(u) for u in data["outputs"]))
 
 
@@ -115,6 +115,8 @@ class NodeClient:
             raise NodeError("node_unreachable", f"{self.url}: {exc}") from None
         except ValueError:
             raise NodeError("malformed_answer", f"{route}: the answer is not JSON") from None
+        if not isinstance(payload, dict):
+            raise NodeError("malformed_answer", f"{route}: the answer is not an OMG envelope")
         if payload.get("success") is not True:
             data = payload.get("data") or {}
             raise NodeError(data.get("code", "unknown_error"), data.get("description", ""), data.get("messages"))

@@ -3,8 +3,8 @@ elixir-omg's watcher reports them) and the root chain (the exit queues):
 
 - `ChallengeDue`: an exit or a piggyback the node can show invalid, or a canonicity
   challenge to answer; the node's details say which (`utxo_pos`, `txbytes`, ...).
-- `ChainAlert`: the child chain misbehaves (a withheld or invalid block, an exit nobody can
-  challenge yet, an in-flight exit to piggyback): a wallet may want to exit.
+- `ChainAlert`: anything else the node reports: a withheld or invalid block (a wallet may
+  want to exit), an exit it has no spend to challenge with, an in-flight exit to piggyback.
 - `ExitProcessable`: an exit's time has passed; `RootChain.process_exits` pays it out.
 
 Each is reported once, on the first poll that sees it. `poll` is one round; `watch` polls

@@ -80,6 +80,9 @@ def test_errors_carry_omg_codes(api, alice):
     with pytest.raises(NodeError) as missing:
         alice.node.exit_data(encode_utxo_pos(6, 0, 0))  # spent by the payment
     assert missing.value.code == "exit:invalid"
+    with pytest.raises(NodeError) as unknown:
+        alice.node.call("no.such_route")  # HTTP 404 with an OMG error object
+    assert unknown.value.code == "operation:not_found"
     with pytest.raises(NodeError) as unreachable:
         NodeClient("http://127.0.0.1:9", timeout=2).status()
     assert unreachable.value.code == "node_unreachable"
