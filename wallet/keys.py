@@ -64,7 +64,7 @@ class Keystore:
         check_name(name)
         if name in self._keys:
             raise KeystoreError("key_exists", f"a key named {name!r} exists")
-        key = private_key if private_key is not None else _fresh_secret()
+        key = private_key if private_key is not None else fresh_secret()
         check_secret(key)
         _save(self.path, {**self._keys, name: key})
         self._keys[name] = key
@@ -79,14 +79,14 @@ class Keystore:
         return {name: address_of(key) for name, key in self._keys.items()}
 
 
-def _fresh_secret() -> bytes:
+def fresh_secret() -> bytes:
     while True:  # a draw outside [1, n) has odds of about 2**-128
         secret = secrets.token_bytes(32)
         if 0 < int.from_bytes(secret, "big") < GROUP_ORDER_INT:
             return secret
 
 
-def _open_file(path: Path) -> int:
+def open_regular(path: Path) -> int:
     """A descriptor on the regular file at `path`, never through a symbolic link."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
@@ -101,7 +101,7 @@ def _open_file(path: Path) -> int:
 
 
 def _load(path: Path) -> dict[str, bytes]:
-    with os.fdopen(_open_file(path), "rb") as file:
+    with os.fdopen(open_regular(path), "rb") as file:
         raw = file.read()
     try:
         entries = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_pairs)

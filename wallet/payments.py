@@ -6,12 +6,9 @@ from collections.abc import Mapping
 from ledger.state import State
 from proofs import eip712
 from proofs.payment import MAX_INPUTS, OUTPUT_TYPE_PAYMENT, Output, PaymentTx, encode
+from wallet.errors import WalletError
 
-
-class WalletError(Exception):
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+__all__ = ["WalletError", "balances", "build_payment", "fee_for", "sign_payment", "utxos_of"]
 
 
 def utxos_of(state: State, owner: bytes) -> dict[int, Output]:

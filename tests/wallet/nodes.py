@@ -1,0 +1,61 @@
+"""A live `omg node --http` server (tests/adapters/http's) whose genesis takes a fee of 1 wei
+in ETH or 2 in TOKEN, and an HD wallet's first key holding five small ETH outputs, a large
+one and some TOKEN (`api`); and the embedded root chain with the plasma contracts, the HD
+key funded there, and a node whose verifying contract is that framework (`root`, `world`).
+
+A module, not a conftest.py: tests/adapters/http imports its conftest by the bare name
+`conftest`, which a second conftest.py loaded beside it in one run would shadow. Test
+modules import the fixtures they use."""
+from __future__ import annotations
+
+import pytest
+
+from adapters.ethereum import chain
+from adapters.ethereum.contracts import deploy_plasma
+from ledger.events import Deposit, FeeRule, Genesis
+from proofs.payment import deposit_tx, encode
+from tests.adapters.http.conftest import serve
+from tests.conftest import ETH, TOKEN, VC
+from wallet.hd import HDWallet
+
+MNEMONIC = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+ALICE_KEY = HDWallet(MNEMONIC).private_key(0)
+ALICE = HDWallet(MNEMONIC).address(0)
+BOB = HDWallet(MNEMONIC).address(1)
+HOLDINGS = [(ETH, 3)] * 5 + [(ETH, 100), (TOKEN, 50)]
+PERIOD = 3600  # the root chain's minimum exit period, seconds
+AMOUNT = 10**17  # wei deposited on the root chain
+
+
+def fund(node) -> None:
+    node.submit([Genesis(VC, (FeeRule(1, ETH, 1), FeeRule(1, TOKEN, 2)))])
+    for token, amount in HOLDINGS:
+        [outcome] = node.submit([Deposit(node.state.next_deposit_blknum, encode(deposit_tx(ALICE, token, amount)))])
+        assert outcome.accepted, outcome
+
+
+@pytest.fixture
+def api(tmp_path):
+    yield from serve(tmp_path, fund)
+
+
+@pytest.fixture(scope="module")
+def root():
+    w3 = chain.embedded()
+    deployed = deploy_plasma(w3, min_exit_period_s=PERIOD)
+    chain.fund(w3, [w3.to_checksum_address(ALICE)], 10**18)
+    return w3, deployed
+
+
+@pytest.fixture
+def world(tmp_path, root):
+    w3, deployed = root
+    framework = bytes.fromhex(deployed.framework.address[2:])
+    yield from serve(tmp_path, lambda node: node.submit([Genesis(framework, (FeeRule(1, ETH, 1),))]))
+
+
+def follow(api, blknum: int) -> None:
+    """What the node's follower does on seeing the deposit: the same deposit in the log."""
+    event = Deposit(blknum, encode(deposit_tx(ALICE, ETH, AMOUNT)))
+    [outcome] = api.service.operator_step(lambda: api.node.submit([event]))
+    assert outcome.accepted, outcome

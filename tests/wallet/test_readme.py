@@ -1,0 +1,52 @@
+"""The README's Wallet SDK examples, run as written: the payment and merge against a live
+node, then deposit, exit and watch on the embedded root chain."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from adapters.ethereum import chain
+from tests.wallet.nodes import ALICE, AMOUNT, MNEMONIC, PERIOD, follow
+from tests.wallet.nodes import api, root, world  # noqa: F401 (fixtures)
+from wallet.account import Account
+from wallet.client import NodeClient
+from wallet.hd import HDWallet
+
+README = Path(__file__).parents[2] / "README.md"
+ETH = bytes(20)
+
+
+def examples() -> list[str]:
+    text = README.read_text()
+    section = text[text.index("## Wallet SDK"):]
+    section = section[:section.index("\n## ", 1)]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_the_readme_pays_and_merges(api, tmp_path):
+    namespace = {"NODE_URL": api.url, "MNEMONIC": MNEMONIC, "KEYSTORE_DIR": tmp_path / "keys", "PASSWORD": "pw"}
+    exec(examples()[0], namespace)
+    node = NodeClient(api.url)
+    assert node.balance(HDWallet(MNEMONIC).address(1)) == {ETH: 5}
+    assert len(namespace["merged"]) == 1 and (tmp_path / "keys" / "alice.json").exists()
+    assert node.balance(ALICE)[ETH] == 115 - 5 - 1
+
+
+def test_the_readme_deposits_exits_and_processes(world, root):
+    w3, deployed = root
+    node = NodeClient(world.url)
+    hd = HDWallet(MNEMONIC)
+    namespace = {"w3": w3, "node": node, "hd": hd, "alice": Account(node, hd.private_key(0))}
+    _, deposit, exit_, watch = examples()
+    exec(deposit, namespace)
+    follow(world, namespace["blknum"])  # the node's follower, in a real deployment
+    exec(exit_, namespace)
+    exec(watch, namespace)
+    root_chain, exit_id = namespace["root"], namespace["exit_id"]
+    assert root_chain.exit_status(exit_id)["exitable"]  # its period has not passed
+    chain.travel(w3, PERIOD + 1)
+    chain.mine(w3)
+    vault = w3.eth.get_balance(deployed.eth_vault.address)
+    exec(watch, namespace)
+    assert not root_chain.exit_status(exit_id)["exitable"]
+    assert w3.eth.get_balance(deployed.eth_vault.address) == vault - AMOUNT

@@ -1,0 +1,122 @@
+"""A user's root-chain actions with the wallet's own key: deposits, standard exits (their
+data from the node's `utxo.get_exit_data`), processing exits, and reading the exit queues.
+
+It speaks web3 to any Ethereum JSON-RPC node and signs locally, so it needs no unlocked
+account; it knows only the plasma framework's address (the node's `status.get`) and finds
+the vaults, the exit game and the queues through it, as omg-js does. It does not import
+the operator's adapter (adapters/ethereum/client.py): that one builds exit data from the
+ledger's log, the wallet from the node's API. The ABI entries it calls are in wallet/abi.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_tester.exceptions import TransactionFailed
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
+
+from proofs.payment import deposit_tx, encode
+from wallet.abi import ABI
+from wallet.client import ExitData
+from wallet.errors import WalletError
+
+ETH = bytes(20)
+ETH_VAULT_ID, ERC20_VAULT_ID = 1, 2  # plasma-contracts' deployment
+PAYMENT_TX_TYPE = 1
+# A queue priority: exitable_at (32 bits) | tx position (54 bits) | exit id (160 bits).
+EXITABLE_AT_SHIFT, EXIT_ID_MASK = 214, (1 << 160) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedExit:
+    exit_id: int
+    token: bytes
+    exitable_at: int  # a timestamp: processExits takes it once a block is later
+
+
+def checksum(address: bytes) -> str:
+    return Web3.to_checksum_address(address)
+
+
+def vault_id(token: bytes) -> int:
+    return ETH_VAULT_ID if token == ETH else ERC20_VAULT_ID
+
+
+class RootChain:
+    def __init__(self, w3: Web3, plasma_framework: bytes, private_key: bytes) -> None:
+        self.w3, self._account = w3, Account.from_key(private_key)
+        self.framework = self._contract("PlasmaFramework", checksum(plasma_framework))
+        self.exit_game = self._contract("PaymentExitGame", self.framework.functions.exitGames(PAYMENT_TX_TYPE).call())
+
+    @property
+    def address(self) -> str:
+        return self._account.address
+
+    def _contract(self, name: str, address: str) -> Any:
+        return self.w3.eth.contract(address=address, abi=ABI[name])
+
+    def _vault(self, token: bytes) -> Any:
+        name = "EthVault" if token == ETH else "Erc20Vault"
+        return self._contract(name, self.framework.functions.vaults(vault_id(token)).call())
+
+    def _send(self, call: Any, value: int = 0) -> Any:
+        """Sign `call` with the wallet's key, send it and wait; a revert is `transaction_reverted`."""
+        sender = self._account.address
+        try:
+            tx = call.build_transaction({"from": sender, "value": value,
+                                         "nonce": self.w3.eth.get_transaction_count(sender, "pending")})
+        except (ContractLogicError, TransactionFailed) as exc:  # a JSON-RPC node's revert; the embedded chain's
+            raise WalletError("transaction_reverted", f"{call.fn_name}: {exc}") from None
+        signed = self._account.sign_transaction(tx)
+        receipt = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        if receipt.status != 1:
+            raise WalletError("transaction_reverted", f"{call.fn_name} reverted")
+        return receipt
+
+    def deposit(self, amount: int, token: bytes = ETH) -> int:
+        """Deposit `amount` of `token` to the wallet's own address; returns the deposit's child
+        block (its output is spendable once the node has followed the root chain there)."""
+        tx = encode(deposit_tx(bytes.fromhex(self.address[2:]), token, amount))
+        vault = self._vault(token)
+        if token == ETH:
+            receipt = self._send(vault.functions.deposit(tx), value=amount)
+        else:
+            erc20 = self._contract("TestERC20", checksum(token))  # ERC-20's approve
+            self._send(erc20.functions.approve(vault.address, amount))
+            receipt = self._send(vault.functions.deposit(tx))
+        [created] = vault.events.DepositCreated().process_receipt(receipt, errors=DISCARD)
+        return created.args.blknum
+
+    def start_exit(self, data: ExitData) -> int:
+        """Start a standard exit of an output with the node's exit data, paying the bond; returns the exit id."""
+        bond = self.exit_game.functions.startStandardExitBondSize().call()
+        call = self.exit_game.functions.startStandardExit((data.utxo_pos, data.txbytes, data.proof))
+        receipt = self._send(call, value=bond)
+        [started] = self.exit_game.events.ExitStarted().process_receipt(receipt, errors=DISCARD)
+        return started.args.exitId
+
+    def exit_status(self, exit_id: int) -> dict[str, Any]:
+        """The exit game's record: exitable (False once processed or challenged), utxoPos, amount, ..."""
+        [record] = self.exit_game.functions.standardExits([exit_id]).call()
+        names = ("exitable", "utxo_pos", "output_id", "exit_target", "amount", "bond_size")
+        return dict(zip(names, record))
+
+    def queued(self, token: bytes = ETH) -> list[QueuedExit]:
+        """The exits queued in `token`, in processing order."""
+        key = Web3.solidity_keccak(["uint256", "address"], [vault_id(token), checksum(token)])
+        queue_address = self.framework.functions.exitsQueues(key).call()
+        if int(queue_address, 16) == 0:
+            return []
+        heap = self._contract("PriorityQueue", queue_address).functions.heapList().call()[1:]  # [0] is unused
+        return [QueuedExit(p & EXIT_ID_MASK, token, p >> EXITABLE_AT_SHIFT) for p in sorted(heap)]
+
+    def process_exits(self, token: bytes = ETH, count: int = 100) -> Any:
+        """Pay out up to `count` exits in `token` whose time has come (anyone may; gas is the caller's)."""
+        call = self.framework.functions.processExits(vault_id(token), checksum(token), 0, count)
+        return self._send(call)
+
+    def latest_timestamp(self) -> int:
+        return self.w3.eth.get_block("latest").timestamp
