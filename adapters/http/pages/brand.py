@@ -1,0 +1,67 @@
+"""The wallet's brand: one JSON file a wallet provider writes, checked field by field, over
+the embedded defaults (`default_brand.json`). A malformed file is refused with its reason
+rather than half applied."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_FILE = Path(__file__).with_name("default_brand.json")
+BRAND_FILE = "brand.json"  # in the node's home
+COLOUR = r"^#[0-9a-fA-F]{6}$"
+
+
+class BrandError(ValueError):
+    pass
+
+
+class Colours(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    primary: str = Field(pattern=COLOUR)
+    background: str = Field(pattern=COLOUR)
+    surface: str = Field(pattern=COLOUR)
+    text: str = Field(pattern=COLOUR)
+
+
+class Token(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    symbol: str = Field(min_length=1, max_length=12)
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    decimals: int = Field(ge=0, le=36)
+
+
+class Brand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=64)
+    tagline: str = Field(default="", max_length=200)
+    logo: str = Field(default="", max_length=65536)  # an https URL, a site path or a data: URI
+    colours: Colours
+    tokens: list[Token] = Field(min_length=1, max_length=32)
+
+
+def load(home: Path) -> dict[str, Any]:
+    """The home's brand over the defaults (a missing file: the defaults); BrandError if bad."""
+    merged: dict[str, Any] = json.loads(DEFAULT_FILE.read_text())
+    path = home / BRAND_FILE
+    if path.is_file():
+        try:
+            given = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BrandError(f"{path.name} is not JSON: {exc}") from None
+        if not isinstance(given, dict):
+            raise BrandError(f"{path.name} is not a JSON object")
+        colours = {**merged["colours"], **given.get("colours", {})} if isinstance(given.get("colours", {}), dict) \
+            else given["colours"]
+        merged = {**merged, **given, "colours": colours}
+    try:
+        brand = Brand.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BrandError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    if re.match(r"^(javascript|vbscript):", brand.logo.strip(), re.IGNORECASE):
+        raise BrandError("logo: not a URL or a data: URI")
+    return brand.model_dump()
