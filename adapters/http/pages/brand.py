@@ -1,4 +1,5 @@
-"""The wallet's brand: one JSON file a wallet provider writes, checked field by field, over
+"""The wallet's brand: one JSON file a wallet provider writes (`omg node --brand FILE` puts it
+in the node's home as brand.json, read again on each request), checked field by field, over
 the embedded defaults (`default_brand.json`). A malformed file is refused with its reason
 rather than half applied."""
 from __future__ import annotations
@@ -44,21 +45,40 @@ class Brand(BaseModel):
 
 
 def load(home: Path) -> dict[str, Any]:
-    """The home's brand over the defaults (a missing file: the defaults); BrandError if bad."""
-    merged: dict[str, Any] = json.loads(DEFAULT_FILE.read_text())
+    """The home's brand over the defaults (no file: the defaults); BrandError if malformed."""
     path = home / BRAND_FILE
-    if path.is_file():
-        try:
-            given = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BrandError(f"{path.name} is not JSON: {exc}") from None
-        if not isinstance(given, dict):
-            raise BrandError(f"{path.name} is not a JSON object")
-        colours = {**merged["colours"], **given.get("colours", {})} if isinstance(given.get("colours", {}), dict) \
-            else given["colours"]
-        merged = {**merged, **given, "colours": colours}
+    return merged(read(path)) if path.is_file() else merged({})
+
+
+def install(home: Path, source: Path) -> None:
+    """`omg node --brand FILE`: check FILE, then make it the home's brand.json (written whole
+    through a temporary file and a rename, so the node never serves half of it)."""
+    given = read(source)
+    merged(given)
+    home.mkdir(parents=True, exist_ok=True)
+    temporary = home / f".{BRAND_FILE}.tmp"
+    temporary.write_text(json.dumps(given, indent=2))
+    temporary.replace(home / BRAND_FILE)
+
+
+def read(path: Path) -> dict[str, Any]:
     try:
-        brand = Brand.model_validate(merged)
+        given = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BrandError(f"{path.name} is not JSON: {exc}") from None
+    if not isinstance(given, dict):
+        raise BrandError(f"{path.name} is not a JSON object")
+    return given
+
+
+def merged(given: dict[str, Any]) -> dict[str, Any]:
+    """`given` over the defaults (colours one by one), checked; BrandError naming the field."""
+    defaults = json.loads(DEFAULT_FILE.read_text())
+    colours = given.get("colours", {})
+    if isinstance(colours, dict):
+        colours = {**defaults["colours"], **colours}
+    try:
+        brand = Brand.model_validate({**defaults, **given, "colours": colours})
     except ValidationError as exc:
         first = exc.errors()[0]
         raise BrandError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None

@@ -126,8 +126,9 @@ const views = {
       table(["Checked on the latest state"], inv.checked.map((id) => [id])));
     const verdict = el("div", {}, el("p", {}, "Replaying the node's log from genesis…"));
     call("audit.get").then((a) => verdict.replaceChildren(facts([["Verdict", a.ok ? "clean" : "FAILED"],
-      ["Events", String(a.events)], ["Head", code(a.head_hash)], ["Anchored through", String(a.anchored_through ?? "none")],
-      ["Unanchored events", String(a.unanchored ?? 0)], ["First failure", a.failure ? JSON.stringify(a.failure) : "none"],
+      ["Events", String(a.events)], ["Head", code(a.head_hash)],
+      ["Anchored", a.anchored_through >= 0 ? `through event ${a.anchored_through}` : "nothing outside the log anchors it"],
+      ["Unanchored", a.unanchored ? `events ${a.unanchored[0]}..${a.unanchored[1]}: consistent, but nothing outside the log vouches for them` : "none"], ["First failure", a.failure ? JSON.stringify(a.failure) : "none"],
       ["Findings", a.findings.length ? a.findings.map((f) => JSON.stringify(f)).join("; ") : "none"]])))
       .catch((err) => verdict.replaceChildren(el("p", { class: "error" }, err.message)));
     return [invariants, section("Audit of the node's log", verdict)];
@@ -165,7 +166,7 @@ async function render() {
 
 async function start() {
   brand = await applyBrand();
-  document.title = `${brand.name} explorer`;
+  document.title = `${brand.name} · Explorer`;
   $("search-form").addEventListener("submit", (e) => {
     e.preventDefault();
     const target = searchTarget($("search").value);

@@ -95,3 +95,32 @@ export function splitPos(pos) {
   const p = BigInt(pos);
   return { blknum: p / BLOCK_OFFSET, txindex: (p % BLOCK_OFFSET) / TX_OFFSET, oindex: p % TX_OFFSET };
 }
+
+/** Sign only what was asked: the digest is ours, every output pays the recipient or comes
+ * back to `address`, the recipient gets exactly the amount, and only the quoted fee is left over. */
+export function checkPayment(tx, address, to, currency, amount, fee) {
+  if (toHex(signingHash(tx.typed_data)) !== tx.sign_hash.toLowerCase()) throw new Error("the node's sign hash is not this transaction's");
+  const m = tx.typed_data.message, net = new Map();
+  let paid = 0n;
+  for (const i of [0, 1, 2, 3]) {  // the inputs signed are the inputs shown, whose amounts are counted below
+    const u = tx.inputs[i] ?? { blknum: 0, txindex: 0, oindex: 0 }, s = m[`input${i}`];
+    if (["blknum", "txindex", "oindex"].some((k) => BigInt(s[k]) !== BigInt(u[k]))) throw new Error(`input ${i} is not the output shown`);
+  }
+  for (const u of tx.inputs) {
+    if (u.owner.toLowerCase() !== address.toLowerCase()) throw new Error("an input is not this wallet's");
+    net.set(u.currency.toLowerCase(), (net.get(u.currency.toLowerCase()) ?? 0n) + BigInt(u.amount));
+  }
+  for (const i of [0, 1, 2, 3]) {
+    const o = m[`output${i}`], value = BigInt(o.amount), c = o.currency.toLowerCase();
+    if (value === 0n) continue;
+    const owner = o.owner.toLowerCase();
+    if (owner === to.toLowerCase() && c === currency.toLowerCase()) paid += value;
+    else if (owner !== address.toLowerCase()) throw new Error(`output ${i} pays ${o.owner}, not asked`);
+    net.set(c, (net.get(c) ?? 0n) - value);
+  }
+  if (paid !== amount) throw new Error(`the transaction pays ${paid}, not ${amount}`);
+  for (const [c, left] of net) {
+    const due = fee && fee.currency.toLowerCase() === c ? BigInt(fee.amount) : 0n;
+    if (left !== due) throw new Error(`the transaction leaves ${left} of ${c} to the operator, the fee is ${due}`);
+  }
+}

@@ -1,7 +1,7 @@
 // The white-label wallet: a key made or imported here and kept in this browser's storage,
 // balances, history, payments signed here (EIP-712) and checked before signing, exit data.
 import { applyBrand, call, el, formatAmount, parseAmount, short, table, tokenOf, stringify } from "./api.js";
-import { addressOf, isAddress, newSecretKey, parseSecretKey, sign, signingHash, toHex } from "./omg.js";
+import { addressOf, checkPayment, isAddress, newSecretKey, parseSecretKey, sign, signingHash, toHex } from "./omg.js";
 
 const KEY = "omg-wallet-secret-key";
 const $ = (id) => document.getElementById(id);
@@ -20,6 +20,7 @@ async function start() {
   $("import-form").addEventListener("submit", (e) => { e.preventDefault(); use($("import-key").value); });
   $("reveal").addEventListener("click", () => { $("secret").textContent = toHex(secret); $("secret").hidden = !$("secret").hidden; });
   $("forget").addEventListener("click", forget);
+  $("refresh").addEventListener("click", () => refresh().catch((err) => say(err.message, "error")));
   $("send-form").addEventListener("submit", (e) => { e.preventDefault(); send().catch((err) => say(err.message, "error")); });
   const stored = localStorage.getItem(KEY);
   if (stored) use(stored); else show(false);
@@ -98,7 +99,7 @@ async function send() {
     owner: address, payments: [{ owner: to, currency: token.address, amount }],
     fee: { currency: fee ? fee.currency : token.address } });
   const [tx] = created.transactions;
-  check(tx, to, token.address, amount, fee);
+  checkPayment(tx, address, to, token.address, amount, fee);
   const digest = signingHash(tx.typed_data);
   const signatures = tx.inputs.map(() => toHex(sign(digest, secret)));
   say("Submitting the signed payment…");
@@ -106,31 +107,6 @@ async function send() {
   say(`Sent: ${placed.txhash} (block ${placed.blknum}, index ${placed.txindex})`, "ok");
   $("send-amount").value = "";
   await refresh();
-}
-
-/** Sign only what was asked: the digest is ours, every output pays the recipient or comes
- * back here, the recipient gets exactly the amount, and only the quoted fee is left over. */
-function check(tx, to, currency, amount, fee) {
-  if (toHex(signingHash(tx.typed_data)) !== tx.sign_hash.toLowerCase()) throw new Error("the node's sign hash is not this transaction's");
-  const m = tx.typed_data.message, net = new Map();
-  let paid = 0n;
-  for (const u of tx.inputs) {
-    if (u.owner.toLowerCase() !== address.toLowerCase()) throw new Error("an input is not this wallet's");
-    net.set(u.currency.toLowerCase(), (net.get(u.currency.toLowerCase()) ?? 0n) + BigInt(u.amount));
-  }
-  for (const i of [0, 1, 2, 3]) {
-    const o = m[`output${i}`], value = BigInt(o.amount), c = o.currency.toLowerCase();
-    if (value === 0n) continue;
-    const owner = o.owner.toLowerCase();
-    if (owner === to.toLowerCase() && c === currency.toLowerCase()) paid += value;
-    else if (owner !== address.toLowerCase()) throw new Error(`output ${i} pays ${o.owner}, not asked`);
-    net.set(c, (net.get(c) ?? 0n) - value);
-  }
-  if (paid !== amount) throw new Error(`the transaction pays ${paid}, not ${amount}`);
-  for (const [c, left] of net) {
-    const due = fee && fee.currency.toLowerCase() === c ? BigInt(fee.amount) : 0n;
-    if (left !== due) throw new Error(`the transaction leaves ${left} of ${c} to the operator, the fee is ${due}`);
-  }
 }
 
 /** The standard exit's data and the root-chain call that starts it. */

@@ -4,18 +4,27 @@ an output), and a payment made from the wallet page with a key created in the pa
 accepted by the node and shown by the explorer."""
 from __future__ import annotations
 
+import json
+
+import pytest
 from selenium.webdriver.common.by import By
 
 from ledger.events import Deposit
 from proofs import eip712
 from proofs.payment import deposit_tx, encode, encode_utxo_pos
-from tests.adapters.http.pages.conftest import console_errors, wait
+from tests.adapters.http.pages.chromium import chromium, console_errors, wait
 from tests.conftest import ADDRS, ETH, KEYS
 
 A0, A1 = "0x" + ADDRS[0].hex(), "0x" + ADDRS[1].hex()
 ETH_HEX = "0x" + ETH.hex()
 EXPLORER_VIEWS = ("", "blocks", "txs", "exits", "validators", "commits", "fees", "audit")
 ETHER = 10**18
+
+
+@pytest.fixture
+def browser():
+    with chromium() as driver:
+        yield driver
 
 
 def pay(api, owner: str, key: bytes, to: str, amount: int) -> str:
@@ -77,7 +86,7 @@ def test_a_payment_from_the_wallet_page_appears_in_the_explorer(api, browser):
         [outcome] = api.service.operator_step(lambda: api.node.submit([Deposit(
             api.node.state.next_deposit_blknum, encode(deposit_tx(bytes.fromhex(address[2:]), ETH, 1 * ETHER)))]))
         assert outcome.accepted, outcome
-    browser.refresh()
+    browser.find_element(By.ID, "refresh").click()
     wait(browser, lambda d: "ETH 2" in text(d, "balances"))
     browser.find_element(By.ID, "send-to").send_keys(A1)
     browser.find_element(By.ID, "send-amount").send_keys("1.5")
@@ -106,3 +115,44 @@ def test_the_pages_signing_hash_is_the_ledgers(api, browser):
         "import('/web/omg.js').then((m) => done(m.toHex(m.signingHash(typed)))).catch((e) => done(String(e)));",
         tx["typed_data"])
     assert digest == tx["sign_hash"]
+
+
+CHECK = """
+const [cases, address, to, currency, amount, fee, done] = arguments;
+import('/web/omg.js').then((m) => done(cases.map(([tx, rehash]) => {
+  if (rehash) tx.sign_hash = m.toHex(m.signingHash(tx.typed_data));
+  try { m.checkPayment(tx, address, to, currency, BigInt(amount), fee); return 'ok'; }
+  catch (e) { return e.message; }
+}))).catch((e) => done(String(e)));
+"""
+
+
+def test_the_wallet_signs_only_what_was_asked(api, browser):
+    """The node's advice, honest and then altered: the page refuses each lie before signing."""
+    [tx] = api.ok("transaction.create", {"owner": A0, "payments": [{"amount": 30, "currency": ETH_HEX, "owner": A1}],
+                                         "fee": {"currency": ETH_HEX}})["transactions"]
+    [fee] = api.ok("fees.all", {"tx_types": [1]})["1"]
+
+    def altered(path: str, value, rehash: bool = True):
+        copy = json.loads(json.dumps(tx))
+        *parents, last = path.split(".")
+        target = copy
+        for key in parents:
+            target = target[int(key)] if key.isdigit() else target[key]
+        target[last] = value
+        return [copy, rehash]
+
+    thief = "0x" + ADDRS[3].hex()
+    cases = [[tx, False], altered("typed_data.message.output0.amount", 31, rehash=False),
+             altered("typed_data.message.output1.owner", thief), altered("typed_data.message.output0.amount", 29),
+             altered("typed_data.message.output1.amount", 60), altered("typed_data.message.input0.blknum", 2),
+             altered("inputs.0.owner", thief)]
+    browser.get(api.url + "/wallet")
+    verdicts = browser.execute_async_script(CHECK, cases, A0, A1, ETH_HEX, "30", fee)
+    assert verdicts[0] == "ok"
+    assert "sign hash" in verdicts[1]
+    assert f"output 1 pays {thief}" in verdicts[2]
+    assert "pays 29, not 30" in verdicts[3]
+    assert "leaves 10 of 0x" in verdicts[4] and "the fee is 1" in verdicts[4]
+    assert "input 0 is not the output shown" in verdicts[5]
+    assert "not this wallet's" in verdicts[6]

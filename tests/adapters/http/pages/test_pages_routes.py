@@ -58,3 +58,21 @@ def test_exit_all_lists_exits_newest_first(api):
     assert [(x["kind"], x["exit_id"], x["utxo_pos"], x["owner"], x["currency"], x["amount"], x["status"]) for x in listed] == [
         ("standard", 9, exits[1][1], "0x" + ADDRS[1].hex(), "0x" + TOKEN.hex(), 50, "pending"),
         ("standard", 3, exits[0][1], "0x" + ADDRS[0].hex(), "0x" + ETH.hex(), 100, "pending")]
+
+
+def test_omg_node_brand_installs_a_checked_brand_in_the_home(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import adapters.node
+    from adapters.cli import main
+    from adapters.http.pages.brand import load
+
+    monkeypatch.setattr(adapters.node, "run_node", lambda *args: 0)  # the operator loop is not what is tested here
+    home, given = tmp_path / "home", tmp_path / "acme.json"
+    given.write_text('{"name": "Acme Pay", "colours": {"primary": "#0b7a75"}}')
+    assert CliRunner().invoke(main, ["node", "--home", str(home), "--brand", str(given)]).exit_code == 0
+    assert load(home)["name"] == "Acme Pay" and load(home)["colours"]["primary"] == "#0b7a75"
+    given.write_text('{"name": ""}')
+    refused = CliRunner().invoke(main, ["node", "--home", str(home), "--brand", str(given)])
+    assert refused.exit_code == 2 and "name" in refused.output
+    assert load(home)["name"] == "Acme Pay"  # the installed brand is left as it was

@@ -1,6 +1,6 @@
-"""The pages' tests: Debian's chromium, headless, driven through chromium-driver (both
-installed by .ci/run; OMG_CHROMIUM / OMG_CHROMEDRIVER override the paths), against the real
-server of tests/adapters/http/conftest.py. A missing browser fails the test."""
+"""Debian's chromium, headless, driven through chromium-driver (both installed by .ci/run;
+OMG_CHROMIUM / OMG_CHROMEDRIVER override the paths), for the pages' tests and
+docs/screenshots/take.py. A missing browser fails the test."""
 from __future__ import annotations
 
 import os
@@ -25,12 +25,6 @@ def _binary(variable: str, *names: str) -> str:
         pytest.fail(f"no {names[0]} found: install Debian's chromium and chromium-driver (.ci/run does), "
                     f"or set {variable}", pytrace=False)
     return found
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    with chromium() as driver:
-        yield driver
 
 
 @contextmanager
