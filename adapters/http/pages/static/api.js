@@ -7,13 +7,28 @@ export class ApiError extends Error {
   }
 }
 
-const reviver = (key, value, context) =>
-  typeof value === "number" && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? "")
-    ? BigInt(context.source) : value;
-const replacer = (key, value) => (typeof value === "bigint" ? JSON.rawJSON(value.toString()) : value);
+// Browsers without the reviver's source text or JSON.rawJSON (both in Chrome 114+, Firefox
+// 135+) get long integers quoted with a mark, and the mark taken off after.
+const MARK = "@@bigint:";
+const LONG_INTEGER = /([:,[]\s*)(\d{16,})(?=\s*[,}\]])/g;
+const HAS_SOURCE = (() => {
+  let seen = false;
+  JSON.parse("1", (key, value, context) => { seen = context?.source === "1"; return value; });
+  return seen;
+})();
+const HAS_RAW = typeof JSON.rawJSON === "function";
 
-export const parse = (text) => JSON.parse(text, reviver);
-export const stringify = (value) => JSON.stringify(value, replacer);
+const fromSource = (key, value, context) =>
+  typeof value === "number" && !Number.isSafeInteger(value) && /^\d+$/.test(context.source) ? BigInt(context.source) : value;
+const unmark = (key, value) => (typeof value === "string" && value.startsWith(MARK) ? BigInt(value.slice(MARK.length)) : value);
+
+export const parseQuoted = (text) => JSON.parse(text.replace(LONG_INTEGER, `$1"${MARK}$2"`), unmark);
+export const stringifyMarked = (value) => JSON.stringify(value, (key, v) => (typeof v === "bigint" ? `${MARK}${v}` : v))
+  .replace(new RegExp(`"${MARK}(\\d+)"`, "g"), "$1");
+
+export const parse = (text) => (HAS_SOURCE ? JSON.parse(text, fromSource) : parseQuoted(text));
+export const stringify = (value) => (HAS_RAW
+  ? JSON.stringify(value, (key, v) => (typeof v === "bigint" ? JSON.rawJSON(v.toString()) : v)) : stringifyMarked(value));
 
 export async function call(route, body = {}) {
   const answer = await fetch(`/${route}`, {

@@ -156,3 +156,21 @@ def test_the_wallet_signs_only_what_was_asked(api, browser):
     assert "leaves 10 of 0x" in verdicts[4] and "the fee is 1" in verdicts[4]
     assert "input 0 is not the output shown" in verdicts[5]
     assert "not this wallet's" in verdicts[6]
+
+
+BIG_JSON = """
+const [text, done] = arguments;
+import('/web/api.js').then((m) => done([[m.parse, m.stringify], [m.parseQuoted, m.stringifyMarked]].map(([parse, stringify]) => {
+  const read = parse(text);
+  return [typeof read.amount, String(read.amount), stringify(read)];
+}))).catch((e) => done(String(e)));
+"""
+
+
+def test_amounts_past_2_to_the_53_stay_exact_with_and_without_the_newer_json(api, browser):
+    """The browser's JSON source text and rawJSON, and the fallback for browsers without them."""
+    text = '{"amount": 123456789012345678901, "list": [1, 98765432109876543210], "note": "x: 12345678901234567890 y"}'
+    browser.get(api.url + "/wallet")
+    for kind, value, written in browser.execute_async_script(BIG_JSON, text):
+        assert (kind, value) == ("bigint", "123456789012345678901")
+        assert json.loads(written) == json.loads(text)
