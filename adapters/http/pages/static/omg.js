@@ -88,9 +88,6 @@ export function parseSecretKey(hex) {
 
 export const isAddress = (s) => /^0x[0-9a-fA-F]{40}$/.test(s);
 
-export function utxoPos(blknum, txindex, oindex) {
-  return BigInt(blknum) * BLOCK_OFFSET + BigInt(txindex) * TX_OFFSET + BigInt(oindex);
-}
 export function splitPos(pos) {
   const p = BigInt(pos);
   return { blknum: p / BLOCK_OFFSET, txindex: (p % BLOCK_OFFSET) / TX_OFFSET, oindex: p % TX_OFFSET };

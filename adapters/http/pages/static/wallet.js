@@ -118,7 +118,7 @@ async function exitData(pos) {
     `  PaymentExitGame (PlasmaFramework ${framework} -> exitGames(1))`,
     `    .startStandardExit((utxoPos, rlpOutputTx, outputTxInclusionProof))`,
     `  omg-js: rootChain.startStandardExit({utxoPos, outputTx, inclusionProof, txOptions})`,
-    ``, stringify({ utxoPos: data.utxo_pos, rlpOutputTx: data.txbytes, outputTxInclusionProof: data.proof }, null),
+    ``, stringify({ utxoPos: data.utxo_pos, rlpOutputTx: data.txbytes, outputTxInclusionProof: data.proof }),
   ].join("\n");
   $("exit-data").hidden = false;
   say(`Exit data for ${pos} below: this page does not hold root-chain ether or send Ethereum transactions.`, "info");

@@ -174,3 +174,20 @@ def test_amounts_past_2_to_the_53_stay_exact_with_and_without_the_newer_json(api
     for kind, value, written in browser.execute_async_script(BIG_JSON, text):
         assert (kind, value) == ("bigint", "123456789012345678901")
         assert json.loads(written) == json.loads(text)
+
+
+def test_an_imported_wallet_shows_the_exit_data_of_its_output(api, browser):
+    browser.get(api.url + "/wallet")
+    wait(browser, lambda d: d.find_element(By.ID, "create").is_displayed())
+    browser.find_element(By.ID, "import-key").send_keys(KEYS[0].hex())
+    browser.find_element(By.CSS_SELECTOR, "#import-form button").click()
+    assert wait(browser, lambda d: text(d, "address")) == A0
+    deposit = encode_utxo_pos(1, 0, 0)  # key 0's 100-wei deposit, the first row
+    wait(browser, lambda d: str(deposit) in text(d, "exitable"))
+    browser.find_element(By.CSS_SELECTOR, "#exitable button").click()
+    shown = wait(browser, lambda d: text(d, "exit-data"))
+    data = api.ok("utxo.get_exit_data", {"utxo_pos": deposit})
+    assert "startStandardExit" in shown
+    assert json.loads(shown.splitlines()[-1]) == {"utxoPos": deposit, "rlpOutputTx": data["txbytes"],
+                                                  "outputTxInclusionProof": data["proof"]}
+    assert console_errors(browser) == []
