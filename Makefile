@@ -77,3 +77,21 @@ bench: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis .tools
+
+# The web pages' crypto (adapters/http/pages/static/vendor): the pinned npm releases, copied
+# as published, so `git diff` shows whether the committed files are still exactly those.
+.PHONY: web-vendor screenshots
+NOBLE_SECP := 3.2.0
+NOBLE_HASHES := 2.4.0
+WEB_VENDOR := adapters/http/pages/static/vendor
+
+web-vendor:
+	rm -rf .tools/web && mkdir -p .tools/web
+	cd .tools/web && npm pack --silent @noble/secp256k1@$(NOBLE_SECP) @noble/hashes@$(NOBLE_HASHES) >/dev/null
+	cd .tools/web && for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cp .tools/web/noble-secp256k1-$(NOBLE_SECP)/package/index.js .tools/web/noble-secp256k1-$(NOBLE_SECP)/package/LICENSE $(WEB_VENDOR)/noble-secp256k1/
+	cd .tools/web/noble-hashes-$(NOBLE_HASHES)/package && cp sha3.js sha2.js hmac.js _md.js _u64.js utils.js LICENSE $(CURDIR)/$(WEB_VENDOR)/noble-hashes/
+
+# docs/screenshots/*.png for the README, from a small ledger served to headless chromium.
+screenshots: dev
+	$(PY) docs/screenshots/take.py

@@ -364,12 +364,26 @@ def check(symbolic: bool, examples: int, seed: int | None, seeds: int, time_budg
 @click.option("--http", "listen", is_flag=False, flag_value="127.0.0.1:7434", default=None, metavar="HOST:PORT",
               callback=lambda ctx, param, value: _listen(value),
               help="Serve OMG's watcher API while running (alone: 127.0.0.1:7434).")
+@click.option("--brand", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="The web wallet's brand (name, logo, colours, tokens), kept in the home as brand.json.")
 def node(home: Path, eth_rpc: str | None, confirmations: int | None, interval: float, steps: int,
-         fees: tuple[FeeRule, ...], listen: tuple[str, int] | None) -> None:
+         fees: tuple[FeeRule, ...], listen: tuple[str, int] | None, brand: Path | None) -> None:
     """Run the operator: follow the root chain, seal and submit blocks, watch and challenge."""
     from adapters.node import run_node
 
+    if brand is not None:
+        _install_brand(home, brand)
+
     sys.exit(run_node(home, eth_rpc, confirmations, interval, steps, fees, listen))
+
+
+def _install_brand(home: Path, brand: Path) -> None:
+    from adapters.http.pages.brand import BrandError, install
+
+    try:
+        install(home, brand)
+    except BrandError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--brand'") from None
 
 
 def _listen(value: str | None) -> tuple[str, int] | None:

@@ -19,6 +19,7 @@ from adapters.http import models as m
 from adapters.http.errors import ApiError, bad_request, error_body, error_response
 from adapters.http.routes_omg import router as omg_router
 from adapters.http.routes_ours import router as our_router
+from adapters.http.pages import router as pages_router
 from adapters.http.service import Service
 from ledger.store import StoreError
 
@@ -41,6 +42,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     app.include_router(omg_router)
     app.include_router(our_router)
+    app.include_router(pages_router)  # the web wallet and explorer
     app.add_exception_handler(ApiError, lambda _, exc: error_response(exc))
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)

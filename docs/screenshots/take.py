@@ -1,0 +1,104 @@
+"""The README's screenshots of the web wallet and the explorer (`make screenshots`): a small
+ledger (deposits, payments in sealed blocks, a standard exit) served on a loopback port to
+headless chromium, first with the embedded brand, then with a provider's brand.json."""
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from selenium.webdriver.common.by import By  # noqa: E402
+
+from adapters.http.app import Server  # noqa: E402
+from adapters.http.service import Service  # noqa: E402
+from ledger.events import Deposit, ExitStarted, FeeRule, Genesis, Payment  # noqa: E402
+from ledger.node import Node  # noqa: E402
+from ledger.store import EventStore  # noqa: E402
+from proofs.payment import deposit_tx, encode, encode_utxo_pos  # noqa: E402
+from specs.hooks import InvariantHook  # noqa: E402
+from tests.adapters.http.pages.chromium import chromium, wait  # noqa: E402
+from tests.conftest import ADDRS, ETH, KEYS, TOKEN, VC, out, signed  # noqa: E402
+
+OUT = Path(__file__).parent
+ETHER = 10**18
+BRAND = {"name": "Acme Pay", "tagline": "Acme's payments wallet on the OMG Network.",
+         "logo": "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 48 48'%3E%3Ccircle cx='24' "
+                 "cy='24' r='22' fill='%23ffffff'/%3E%3Cpath d='M14 34 L24 12 L34 34 Z' fill='%230b7a75'/%3E%3C/svg%3E",
+         "colours": {"primary": "#0b7a75", "background": "#eef6f5", "surface": "#ffffff", "text": "#0d2624"},
+         "tokens": [{"symbol": "ETH", "address": "0x" + ETH.hex(), "decimals": 18},
+                    {"symbol": "OMG", "address": "0x" + TOKEN.hex(), "decimals": 18}]}
+
+
+def ledger(node: Node) -> None:
+    """Genesis, deposits of ETH and a token, three payments over two sealed blocks, an exit."""
+    node.submit([Genesis(VC, (FeeRule(1, ETH, 10**13),))])
+    for owner, token, amount in ((0, ETH, 5 * ETHER), (1, TOKEN, 250 * ETHER), (2, ETH, 3 * ETHER)):
+        node.submit([Deposit(node.state.next_deposit_blknum, encode(deposit_tx(ADDRS[owner], token, amount)))])
+    fee = 10**13
+    first = signed([encode_utxo_pos(1, 0, 0)], [out(1, 2 * ETHER), out(0, 3 * ETHER - fee)], [0])
+    node.submit([Payment(first)])
+    node.seal()
+    second = signed([encode_utxo_pos(1000, 0, 1)], [out(2, ETHER // 2), out(0, 5 * ETHER // 2 - 2 * fee)], [0])
+    third = signed([encode_utxo_pos(3, 0, 0)], [out(0, ETHER), out(2, 2 * ETHER - fee)], [2])
+    node.submit([Payment(second), Payment(third)])
+    node.seal()
+    node.submit([ExitStarted(1, encode_utxo_pos(2, 0, 0), encode(deposit_tx(ADDRS[1], TOKEN, 250 * ETHER)))])
+
+
+def shoot(driver, url: str, name: str, ready) -> None:
+    """The whole page, not only the window: Chrome's own capture beyond the viewport."""
+    driver.get(url)
+    wait(driver, ready)
+    width, height = driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
+        "format": "png", "captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    (OUT / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+    print(f"docs/screenshots/{name}.png")
+
+
+def rendered(hash_: str):
+    return lambda d: d.find_element(By.ID, "view").get_attribute("data-rendered") == hash_
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as home:
+        store = EventStore(Path(home) / "ledger.db")
+        node = Node(store, InvariantHook())
+        ledger(node)
+        service = Service(node, Path(home) / "ledger.db")
+        server = Server(service, port=0).start()
+        try:
+            with chromium() as driver:
+                driver.get(server.url + "/wallet")
+                driver.execute_script("localStorage.setItem('omg-wallet-secret-key', arguments[0])", "0x" + KEYS[0].hex())
+                shoot(driver, server.url + "/wallet", "wallet", lambda d: "ETH" in d.find_element(By.ID, "balances").text)
+                shoot(driver, server.url + "/explorer", "explorer", rendered(""))
+                newest = server_tx(server.url, driver)
+                shoot(driver, f"{server.url}/explorer#/tx/{newest}", "explorer-transaction", rendered(f"#/tx/{newest}"))
+                shoot(driver, server.url + "/explorer#/exits", "explorer-exits", rendered("#/exits"))
+                shoot(driver, server.url + "/explorer#/audit", "explorer-audit",
+                      lambda d: rendered("#/audit")(d) and "clean" in d.find_element(By.ID, "view").text)
+                (Path(home) / "brand.json").write_text(json.dumps(BRAND))
+                shoot(driver, server.url + "/wallet", "wallet-branded",
+                      lambda d: "OMG" in d.find_element(By.ID, "balances").text or "ETH" in d.find_element(By.ID, "balances").text)
+        finally:
+            server.stop()
+            service.close()
+            store.close()
+
+
+def server_tx(url: str, driver) -> str:
+    """The newest transaction's hash, as the explorer's overview lists it."""
+    driver.get(url + "/explorer")
+    wait(driver, rendered(""))
+    return driver.execute_script("return document.querySelector('#view a[href^=\"#/tx/\"]').getAttribute('href')")[5:]
+
+
+if __name__ == "__main__":
+    main()
