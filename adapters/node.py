@@ -39,7 +39,7 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
     confirmations = (0 if eth_rpc is None else 12) if confirmations is None else confirmations
     operator = Operator(node, w3, root, deployment.block, confirmations, challenger=w3.eth.accounts[0])
     click.echo(f"operator of {deployment.framework} on chain {deployment.chain_id}; ledger {home / 'ledger.db'}")
-    api = _serve(node, home, listen)
+    api = _serve(node, home, listen, w3 if eth_rpc is None else None)
     done = 0
     try:
         while not steps or done < steps:
@@ -59,18 +59,21 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
     return 0
 
 
-def _serve(node: Node, home: Path, listen: tuple[str, int] | None):  # -> adapters.http.app.Api | None
-    """The HTTP API beside the operator loop (`--http`): its writes and the loop's share one writer."""
+def _serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: chain.Web3 | None):
+    """The HTTP API beside the operator loop (`--http`): its writes and the loop's share one writer;
+    an embedded chain's JSON-RPC is served at /eth. Returns an adapters.http.app.Api or None."""
     if listen is None:
         return None
     from adapters.http.app import Api
 
     try:
-        api = Api.start(node, home / "ledger.db", *listen)
+        api = Api.start(node, home / "ledger.db", *listen, chain=embedded)
     except OSError as exc:
         node.store.close()
         raise click.ClickException(f"cannot serve on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
     click.echo(f"serving OMG's watcher API at {api.server.url}")
+    if embedded is not None:
+        click.echo(f"serving the embedded chain's Ethereum JSON-RPC at {api.server.url}/eth")
     return api
 
 
