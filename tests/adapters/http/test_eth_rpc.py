@@ -83,3 +83,14 @@ def test_no_embedded_chain_no_eth_route(api) -> None:
     answer = api.post("eth", {"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []})
     assert answer.status_code == 404 and answer.json()["data"]["code"] == "operation:not_found"
     assert "/eth" not in api.client.get(f"{api.url}/openapi.json").json()["paths"]
+
+
+def test_a_call_from_an_account_without_ether_is_answered(served) -> None:
+    """As on geth and anvil (omg-js reads views `from` the framework, which holds no ether)."""
+    server, w3, operator, deployment = served
+    vaults = operator.client.root.framework.functions.vaults(1)._encode_transaction_data()
+    call = {"jsonrpc": "2.0", "id": 1, "method": "eth_call",
+            "params": [{"from": deployment.framework, "to": deployment.framework, "data": vaults}, "latest"]}
+    assert w3.eth.get_balance(deployment.framework) == 0
+    answer = httpx.post(f"{server.url}/eth", json=call).json()
+    assert int(answer["result"], 16) == int(deployment.eth_vault, 16)
