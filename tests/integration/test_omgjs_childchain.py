@@ -74,10 +74,13 @@ class OmgJs:
 @pytest.fixture
 def omg_node(anvil: Web3, tmp_path: Path) -> Iterator[str]:
     """`omg node --eth-rpc ANVIL --http` in its own process; yields its URL once it answers."""
+    yield from serve_node(tmp_path, ["--eth-rpc", anvil.provider.endpoint_uri])
+
+
+def serve_node(tmp_path: Path, options: list[str]) -> Iterator[str]:
     port, log_path = free_port(), tmp_path / "node.log"
-    command = [sys.executable, "-m", "adapters.cli", "node", "--home", str(tmp_path / "home"),
-               "--eth-rpc", anvil.provider.endpoint_uri, "--confirmations", "0", "--interval", "0.2",
-               "--fee", f"eth:{FEE_WEI}", "--http", f"127.0.0.1:{port}"]
+    command = [sys.executable, "-m", "adapters.cli", "node", "--home", str(tmp_path / "home"), *options,
+               "--confirmations", "0", "--interval", "0.2", "--fee", f"eth:{FEE_WEI}", "--http", f"127.0.0.1:{port}"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -182,3 +185,30 @@ def _in_block(js: OmgJs, txhash: str) -> dict | None:
 
 def _unsigned(tx: dict) -> str:
     return encode_unsigned(decode(bytes.fromhex(tx["txbytes"][2:]))).hex()
+
+
+def test_omgjs_against_omg_node_alone_on_its_embedded_chain(tmp_path: Path) -> None:
+    """No other process: omg-js's RootChain talks to the node's /eth, its ChildChain to the node."""
+    node = serve_node(tmp_path, [])
+    url = next(node)
+    try:
+        plasma = Deployment.load(tmp_path / "home" / DEPLOYMENT_FILE).framework
+        js = OmgJs(url, f"{url}/eth", plasma)  # eth-tester's account i has key i + 1: funded
+        alice, bob = address(ALICE), address(BOB)
+        js.root("deposit", {"amount": str(2 * ONE_ETH), "currency": ETH_ADDRESS}, ALICE)
+        [balance] = wait_for(lambda: js.child("getBalance", alice), "Alice's deposit on the child chain")
+        assert int(balance["amount"]) == 2 * ONE_ETH
+        typed = js.run("flow", "transferTyped", {"owner": alice, "fee": {"currency": ETH_ADDRESS},
+                                                 "payments": [{"owner": bob, "currency": ETH_ADDRESS, "amount": "5"}],
+                                                 "privateKey": "0x" + key(ALICE).hex()})
+        got = wait_for(lambda: _in_block(js, typed["txhash"]), "Alice's payment in a block")
+        wait_for(lambda: js.child("status")["last_mined_child_block_number"] >= got["block"]["blknum"], "the block's root")
+        [utxo] = js.child("getUtxos", bob)
+        exit_data = js.child("getExitData", {"blknum": utxo["blknum"], "txindex": utxo["txindex"], "oindex": utxo["oindex"]})
+        js.root("startStandardExit", {"utxoPos": exit_data["utxo_pos"], "outputTx": exit_data["txbytes"],
+                                      "inclusionProof": exit_data["proof"]}, BOB)
+        [queued] = js.root("getExitQueue", [ETH_ADDRESS])
+        assert int(queued["exitId"]) == int(js.root("getStandardExitId", {
+            "txBytes": exit_data["txbytes"], "utxoPos": exit_data["utxo_pos"], "isDeposit": False}))
+    finally:
+        node.close()
