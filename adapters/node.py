@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from adapters.ethereum import chain, contracts
+from adapters.node_client import publish, withdraw
 from adapters.params import DEPLOYMENT_FILE
 from adapters.ethereum.anchor import Deployment, Operator, Step
 from adapters.ethereum.follower import FollowError
@@ -54,6 +55,7 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
         click.echo("stopped")
     finally:
         if api is not None:
+            withdraw(home)
             api.close()
         node.store.close()
     return 0
@@ -71,6 +73,7 @@ def _serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: cha
     except OSError as exc:
         node.store.close()
         raise click.ClickException(f"cannot serve on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
+    publish(home, api.server.url)  # the CLI's writes on this home go through the API from now on
     click.echo(f"serving OMG's watcher API at {api.server.url}")
     if embedded is not None:
         click.echo(f"serving the embedded chain's Ethereum JSON-RPC at {api.server.url}/eth")

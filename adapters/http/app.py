@@ -20,6 +20,7 @@ from adapters.http.errors import ApiError, bad_request, error_body, error_respon
 from adapters.http.routes_eth import router as eth_router
 from adapters.http.routes_omg import router as omg_router
 from adapters.http.routes_ours import router as our_router
+from adapters.http.routes_seal import router as seal_router
 from adapters.http.service import Service
 from ledger.store import StoreError
 
@@ -43,6 +44,7 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(omg_router)
     app.include_router(our_router)
     app.include_router(eth_router)
+    app.include_router(seal_router)
     app.add_exception_handler(ApiError, lambda _, exc: error_response(exc))
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
