@@ -7,6 +7,8 @@ account is the operator (the PlasmaFramework's authority) and the watcher's chal
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -41,6 +43,7 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
     operator = Operator(node, w3, root, deployment.block, confirmations, challenger=w3.eth.accounts[0])
     click.echo(f"operator of {deployment.framework} on chain {deployment.chain_id}; ledger {home / 'ledger.db'}")
     api = _serve(node, home, listen, w3 if eth_rpc is None else None)
+    _stop_on_sigterm()
     done = 0
     try:
         while not steps or done < steps:
@@ -59,6 +62,18 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
             api.close()
         node.store.close()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (kill, systemd, docker; and the only stop signal a background job can take, since
+    non-interactive shells start those with SIGINT ignored) stops the node as Ctrl-C does:
+    the API closes and node.url goes."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: chain.Web3 | None):

@@ -90,7 +90,7 @@ def serve_node(tmp_path: Path, options: list[str]) -> Iterator[str]:
         assert process.poll() is None, log_path.read_text()
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # SIGINT is ignored if pytest runs as a background job
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:

@@ -41,7 +41,7 @@ def served_home(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         assert (home / NODE_URL_FILE).read_text().strip() == url
         yield home, url
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # SIGINT is ignored if pytest runs as a background job
         out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert not (home / NODE_URL_FILE).exists()  # removed on exit
