@@ -27,12 +27,14 @@ $(ANVIL):
 
 anvil: $(ANVIL)
 
-# omg-js's RootChain (the plasma-contracts v1.0.4 client) and the web3 1.x it expects, for
-# tests/integration/test_omgjs_on_anvil.py; in their own prefix, so npm leaves anvil's alone.
-OMGJS := .tools/omgjs/node_modules/@omisego/omg-js-rootchain/package.json
+# omg-js's RootChain (the plasma-contracts v1.0.4 client), its ChildChain (the watcher API's
+# client) and the web3 1.x they expect, for tests/integration/test_omgjs_*.py; in their own
+# prefix, so npm leaves anvil's alone.
+OMGJS := .tools/omgjs/node_modules/@omisego/omg-js-childchain/package.json
 
 $(OMGJS):
-	npm install --no-save --no-audit --no-fund --prefix .tools/omgjs @omisego/omg-js-rootchain@4.1.2-1.0.4 web3@1.10.4
+	npm install --no-save --no-audit --no-fund --prefix .tools/omgjs @omisego/omg-js-rootchain@4.1.2-1.0.4 \
+		@omisego/omg-js-childchain@4.1.2-1.0.4 @omisego/omg-js-util@4.1.2-1.0.4 web3@1.10.4
 
 omgjs: $(OMGJS)
 

@@ -11,11 +11,13 @@ import os
 import secrets
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import TypeVar
 
 import click
+import httpx
 from eventsourcing.persistence import PersistenceError
 
 from adapters.audit_report import (
@@ -27,6 +29,7 @@ from adapters.audit_report import (
     report_json,
     run_audit,
 )
+from adapters.node_client import NodeClient, NodeError, running_node
 from adapters.params import (
     ADDRESS,
     AMOUNT,
@@ -62,6 +65,7 @@ LOCAL_VERIFYING_CONTRACT = keccak256(b"omg-ledger local verifying contract")[12:
 # The demo flips a byte of a payment in the log's second half and cuts a tail past a snapshot:
 # it needs a log of a few hundred events.
 DEMO_MIN_TRANSFERS = 100
+T = TypeVar("T")
 # What opening an SQLite store can raise besides StoreError (the store does not translate these yet).
 STORE_FAILURES = (StoreError, OSError, sqlite3.Error, PersistenceError)
 
@@ -241,8 +245,11 @@ def keys_list(home: Path) -> None:
 @click.option("--token", type=TOKEN, default="eth", show_default=True)
 def deposit(home: Path, owner: str, amount: int, token: bytes) -> None:
     """Deposit AMOUNT (base units) to OWNER (key name or address) in the next deposit block
-    of a local ledger (a ledger anchored to a root chain takes deposits from its vaults)."""
+    of a local ledger (a ledger anchored to a root chain takes deposits from its vaults).
+    When a node serves the home: through the vault on its embedded chain, signed by OWNER's key."""
     keystore = keystore_at(home)
+    if (client := running_node(home)) is not None:
+        return _deposit_through(client, home, keystore, owner, amount, token)
     with open_node(home) as node:
         if reason := anchoring(home, node.state):
             raise click.ClickException(f"anchored_ledger: {reason}; deposit through the root chain's vaults")
@@ -259,6 +266,8 @@ def deposit(home: Path, owner: str, amount: int, token: bytes) -> None:
 def send(home: Path, sender: str, recipient: str, amount: int, token: bytes) -> None:
     """Pay AMOUNT from key SENDER to RECIPIENT; the scheduled fee is added."""
     keystore = keystore_at(home)
+    if (client := running_node(home)) is not None:
+        return _send_through(client, keystore, sender, recipient, amount, token)
     with open_node(home) as node:
         try:
             key = keystore.private_key(sender)
@@ -277,11 +286,58 @@ def send(home: Path, sender: str, recipient: str, amount: int, token: bytes) -> 
               help="Seal even a block with no transaction (refused by default: elixir-omg never forms one).")
 def seal(home: Path, allow_empty: bool) -> None:
     """Collect the open child block's fees and seal it with its Merkle root."""
+    if (client := running_node(home)) is not None:
+        sealed = _through(client, "block_sealed", lambda: client.seal(allow_empty))
+        click.echo(f"sealed block {sealed['blknum']} ({sealed['hash']}, {sealed['tx_count']} transactions) "
+                   f"through {client.url}")
+        return
     with open_node(home) as node:
         if not node.state.open_block_txs and not allow_empty:
             raise click.ClickException(f"empty_block: block {node.state.next_child_blknum} holds no transaction "
                                        "(--allow-empty seals it anyway)")
         report(node.seal())
+
+
+def _through(client: NodeClient, kind: str, write: Callable[[], T]) -> T:
+    """A write through the running node; its refusal reads as a local one (exit 1)."""
+    try:
+        return write()
+    except NodeError as exc:
+        click.echo(f"rejected {kind}: {exc.code}: {exc.description}")
+        sys.exit(1)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"the node at {client.url} failed: {exc}") from None
+
+
+def _send_through(client: NodeClient, keystore: Keystore, sender: str, recipient: str, amount: int,
+                  token: bytes) -> None:
+    try:
+        key, owner = keystore.private_key(sender), keystore.addresses()[sender]
+    except KeystoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    to = resolve(keystore, recipient)
+    placed = _through(client, "payment", lambda: client.pay(owner, key, to, token, amount))
+    click.echo(f"accepted payment {placed['txhash']} in block {placed['blknum']} at index {placed['txindex']} "
+               f"through {client.url}")
+
+
+def _deposit_through(client: NodeClient, home: Path, keystore: Keystore, owner: str, amount: int,
+                     token: bytes) -> None:
+    """On a served home the ledger is anchored: the deposit goes through the vault, signed by OWNER."""
+    from web3.exceptions import Web3Exception  # web3 only for this path: the CLI starts fast
+
+    from adapters.ethereum.chain import ChainError
+
+    try:
+        key = keystore.private_key(owner)
+    except KeystoreError as exc:
+        raise click.ClickException(f"{exc}: a deposit through the vault is signed by its owner's key") from None
+    try:
+        blknum = _through(client, "deposit", lambda: client.deposit(home, key, token, amount))
+    except (ChainError, Web3Exception, ValueError) as exc:
+        raise click.ClickException(f"the deposit through {client.url}/eth failed: {exc}") from None
+    click.echo(f"deposited {amount} in deposit block {blknum} through {client.url}/eth; "
+               "the node applies it when it follows the root chain")
 
 
 @main.command()

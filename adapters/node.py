@@ -7,12 +7,15 @@ account is the operator (the PlasmaFramework's authority) and the watcher's chal
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from pathlib import Path
 
 import click
 
 from adapters.ethereum import chain, contracts
+from adapters.node_client import publish, withdraw
 from adapters.params import DEPLOYMENT_FILE
 from adapters.ethereum.anchor import Deployment, Operator, Step
 from adapters.ethereum.follower import FollowError
@@ -39,7 +42,8 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
     confirmations = (0 if eth_rpc is None else 12) if confirmations is None else confirmations
     operator = Operator(node, w3, root, deployment.block, confirmations, challenger=w3.eth.accounts[0])
     click.echo(f"operator of {deployment.framework} on chain {deployment.chain_id}; ledger {home / 'ledger.db'}")
-    api = _serve(node, home, listen)
+    api = _serve(node, home, listen, w3 if eth_rpc is None else None)
+    _stop_on_sigterm()
     done = 0
     try:
         while not steps or done < steps:
@@ -54,23 +58,40 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
         click.echo("stopped")
     finally:
         if api is not None:
+            withdraw(home)
             api.close()
         node.store.close()
     return 0
 
 
-def _serve(node: Node, home: Path, listen: tuple[str, int] | None):  # -> adapters.http.app.Api | None
-    """The HTTP API beside the operator loop (`--http`): its writes and the loop's share one writer."""
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (kill, systemd, docker; and the only stop signal a background job can take, since
+    non-interactive shells start those with SIGINT ignored) stops the node as Ctrl-C does:
+    the API closes and node.url goes."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: chain.Web3 | None):
+    """The HTTP API beside the operator loop (`--http`): its writes and the loop's share one writer;
+    an embedded chain's JSON-RPC is served at /eth. Returns an adapters.http.app.Api or None."""
     if listen is None:
         return None
     from adapters.http.app import Api
 
     try:
-        api = Api.start(node, home / "ledger.db", *listen)
+        api = Api.start(node, home / "ledger.db", *listen, chain=embedded)
     except OSError as exc:
         node.store.close()
         raise click.ClickException(f"cannot serve on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
+    publish(home, api.server.url)  # the CLI's writes on this home go through the API from now on
     click.echo(f"serving OMG's watcher API at {api.server.url}")
+    if embedded is not None:
+        click.echo(f"serving the embedded chain's Ethereum JSON-RPC at {api.server.url}/eth")
     return api
 
 

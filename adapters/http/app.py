@@ -17,9 +17,11 @@ from starlette.responses import JSONResponse
 
 from adapters.http import models as m
 from adapters.http.errors import ApiError, bad_request, error_body, error_response
+from adapters.http.routes_eth import router as eth_router
 from adapters.http.routes_omg import router as omg_router
 from adapters.http.routes_ours import router as our_router
 from adapters.http.pages import router as pages_router
+from adapters.http.routes_seal import router as seal_router
 from adapters.http.service import Service
 from ledger.store import StoreError
 
@@ -43,6 +45,8 @@ def create_app(service: Service) -> FastAPI:
     app.include_router(omg_router)
     app.include_router(our_router)
     app.include_router(pages_router)  # the web wallet and explorer
+    app.include_router(eth_router)
+    app.include_router(seal_router)
     app.add_exception_handler(ApiError, lambda _, exc: error_response(exc))
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http_error)
@@ -147,8 +151,9 @@ class Api:
         self.service, self.server = service, server
 
     @classmethod
-    def start(cls, node, log_path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> Api:
-        service = Service(node, log_path)
+    def start(cls, node, log_path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, chain=None) -> Api:
+        """`chain`: the embedded root chain's Web3, served at /eth (None: not served)."""
+        service = Service(node, log_path, chain=chain)
         try:
             return cls(service, Server(service, host, port).start())
         except OSError:

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import attrs
+from web3 import Web3
 
 from adapters.http.committer import Committer, Placed
 from adapters.http.errors import ApiError
@@ -22,6 +23,7 @@ class Service:
     folder: Folder = attrs.field(init=False)
     reports: list = attrs.Factory(list)  # the watcher's reports of the operator's last step
     audit_verdict: dict | None = None  # the last audit.get verdict, for the log it audited
+    chain: Web3 | None = None  # the embedded root chain, served at /eth; None with --eth-rpc
 
     def __attrs_post_init__(self) -> None:
         self.folder = Folder(self.log_path)

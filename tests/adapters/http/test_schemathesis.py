@@ -27,4 +27,5 @@ def test_schemathesis_finds_nothing(api, tmp_path):
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert "No issues found" in run.stdout
-    assert "Tested: 30" in run.stdout  # every route of the document was exercised
+    routes = len(api.client.get(f"{api.url}/openapi.json").json()["paths"])
+    assert routes >= 30 and f"Tested: {routes}" in run.stdout  # every route of the document was exercised
