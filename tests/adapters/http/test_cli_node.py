@@ -38,8 +38,13 @@ def test_node_serves_while_it_runs(tmp_path):
         balance = httpx.post(f"http://127.0.0.1:{port}/account.get_balance", json={"address": "0x" + "00" * 20}).json()
         assert balance == {"version": balance["version"], "success": True, "data": [], "service_name": "omg-ledger"}
     finally:
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=120)
+        # SIGTERM, not SIGINT: a background job (CI under `&`) starts with SIGINT ignored
+        process.send_signal(signal.SIGTERM)
+        try:
+            out, err = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a node behind
+            raise
     assert process.returncode == 0, err
     assert f"serving OMG's watcher API at http://127.0.0.1:{port}" in out and "stopped" in out
 
