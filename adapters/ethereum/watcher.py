@@ -11,9 +11,9 @@ holds its transaction in a block: answered with that inclusion), invalid_piggyba
 
 A challenge is reconciled with the root chain at every check, not remembered as done: it is
 sent, for each instance of an in-flight exit (the same transaction may exit again under its id
-once an instance ended), while the exit game's head state still needs it (the exit open, the exit canonical with
-no older competitor known, the piggyback still set), so one a reorganisation dropped is sent
-again, and one someone else made first is not sent. The log's record of the challenge, which
+once an instance ended), while the exit game's head state still needs it (the exit open, the
+exit canonical with no older competitor known, the piggyback still set), so one a
+reorganisation dropped is sent again, and one someone else made first is not sent. The log's record of the challenge, which
 the follower applies after its confirmations, is what ends it.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from proofs.payment import MAX_INPUTS, decode, decode_utxo_pos, unsigned_bytes
 
 # Fields of the exit game's StandardExit and InFlightExit structs (plasma-contracts' order).
 EXITABLE = 0
-IS_CANONICAL, EXIT_MAP, OLDEST_COMPETITOR = 0, 2, -1
+IS_CANONICAL, STARTED, EXIT_MAP, OLDEST_COMPETITOR = 0, 1, 2, -1
 NOT_INCLUDED = 2**256 - 1  # the exit game's position for a competitor shown without inclusion (position 0)
 
 
@@ -147,7 +147,7 @@ class Watcher:
         if blknum > state.submitted_blknum:  # the contract could not see the inclusion yet
             return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is in unsubmitted block {blknum}", exit_id)]
         inclusion = merkle.proof(self.index.leaves(blknum), txindex)
-        responded = self._send(("respond", *_instance(exit_id, record)), lambda: not self._in_flight_exit(exit_id)[IS_CANONICAL],
+        responded = self._send(("respond", *_instance(exit_id, record)), lambda: self._non_canonical(exit_id),
                                lambda: self.client.respond_to_non_canonical(self.challenger, record.tx, tx_pos, inclusion))
         return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is included at {tx_pos}", exit_id,
                        challenged=responded)]
@@ -228,6 +228,11 @@ class Watcher:
 
     def _in_flight_exit(self, exit_id: int) -> Any:
         return self.client.root.exit_game.functions.inFlightExits([exit_id]).call()[0]
+
+    def _non_canonical(self, exit_id: int) -> bool:
+        """Whether the exit game's head holds the exit open and non-canonical (an ended one reads as empty)."""
+        ife = self._in_flight_exit(exit_id)
+        return bool(ife[STARTED]) and not ife[IS_CANONICAL]
 
     def _piggybacked(self, exit_id: int, bit: int) -> Callable[[], bool]:
         """Whether the exit game's head still holds piggyback `bit` (inputs 0-3, outputs 4-7)."""
