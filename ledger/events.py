@@ -240,6 +240,24 @@ class InFlightExitWithdrawn:
 
 
 @attrs.frozen
+class InFlightExitDeleted:
+    """An in-flight exit nobody piggybacked was deleted after its first phase (its bond returned)."""
+
+    KIND: ClassVar[str] = "in_flight_exit_deleted"
+    SCHEMA: ClassVar[tuple] = (UINT,)
+    exit_id: int
+
+
+@attrs.frozen
+class InFlightExitFinalized:
+    """Processing the last queue entry of an in-flight exit ended it (its bond returned)."""
+
+    KIND: ClassVar[str] = "in_flight_exit_finalized"
+    SCHEMA: ClassVar[tuple] = (UINT,)
+    exit_id: int
+
+
+@attrs.frozen
 class RootChainSynced:
     """Every root-chain fact up to Ethereum block `eth_block` (hash `eth_hash`) is in the log:
     the follower's cursor, appended in the same batch as the facts, so it moves with them."""
@@ -408,7 +426,7 @@ Event = Union[
     Genesis, Deposit, Payment, FeeCollected, BlockSealed, BlockSubmitted,
     ExitStarted, ExitChallenged, ExitProcessed,
     InFlightExitStarted, InFlightExitPiggybacked, InFlightExitChallenged, InFlightExitResponded,
-    PiggybackChallenged, InFlightExitWithdrawn, RootChainSynced, PayoutFailed, PayoutClaimed,
+    PiggybackChallenged, InFlightExitWithdrawn, InFlightExitDeleted, InFlightExitFinalized, RootChainSynced, PayoutFailed, PayoutClaimed,
     StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
     FeeVoted, FeeEpochClosed, ValidatorUnjailed, StateCheckpoint,
 ]

@@ -31,6 +31,8 @@ from ledger.events import (
     ExitProcessed,
     ExitStarted,
     InFlightExitChallenged,
+    InFlightExitDeleted,
+    InFlightExitFinalized,
     InFlightExitPiggybacked,
     InFlightExitResponded,
     InFlightExitStarted,
@@ -177,7 +179,28 @@ def _in_flight(state: State, exit_id: int) -> InFlightExit:
     record = state.exits.get(exit_id)
     if not isinstance(record, InFlightExit):
         raise Rejected("exit_not_found", f"no in-flight exit {exit_id}")
+    if record.ended:
+        raise Rejected("exit_ended", f"in-flight exit {exit_id} has ended")
     return record
+
+
+def _previous_instance(state: State, event: InFlightExitStarted) -> InFlightExit | None:
+    """The ended exit a start restarts, if any. Only an ended exit of the same transaction
+    restarts: the exit game derives the id from the transaction."""
+    previous = state.exits.get(event.exit_id)
+    if previous is not None and not (isinstance(previous, InFlightExit) and previous.ended and previous.tx == event.tx):
+        raise Rejected("exit_already_started", f"exit {event.exit_id}")
+    return previous
+
+
+def _restarted(record: InFlightExit, previous: InFlightExit | None) -> InFlightExit:
+    """`record` as the next instance under its id. What the id's earlier instances consumed and
+    left in reserve stays the id's: the exit game counts inputs finalized by this id as its own,
+    so a later instance may pay outputs an earlier one left unpaid."""
+    if previous is None:
+        return record
+    return attrs.evolve(record, reserve=previous.reserve, inputs_consumed=previous.inputs_consumed,
+                        restarts=previous.restarts + 1)
 
 
 def _input_outputs(event: InFlightExitStarted, inputs: tuple[int, ...]) -> tuple[Lock, ...]:
@@ -196,13 +219,13 @@ def _input_outputs(event: InFlightExitStarted, inputs: tuple[int, ...]) -> tuple
 
 
 def apply_in_flight_exit_started(state: State, event: InFlightExitStarted) -> State:
-    """As elixir-omg: the in-flight transaction's inputs the ledger holds leave the child chain."""
+    """As elixir-omg: the in-flight transaction's inputs the ledger holds leave the child chain.
+    A start under the id of an ended exit of the same transaction is that exit restarted."""
     params_of(state)
-    if event.exit_id in state.exits:
-        raise Rejected("exit_already_started", f"exit {event.exit_id}")
+    previous = _previous_instance(state, event)
     tx = decode_tx(event.tx)
     inputs = _input_outputs(event, tx.inputs)
-    record = InFlightExit(event.tx, keccak256(event.tx), inputs, tx.outputs)
+    record = _restarted(InFlightExit(event.tx, keccak256(event.tx), inputs, tx.outputs), previous)
     locks = _unspent_locks(state, inputs)
     return advance(
         state,
@@ -314,6 +337,17 @@ def apply_withdrawn(state: State, event: InFlightExitWithdrawn) -> State:
     record = attrs.evolve(record, piggybacked=record.piggybacked - {key}, withdrawn=record.withdrawn | {key})
     return advance(state, exits=state.exits.set(event.exit_id, record), **changes,
                    effects=attrs.evolve(fx, kind=InFlightExitWithdrawn.KIND))
+
+
+def apply_ife_ended(state: State, event: InFlightExitDeleted | InFlightExitFinalized) -> State:
+    """The exit game emptied the exit: its record closes, so the same transaction may exit
+    again under its id. What it took off the child chain stays off, and its reserve stays
+    the id's. Deletion is only of an exit never piggybacked (the exit game refuses one queued)."""
+    record = _in_flight(state, event.exit_id)
+    if isinstance(event, InFlightExitDeleted) and (record.piggybacked or record.withdrawn):
+        raise Rejected("exit_piggybacked", f"in-flight exit {event.exit_id} is piggybacked: only processing ends it")
+    exits = state.exits.set(event.exit_id, attrs.evolve(record, ended=True))
+    return advance(state, exits=exits, effects=Effects(kind=event.KIND))
 
 
 def reserves(state: State) -> Map:

@@ -178,19 +178,29 @@ def optional(codec: Codec) -> Codec:
     return Codec(lambda value: _list([] if value is None else [codec.encode(value)]), parse)
 
 
-def record(cls: type, **fields: Codec) -> Codec:
-    """An attrs class (or NamedTuple) as the list of its fields, in declaration order."""
+def record(cls: type, later: int = 0, **fields: Codec) -> Codec:
+    """An attrs class (or NamedTuple) as the list of its fields, in declaration order. The last
+    `later` fields were added since version 1: trailing ones at their defaults are left out, so
+    a record without them keeps its bytes (and the states holding it their hashes)."""
     names = [f.name for f in attrs.fields(cls)] if attrs.has(cls) else list(cls._fields)
     assert names == list(fields), f"{cls.__name__}: schema {list(fields)} != fields {names}"
     codecs = list(fields.values())
     getter = operator.attrgetter(*names)
     encoders = [codec.encode for codec in codecs]
+    first_later = len(codecs) - later
+    defaults = [f.default for f in attrs.fields(cls)[first_later:]] if later else []
 
     def encode(obj: Any) -> bytes:
-        return _list([enc(v) for enc, v in zip(encoders, getter(obj))])
+        values = list(getter(obj))
+        while len(values) > first_later and values[-1] == defaults[len(values) - 1 - first_later]:
+            values.pop()
+        return _list([enc(v) for enc, v in zip(encoders, values)])
 
     def parse(item: rlp.Item) -> Any:
-        return cls(*(codec.from_rlp(part) for codec, part in zip(codecs, _list_of(item, len(codecs)))))
+        parts = _list_of(item)
+        if not first_later <= len(parts) <= len(codecs):
+            raise _fail(f"a {cls.__name__} has {first_later} to {len(codecs)} fields, got {len(parts)}")
+        return cls(*(codec.from_rlp(part) for codec, part in zip(codecs, parts)))
 
     return Codec(encode, parse)
 
@@ -203,6 +213,7 @@ BLOCK = record(Block, root=HASH, tx_count=UINT, is_deposit=FLAG, log_head=BYTES)
 STANDARD_EXIT = record(StandardExit, utxo_pos=UINT, output=OUTPUT, backed=FLAG, status=TEXT)
 IN_FLIGHT_EXIT = record(
     InFlightExit,
+    2,  # ended, restarts
     tx=BYTES,
     tx_hash=HASH,
     inputs=sequence_of(tuple_of(UINT, OUTPUT)),
@@ -212,6 +223,8 @@ IN_FLIGHT_EXIT = record(
     withdrawn=set_of(tuple_of(FLAG, UINT)),
     reserve=TOKEN_TOTALS,
     inputs_consumed=FLAG,
+    ended=FLAG,
+    restarts=UINT,
 )
 # The two kinds of exit share one map: a tag says which.
 _EXIT_KINDS: tuple[tuple[type, Codec], ...] = ((StandardExit, STANDARD_EXIT), (InFlightExit, IN_FLIGHT_EXIT))

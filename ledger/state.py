@@ -47,7 +47,13 @@ class StandardExit:
 class InFlightExit:
     """An in-flight exit (MoreVP): the transaction, its inputs as the exit game saw them,
     canonicity, piggybacks and payouts. `reserve` holds, per token, the value of inputs
-    consumed when a canonical but unincluded transaction's outputs began to be paid."""
+    consumed when a canonical but unincluded transaction's outputs began to be paid.
+
+    The exit game's id is derived from the transaction, so once an exit ended (deleted, or
+    its last queue entry processed) the same transaction can exit again under the same id:
+    the record is then `ended`, and a restart replaces it, keeping the id's `reserve` and
+    `inputs_consumed` (the exit game counts inputs it finalized for this id as this id's, so a
+    later instance may pay outputs the earlier one left) and counting `restarts`."""
 
     tx: bytes  # unsigned bytes
     tx_hash: bytes
@@ -58,6 +64,8 @@ class InFlightExit:
     withdrawn: frozenset = frozenset()  # (is_output, index)
     reserve: Map = Map()
     inputs_consumed: bool = False
+    ended: bool = False
+    restarts: int = 0  # instances under this id that ended before this one
 
 
 @attrs.frozen

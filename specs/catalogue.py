@@ -32,6 +32,8 @@ from ledger.events import (
     ExitStarted,
     FeeCollected,
     FeeEpochClosed,
+    InFlightExitDeleted,
+    InFlightExitFinalized,
     InFlightExitPiggybacked,
     InFlightExitStarted,
     InFlightExitWithdrawn,
@@ -859,6 +861,31 @@ def unclaimed_owed(before: State, event: Event, after: State) -> str | None:
     return None
 
 
+_ENDS = (InFlightExitDeleted, InFlightExitFinalized)
+_LEDGER_SETS = ("utxos", "spent", "exiting", "in_exit", "exited", "unbacked")
+
+
+def in_flight_instances(before: State, event: Event, after: State) -> str | None:
+    """An in-flight exit's end closes its record and moves nothing; only a start of the same
+    transaction reopens an ended id, as a fresh instance keeping the id's reserve and consumed
+    inputs; nothing else changes an ended record."""
+    exit_id = getattr(event, "exit_id", None)
+    was, now = before.exits.get(exit_id), after.exits.get(exit_id)
+    if isinstance(event, _ENDS):
+        moved = [name for name in _LEDGER_SETS if getattr(after, name) is not getattr(before, name)]
+        if not isinstance(was, InFlightExit) or was.ended or now != attrs.evolve(was, ended=True) or moved:
+            return f"exit {exit_id} ended from {was} to {now}, moving {moved}"
+        return None
+    if not (isinstance(was, InFlightExit) and was.ended) or now == was:
+        return None
+    if not isinstance(event, InFlightExitStarted) or not isinstance(now, InFlightExit) or now.tx != was.tx:
+        return f"ended exit {exit_id} changed by {type(event).__name__}"
+    fresh = (not now.ended, now.canonical, not now.piggybacked, not now.withdrawn, now.restarts == was.restarts + 1)
+    if not all(fresh) or _nonzero(now.reserve) != _nonzero(was.reserve) or now.inputs_consumed != was.inputs_consumed:
+        return f"exit {exit_id} restarted as {now} after {was}"
+    return None
+
+
 CATALOGUE: tuple[Invariant, ...] = (
     Invariant(
         "INV-VALUE-CONSERVED",
@@ -999,6 +1026,13 @@ CATALOGUE: tuple[Invariant, ...] = (
         "plasma-contracts EthVault.withdraw (WithdrawFailed keeps the value in the vault); this root chain's vault claim",
         "transition",
         unclaimed_owed,
+    ),
+    Invariant(
+        "INV-IFE-INSTANCE",
+        "An in-flight exit's end closes its record and moves no value; only the same transaction restarts its id, as a fresh instance keeping the id's reserve.",
+        "plasma-contracts PaymentExitGame: the in-flight exit id is derived from the transaction, deleteNonPiggybackedInFlightExit and processing empty the exit, outputs finalized per exit id",
+        "transition",
+        in_flight_instances,
     ),
 )
 

@@ -146,6 +146,15 @@ class WithdrawPiggyback:
 
 
 @dataclass(frozen=True)
+class EndInFlightExit:
+    """The exit game emptied an in-flight exit: `deleted` (never piggybacked, after its first
+    phase) or finalized (its last queue entry processed). Its transaction may then exit again."""
+
+    exit_id: int
+    deleted: bool
+
+
+@dataclass(frozen=True)
 class FailPayout:
     """A vault kept a payout `receiver` refused."""
 
@@ -252,7 +261,7 @@ class Unjail:
 Command = (
     DepositIntent | PaymentIntent | GarbagePayment | CollectFee | SealBlock
     | SubmitBlock | SyncRootChain | Checkpoint | StartExit | ChallengeExit | ProcessExit | StartInFlightExit | Piggyback
-    | SetCanonical | ChallengePiggyback | WithdrawPiggyback
+    | SetCanonical | ChallengePiggyback | WithdrawPiggyback | EndInFlightExit
     | OpenStaking | Bond | Unbond | WithdrawStake | Commit | Equivocate | VoteFees | CloseEpoch | Unjail
 )
 

@@ -24,14 +24,16 @@ def ledger_exit(record: StandardExit | InFlightExit) -> tuple:
         return ("standard", record.utxo_pos, as_out(record.output), record.backed, record.status)
     inputs = tuple((pos, as_out(output)) for pos, output in record.inputs)
     return ("in-flight", record.tx, inputs, tuple(as_out(o) for o in record.outputs), record.canonical,
-            set(record.piggybacked), set(record.withdrawn), nonzero(record.reserve), record.inputs_consumed)
+            set(record.piggybacked), set(record.withdrawn), nonzero(record.reserve), record.inputs_consumed,
+            record.ended, record.restarts)
 
 
 def model_exit(record: object) -> tuple:
     if isinstance(record, ExitRecord):
         return ("standard", record.pos, record.out, record.backed, record.status)
     return ("in-flight", record.leaf, tuple(record.inputs), tuple(record.outputs), record.canonical,  # type: ignore[attr-defined]
-            record.piggybacked, record.withdrawn, nonzero(record.reserve), record.inputs_consumed)  # type: ignore[attr-defined]
+            record.piggybacked, record.withdrawn, nonzero(record.reserve), record.inputs_consumed,  # type: ignore[attr-defined]
+            record.ended, record.restarts)  # type: ignore[attr-defined]
 
 
 def ledger_staking(s: Staking | None) -> dict | None:

@@ -11,6 +11,8 @@ from ledger.events import (
     ExitProcessed,
     ExitStarted,
     InFlightExitChallenged,
+    InFlightExitDeleted,
+    InFlightExitFinalized,
     InFlightExitPiggybacked,
     InFlightExitResponded,
     InFlightExitStarted,
@@ -31,6 +33,7 @@ from specs.commands import (
     ChallengePiggyback,
     Checkpoint,
     ClaimPayout,
+    EndInFlightExit,
     FailPayout,
     PaymentIntent,
     Piggyback,
@@ -54,6 +57,10 @@ def standard_exits(model: Model) -> bool:
 
 def in_flight_exits(model: Model) -> bool:
     return any(isinstance(record, InFlightRecord) for record in model.exits.values())
+
+
+def ended_in_flight_exits(model: Model) -> list[int]:
+    return sorted(i for i, r in model.exits.items() if isinstance(r, InFlightRecord) and r.ended)
 
 
 class ExitSteps:
@@ -226,6 +233,26 @@ class ExitSteps:
     def withdraw_piggyback(self, data: st.DataObject) -> None:
         exit_id, slot = self._piggybacked(data)
         self.submit(WithdrawPiggyback(exit_id, slot), InFlightExitWithdrawn(exit_id, *slot))
+
+    @precondition(lambda self: in_flight_exits(self.model))
+    @rule(data=st.data(), deleted=st.booleans())
+    def end_in_flight_exit(self, data: st.DataObject, deleted: bool) -> None:
+        """The exit game empties an in-flight exit: deleted unpiggybacked, or its last entry processed."""
+        exit_id = self._exit_id(data, InFlightRecord)
+        event = InFlightExitDeleted(exit_id) if deleted else InFlightExitFinalized(exit_id)
+        self.submit(EndInFlightExit(exit_id, deleted), event)
+
+    @precondition(lambda self: ended_in_flight_exits(self.model))
+    @rule(data=st.data())
+    def restart_in_flight_exit(self, data: st.DataObject) -> None:
+        """Anyone starts an ended exit's transaction again: the exit game gives it the same id."""
+        exit_id = data.draw(st.sampled_from(ended_in_flight_exits(self.model)))
+        record = self.model.exits[exit_id]
+        assert isinstance(record, InFlightRecord)
+        inputs = tuple(pos for pos, _ in record.inputs)
+        intent = StartInFlightExit(exit_id, record.leaf, inputs, tuple(out for _, out in record.inputs), tuple(record.outputs))
+        input_txs = tuple(self.model.tx_bytes(pos) or b"" for pos in inputs)
+        self.submit(intent, InFlightExitStarted(exit_id, record.leaf, input_txs, inputs))
 
     # -- payouts a vault kept for their receiver, and their claims ---------------------------
 

@@ -6,6 +6,7 @@ from specs.commands import (
     ChallengeExit,
     ChallengePiggyback,
     ClaimPayout,
+    EndInFlightExit,
     FailPayout,
     Piggyback,
     ProcessExit,
@@ -139,8 +140,11 @@ class ExitRules:
         return Verdict.of(set())
 
     def _start_in_flight(self, c: StartInFlightExit) -> Verdict:
+        """A new exit, or the same transaction again under the id of its ended exit (the exit
+        game derives the id from the transaction), keeping what the id consumed and reserved."""
         codes = set()
-        if c.exit_id in self.exits:
+        previous = self.exits.get(c.exit_id)
+        if previous is not None and not (isinstance(previous, InFlightRecord) and previous.ended and previous.leaf == c.leaf):
             codes.add("exit_already_started")
         if not c.consistent or None in c.input_outputs:
             codes.add("malformed_event")
@@ -149,14 +153,31 @@ class ExitRules:
         if codes:
             return Verdict.of(codes)
         inputs = [(pos, out) for pos, out in zip(c.inputs, c.input_outputs) if out is not None]
-        self.exits[c.exit_id] = InFlightRecord(c.leaf, inputs, list(c.outputs))
+        record = InFlightRecord(c.leaf, inputs, list(c.outputs))
+        if isinstance(previous, InFlightRecord):
+            record.reserve, record.inputs_consumed = dict(previous.reserve), previous.inputs_consumed
+            record.restarts = previous.restarts + 1
+        self.exits[c.exit_id] = record
         for pos, out in inputs:
             self._take_off(pos, out)
         return Verdict.of(set())
 
-    def _in_flight(self, exit_id: int) -> InFlightRecord | None:
+    def _in_flight(self, exit_id: int) -> InFlightRecord | str:
+        """The live in-flight exit `exit_id`, or why there is none."""
         record = self.exits.get(exit_id)
-        return record if isinstance(record, InFlightRecord) else None
+        if not isinstance(record, InFlightRecord):
+            return "exit_not_found"
+        return "exit_ended" if record.ended else record
+
+    def _end_in_flight(self, c: EndInFlightExit) -> Verdict:
+        """The record closes; what the exit took off the child chain stays off."""
+        record = self._in_flight(c.exit_id)
+        if isinstance(record, str):
+            return Verdict.of({record})
+        if c.deleted and (record.piggybacked or record.withdrawn):
+            return Verdict.of({"exit_piggybacked"})
+        record.ended = True
+        return Verdict.of(set())
 
     @staticmethod
     def _slot_out(record: InFlightRecord, slot: Slot) -> Out | None:
@@ -166,8 +187,8 @@ class ExitRules:
 
     def _piggyback(self, c: Piggyback) -> Verdict:
         record = self._in_flight(c.exit_id)
-        if record is None:
-            return Verdict.of({"exit_not_found"})
+        if isinstance(record, str):
+            return Verdict.of({record})
         out = self._slot_out(record, c.slot)
         if out is None:
             return Verdict.of({"malformed_event"})
@@ -181,15 +202,15 @@ class ExitRules:
 
     def _set_canonical(self, c: SetCanonical) -> Verdict:
         record = self._in_flight(c.exit_id)
-        if record is None:
-            return Verdict.of({"exit_not_found"})
+        if isinstance(record, str):
+            return Verdict.of({record})
         record.canonical = c.canonical
         return Verdict.of(set())
 
     def _challenge_piggyback(self, c: ChallengePiggyback) -> Verdict:
         record = self._in_flight(c.exit_id)
-        if record is None:
-            return Verdict.of({"exit_not_found"})
+        if isinstance(record, str):
+            return Verdict.of({record})
         if c.slot not in record.piggybacked:
             return Verdict.of({"not_piggybacked"})
         record.piggybacked.remove(c.slot)
@@ -199,8 +220,8 @@ class ExitRules:
         """An input, or an output of an included transaction, is paid as a standard exit would
         be; an output of a transaction never included is paid from its inputs' value."""
         record = self._in_flight(c.exit_id)
-        if record is None:
-            return Verdict.of({"exit_not_found"})
+        if isinstance(record, str):
+            return Verdict.of({record})
         if c.slot not in record.piggybacked:
             return Verdict.of({"not_piggybacked"})
         out = self._slot_out(record, c.slot)

@@ -26,6 +26,8 @@ class InFlightRecord:
     withdrawn: set[Slot] = field(default_factory=set)
     reserve: dict[bytes, int] = field(default_factory=dict)  # inputs' value backing an unincluded tx's outputs
     inputs_consumed: bool = False
+    ended: bool = False
+    restarts: int = 0  # instances under this id that ended before this one
 
 
 @dataclass

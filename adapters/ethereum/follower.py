@@ -149,6 +149,9 @@ class Follower:
                 ev.InFlightExitWithdrawn(log.args.exitId, False, log.args.inputIndex)],
             ("exit_game", "InFlightExitOutputWithdrawn"): lambda log, _: [
                 ev.InFlightExitWithdrawn(log.args.exitId, True, log.args.outputIndex)],
+            # The exit's end, after which its transaction may exit again under the same id.
+            ("exit_game", "InFlightExitDeleted"): lambda log, _: [ev.InFlightExitDeleted(log.args.exitId)],
+            ("exit_game", "InFlightExitFinalized"): lambda log, _: [ev.InFlightExitFinalized(log.args.exitId)],
         }
 
     def _exit_started(self, log: Log, index: ExitIndex) -> list[ev.Event]:

@@ -10,9 +10,10 @@ holds its transaction in a block: answered with that inclusion), invalid_piggyba
 (an in-flight exit's inputs or outputs not yet piggybacked).
 
 A challenge is reconciled with the root chain at every check, not remembered as done: it is
-sent while the exit game's head state still needs it (the exit open, the exit canonical with
-no older competitor known, the piggyback still set), so one a reorganisation dropped is sent
-again, and one someone else made first is not sent. The log's record of the challenge, which
+sent, for each instance of an in-flight exit (the same transaction may exit again under its id
+once an instance ended), while the exit game's head state still needs it (the exit open, the
+exit canonical with no older competitor known, the piggyback still set), so one a
+reorganisation dropped is sent again, and one someone else made first is not sent. The log's record of the challenge, which
 the follower applies after its confirmations, is what ends it.
 """
 from __future__ import annotations
@@ -35,7 +36,7 @@ from proofs.payment import MAX_INPUTS, decode, decode_utxo_pos, unsigned_bytes
 
 # Fields of the exit game's StandardExit and InFlightExit structs (plasma-contracts' order).
 EXITABLE = 0
-IS_CANONICAL, EXIT_MAP, OLDEST_COMPETITOR = 0, 2, -1
+IS_CANONICAL, STARTED, EXIT_MAP, OLDEST_COMPETITOR = 0, 1, 2, -1
 NOT_INCLUDED = 2**256 - 1  # the exit game's position for a competitor shown without inclusion (position 0)
 
 
@@ -108,7 +109,7 @@ class Watcher:
     def _in_flight_exits(self, state: State) -> list[Report]:
         reports = []
         for exit_id, record in state.exits.items():
-            if isinstance(record, InFlightExit):
+            if isinstance(record, InFlightExit) and not record.ended:
                 reports += self._in_flight(exit_id, record) + self._spent_outputs(state, exit_id, record)
                 reports += self._wrongly_challenged(state, exit_id, record)
         return reports
@@ -120,11 +121,11 @@ class Watcher:
             if proof is None:
                 continue
             if record.canonical:
-                challenged = self._challenge_canonicity(exit_id, proof)
+                challenged = self._challenge_canonicity(exit_id, record, proof)
                 reports.append(Report("noncanonical_ife", f"input {pos} of in-flight exit {exit_id} is spent elsewhere",
                                       exit_id, challenged=challenged))
             if (False, input_index) in record.piggybacked:
-                challenged = self._send(("input", exit_id, input_index), self._piggybacked(exit_id, input_index),
+                challenged = self._send(("input", *_instance(exit_id, record), input_index), self._piggybacked(exit_id, input_index),
                                         lambda: self.client.challenge_input_spent(self.challenger, proof))
                 reports.append(Report("invalid_piggyback", f"piggybacked input {pos} is spent", exit_id, challenged=challenged))
         taken = record.piggybacked | record.withdrawn
@@ -146,7 +147,7 @@ class Watcher:
         if blknum > state.submitted_blknum:  # the contract could not see the inclusion yet
             return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is in unsubmitted block {blknum}", exit_id)]
         inclusion = merkle.proof(self.index.leaves(blknum), txindex)
-        responded = self._send(("respond", exit_id),
+        responded = self._send(("respond", *_instance(exit_id, record)), lambda: self._non_canonical(exit_id),
                                lambda: self.client.respond_to_non_canonical(self.challenger, record.tx, tx_pos, inclusion))
         return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is included at {tx_pos}", exit_id,
                        challenged=responded)]
@@ -160,7 +161,7 @@ class Watcher:
             spent = self.index.spends.get(pos) if pos is not None else None
             if spent is None:
                 continue
-            challenged = self._send(("output", exit_id, index), self._piggybacked(exit_id, MAX_INPUTS + index),
+            challenged = self._send(("output", *_instance(exit_id, record), index), self._piggybacked(exit_id, MAX_INPUTS + index),
                                     lambda: self._challenge_output_spent(record, tx_pos, Spend.of(spent.signed_tx, pos)))
             reports.append(Report("invalid_piggyback", f"piggybacked output {pos} is spent", exit_id, challenged=challenged))
         return reports
@@ -197,7 +198,7 @@ class Watcher:
             self._witnesses[record.tx_hash] = [bytes(w) for w in params["args"]["inFlightTxWitnesses"]]
         return self._witnesses[record.tx_hash][input_index]
 
-    def _challenge_canonicity(self, exit_id: int, proof: DoubleSpendProof) -> bool:
+    def _challenge_canonicity(self, exit_id: int, record: InFlightExit, proof: DoubleSpendProof) -> bool:
         position, inclusion = self._competitor(proof)
         ranked = position or NOT_INCLUDED
 
@@ -205,7 +206,7 @@ class Watcher:
             ife = self._in_flight_exit(exit_id)
             return bool(ife[IS_CANONICAL]) and (ife[OLDEST_COMPETITOR] == 0 or ife[OLDEST_COMPETITOR] > ranked)
 
-        return self._send(("canonicity", exit_id), needed,
+        return self._send(("canonicity", *_instance(exit_id, record)), needed,
                           lambda: self.client.challenge_not_canonical(self.challenger, proof, position, inclusion))
 
     def _competitor(self, proof: DoubleSpendProof) -> tuple[int, bytes]:
@@ -227,6 +228,11 @@ class Watcher:
 
     def _in_flight_exit(self, exit_id: int) -> Any:
         return self.client.root.exit_game.functions.inFlightExits([exit_id]).call()[0]
+
+    def _non_canonical(self, exit_id: int) -> bool:
+        """Whether the exit game's head holds the exit open and non-canonical (an ended one reads as empty)."""
+        ife = self._in_flight_exit(exit_id)
+        return bool(ife[STARTED]) and not ife[IS_CANONICAL]
 
     def _piggybacked(self, exit_id: int, bit: int) -> Callable[[], bool]:
         """Whether the exit game's head still holds piggyback `bit` (inputs 0-3, outputs 4-7)."""
@@ -255,3 +261,9 @@ class Watcher:
             return receipt.status == 1 and w3.eth.get_block(receipt.blockNumber).hash == receipt.blockHash
         except (TransactionNotFound, BlockNotFound):
             return False
+
+
+def _instance(exit_id: int, record: InFlightExit) -> tuple[int, int]:
+    """Which in-flight exit a challenge is of: its id and how many ended under it before. A
+    restarted exit is a new one, whatever was sent against an earlier instance."""
+    return exit_id, record.restarts

@@ -443,6 +443,7 @@ class MaliciousUser:
         self.exited: set[int] = set()
         self.twinned: set[bytes] = set()  # its payments whose double spend it exited in flight
         self.twin_exits: set[bytes] = set()  # the unsigned double spends it exited, not yet tried to delete
+        self.twin_txs: dict[bytes, bytes] = {}  # unsigned double spend -> signed, until it is restarted once
         self.faked: set[int] = set()  # honest in-flight exits it challenged with a fake competitor
 
     def step(self, world: World, rng: random.Random) -> list[Action]:
@@ -451,7 +452,7 @@ class MaliciousUser:
             return []
         # Attacks on the in-flight exit game, whenever there is an opening: they draw nothing from
         # `rng`, so the seed's other moves stay as they were.
-        lurking = self.fake_competitor(world) + self.delete_twin(world)
+        lurking = self.fake_competitor(world) + self.delete_twin(world) + self.restart_twin(world)
         mine = sorted((p, o) for p, o in world.state.utxos.items()
                       if o.owner == self.account.address and o.token == ETH and o.amount > 10**15)
         if not mine:
@@ -551,6 +552,7 @@ class MaliciousUser:
                 w.client.piggyback(me, unsigned_bytes(raw), True, 0)
             w.client.piggyback(me, unsigned_bytes(raw), False, 0)  # the watcher challenges it
             self.twin_exits.add(unsigned_bytes(raw))
+            self.twin_txs[unsigned_bytes(raw)] = raw
         return [Action(self.name, f"in-flight exit of a double spend of {list(first.inputs)}", run, root=True)]
 
     def delete_twin(self, world: World) -> list[Action]:
@@ -579,6 +581,24 @@ class MaliciousUser:
                 return
             w.fail(f"{self.name} deleted its in-flight exit {exit_id} while its queue entry stands")
         return [Action(self.name, f"delete of its in-flight exit {exit_id}", run)]
+
+    def restart_twin(self, world: World) -> list[Action]:
+        """Once the ledger saw a twin's in-flight exit end, start it again (the exit game gives it
+        the same id) with both piggybacks: the follower must take the new instance in, and the
+        watcher challenge it again, or its output or input is paid a second time."""
+        for unsigned, raw in sorted(self.twin_txs.items()):
+            exit_id = world.root.exit_game.functions.getInFlightExitId(unsigned).call()
+            record = world.state.exits.get(exit_id)
+            if isinstance(record, InFlightExit) and record.ended:
+                del self.twin_txs[unsigned]
+                me = self.account.checksum
+
+                def run(w: World) -> None:
+                    w.client.start_in_flight_exit(me, raw, w.index())
+                    w.client.piggyback(me, unsigned, True, 0)
+                    w.client.piggyback(me, unsigned, False, 0)
+                return [Action(self.name, f"restart of its ended in-flight exit {exit_id}", run, root=True)]
+        return []
 
     def fake_competitor(self, world: World) -> list[Action]:
         """Challenge an honest in-flight exit with a spend its input's owner signed of another

@@ -65,6 +65,15 @@ def test_a_rogue_operator_raises_the_alarm_and_honest_users_are_paid_out(batch: 
     assert any(not result.rogue for result in batch)  # and a seed where users stay on the child chain
 
 
+def test_malicious_users_restart_their_ended_in_flight_exits_and_the_run_keeps_the_promise() -> None:
+    """Past the batch's length, the twins' exits end and their owners start them again under the
+    same ids, with both piggybacks: the follower takes each restart in (it stopped for good on
+    the first before) and the vaults pay nothing the ledger does not back."""
+    result = run_seed(5, 90)
+    assert result.ok, (result.reproduction, result.failures, result.trace[-20:])
+    assert any("restart of its ended in-flight exit" in line and line.endswith(": sent") for line in result.trace)
+
+
 def test_one_seed_writes_one_log_in_any_process() -> None:
     here = run_seed(5, 10)
     other = run_seed(6, 10)

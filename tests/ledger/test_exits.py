@@ -10,6 +10,8 @@ from ledger.events import (
     ExitProcessed,
     ExitStarted,
     InFlightExitChallenged,
+    InFlightExitDeleted,
+    InFlightExitFinalized,
     InFlightExitPiggybacked,
     InFlightExitResponded,
     InFlightExitStarted,
@@ -19,7 +21,7 @@ from ledger.events import (
     PayoutFailed,
     PiggybackChallenged,
 )
-from ledger.state import State
+from ledger.state import InFlightExit, State
 from ledger.transition import apply
 from proofs.payment import decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos
 from specs.hooks import InvariantHook
@@ -53,6 +55,8 @@ def test_every_exit_event_round_trips_its_encoding():
         InFlightExitResponded(9, encode_utxo_pos(1000, 0, 0)),
         PiggybackChallenged(9, True, 1),
         InFlightExitWithdrawn(9, True, 1),
+        InFlightExitDeleted(9),
+        InFlightExitFinalized(9),
         events.RootChainSynced(12, b"\x03" * 32),
         PayoutFailed(ADDRS[0], TOKEN, 5),
         PayoutClaimed(ADDRS[0], ETH, 5),
@@ -185,6 +189,44 @@ def test_challenged_piggyback_cannot_be_paid(funded):
     assert rejected(dropped, PiggybackChallenged(9, False, 0)) == "not_piggybacked"
 
 
+def test_an_ended_in_flight_exit_closes_and_the_same_transaction_restarts_under_its_id(funded):
+    """The exit game derives the id from the transaction: once deleted, the same transaction
+    exits again under the same id, a fresh instance; nothing it took off comes back."""
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])
+    started = in_flight(funded, raw)
+    assert rejected(started, InFlightExitStarted(9, started.exits[9].tx, (DEPOSIT_TX,), (D1,))) == "exit_already_started"
+    deleted = checked(started, InFlightExitDeleted(9))
+    assert deleted.exits[9].ended and deleted.exiting[D1] == out(0, 100) and deleted.in_exit[ETH] == 100
+    for late in (InFlightExitPiggybacked(9, True, 0), InFlightExitChallenged(9, 0), InFlightExitDeleted(9), InFlightExitFinalized(9)):
+        assert rejected(deleted, late) == "exit_ended"
+    other = encode_unsigned(decode(signed([D1], [out(2, 100)], [0])))
+    assert rejected(deleted, InFlightExitStarted(9, other, (DEPOSIT_TX,), (D1,))) == "exit_already_started"
+    again = in_flight(deleted, raw)
+    record = again.exits[9]
+    assert (record.ended, record.restarts, record.canonical, record.piggybacked) == (False, 1, True, frozenset())
+    assert again.exiting == deleted.exiting and again.in_exit == deleted.in_exit  # its input left once
+
+
+def test_only_an_in_flight_exit_never_piggybacked_is_deleted(funded):
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])
+    piggybacked = checked(in_flight(funded, raw), InFlightExitPiggybacked(9, True, 0))
+    assert rejected(piggybacked, InFlightExitDeleted(9)) == "exit_piggybacked"
+    assert rejected(funded, InFlightExitFinalized(9)) == "exit_not_found"
+    assert rejected(checked(funded, ExitStarted(7, D1, DEPOSIT_TX)), InFlightExitDeleted(7)) == "exit_not_found"
+
+
+def test_a_restarted_exit_pays_what_the_finalized_one_left_from_the_same_reserve(funded):
+    """Instance 1 of a withheld transaction pays output 0 and ends; its inputs' value left over
+    stays the id's, so instance 2 paying output 1 is backed, and no value appears or vanishes."""
+    raw = signed([D1], [out(2, 60), out(0, 40)], [0])
+    first = checked(in_flight(funded, raw), InFlightExitPiggybacked(9, True, 0), InFlightExitWithdrawn(9, True, 0))
+    ended = checked(first, InFlightExitFinalized(9))
+    assert dict(ended.exits[9].reserve) == {ETH: 40} and ended.in_exit[ETH] == 40
+    second = checked(in_flight(ended, raw), InFlightExitPiggybacked(9, True, 1), InFlightExitWithdrawn(9, True, 1))
+    assert second.exits[9].restarts == 1 and second.exited[ETH] == 100 and not second.unbacked
+    assert second.in_exit[ETH] == 0 and dict(second.exits[9].reserve) == {ETH: 0}
+
+
 def test_in_flight_exit_event_must_match_its_transaction(funded):
     tx = decode(signed([D1], [out(2, 100)], [0]))
     unsigned = encode_unsigned(tx)
@@ -232,7 +274,7 @@ def _fact(draw_from: State, data: st.DataObject, txs: dict[int, bytes]) -> event
     """A root-chain fact about the ledger's own outputs and payments, valid or not."""
     positions = sorted({*draw_from.utxos.keys(), *draw_from.exiting.keys(), *draw_from.spent.keys()})
     kind = data.draw(st.sampled_from(["start", "challenge", "process", "ife", "piggyback", "canonicity",
-                                      "block_piggyback", "withdraw"]))
+                                      "block_piggyback", "withdraw", "end"]))
     exit_id = data.draw(EXIT_IDS)
     if kind == "start" and positions:
         pos = data.draw(st.sampled_from(positions))
@@ -241,11 +283,17 @@ def _fact(draw_from: State, data: st.DataObject, txs: dict[int, bytes]) -> event
         return ExitChallenged(exit_id)
     if kind == "process":
         return ExitProcessed(exit_id, data.draw(st.booleans()))
+    ended = [(i, r) for i, r in draw_from.exits.items() if isinstance(r, InFlightExit) and r.ended]
+    if kind == "ife" and ended and data.draw(st.booleans()):  # the same transaction exits again
+        exit_id, record = data.draw(st.sampled_from(ended))
+        return InFlightExitStarted(exit_id, record.tx, tuple(txs[p] for p, _ in record.inputs), tuple(p for p, _ in record.inputs))
     if kind == "ife" and positions:
         inputs = data.draw(st.lists(st.sampled_from(positions), min_size=1, max_size=2, unique=True))
         outputs = [out(data.draw(st.integers(0, 3)), data.draw(st.integers(1, 120))) for _ in range(2)]
         tx = encode_unsigned(decode(signed(inputs, outputs, [0] * len(inputs))))
         return InFlightExitStarted(exit_id + 10, tx, tuple(txs[p] for p in inputs), tuple(inputs))
+    if kind == "end":
+        return InFlightExitDeleted(exit_id + 10) if data.draw(st.booleans()) else InFlightExitFinalized(exit_id + 10)
     is_output, index = data.draw(SLOT)
     if kind == "canonicity":
         return InFlightExitChallenged(exit_id + 10, 0) if data.draw(st.booleans()) else InFlightExitResponded(exit_id + 10, 0)

@@ -206,3 +206,23 @@ def test_a_snapshot_row_beyond_the_log_is_a_finding(home):
                      f" AND originator_version=(SELECT MAX(originator_version) FROM {SNAPSHOTS_TABLE})")
     report = full_replay(home)
     assert report.failure is None and (99, "snapshot_ahead_of_log") in {(f.index, f.code) for f in report.findings}
+
+
+def test_an_in_flight_exit_writes_its_end_and_restarts_only_once_it_has_them():
+    """`ended` and `restarts` came after version 1: a record that never ended keeps its bytes
+    (its nine fields), so every state written before them keeps its hash."""
+    from ledger.snapshot import IN_FLIGHT_EXIT
+    from ledger.state import InFlightExit
+
+    live = InFlightExit(b"tx", b"\x01" * 32, ((1, out(0, 5)),), (out(1, 5),), reserve=Map({ETH: 2}))
+    assert len(rlp.decode(IN_FLIGHT_EXIT.encode(live))) == 9
+    for record in (attrs.evolve(live, ended=True), attrs.evolve(live, restarts=2), attrs.evolve(live, ended=True, restarts=1)):
+        state = attrs.evolve(small_state(), exits=Map({9: record}))
+        assert decode_state(encode_state(state)).exits[9] == record
+        assert len(rlp.decode(IN_FLIGHT_EXIT.encode(record))) == (10 if record.restarts == 0 else 11)
+    state = attrs.evolve(small_state(), exits=Map({9: live}))
+    magic, version, body = rlp.decode(encode_state(state))
+    tag, fields = body[17][0][1]
+    padded = rlp.encode([magic, version, [*body[:17], [[body[17][0][0], [tag, [*fields, b""]]]], *body[18:]]])
+    with pytest.raises(DecodeError):  # `ended` written at its default is not the canonical encoding
+        decode_state(padded)

@@ -25,6 +25,8 @@ from ledger.events import (
     FeeEpochClosed,
     FeeRule,
     Genesis,
+    InFlightExitChallenged,
+    InFlightExitFinalized,
     InFlightExitPiggybacked,
     InFlightExitStarted,
     InFlightExitWithdrawn,
@@ -536,3 +538,21 @@ def test_unclaimed_owed_sees_a_refused_payout_booked_wrong_or_a_partial_claim(fu
     fires("INV-UNCLAIMED-OWED", owed, PayoutClaimed(ADDRS[0], ETH, 5), attrs.evolve(owed, unclaimed=Map({(ADDRS[0], ETH): 4})))
     fires("INV-UNCLAIMED-OWED", owed, ExitProcessed(1, True), funded)  # dropped by an event that is no claim
     assert verdict("INV-UNCLAIMED-OWED", owed, PayoutClaimed(ADDRS[0], ETH, 9), funded) is None
+
+
+def test_ife_instance_sees_an_end_that_moves_value_a_restart_that_drops_the_reserve_or_an_ended_exit_changed(funded):
+    tx = decode(signed([D[0]], [out(2, 60), out(0, 40)], [0]))
+    start = InFlightExitStarted(9, encode_unsigned(tx), (DEPOSIT_TX,), tx.inputs)
+    paid = checked(funded, start, InFlightExitPiggybacked(9, True, 0), InFlightExitWithdrawn(9, True, 0))
+    end = InFlightExitFinalized(9)
+    ended = checked(paid, end)
+    assert verdict("INV-IFE-INSTANCE", paid, end, ended) is None
+    fires("INV-IFE-INSTANCE", paid, end, attrs.evolve(ended, in_exit=Map()))  # its reserve vanished
+    fires("INV-IFE-INSTANCE", paid, end, paid)  # not closed
+    restarted = checked(ended, start)
+    assert verdict("INV-IFE-INSTANCE", ended, start, restarted) is None
+    record = restarted.exits[9]
+    for wrong in (attrs.evolve(record, reserve=Map()), attrs.evolve(record, restarts=0), attrs.evolve(record, inputs_consumed=False)):
+        fires("INV-IFE-INSTANCE", ended, start, attrs.evolve(restarted, exits=restarted.exits.set(9, wrong)))
+    flipped = attrs.evolve(ended.exits[9], canonical=False)
+    fires("INV-IFE-INSTANCE", ended, InFlightExitChallenged(9, 0), attrs.evolve(ended, exits=ended.exits.set(9, flipped)))

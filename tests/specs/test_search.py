@@ -16,19 +16,22 @@ from specs.naive import naive_root
 
 
 def test_search_finds_no_counterexample_and_reaches_every_event_kind() -> None:
-    """The fixed seed: no disagreement, and every kind of event accepted at least once (so a
-    change that stops the search reaching, say, a commit or an unjail shows up here)."""
+    """The fixed seed: no disagreement, and every kind of event accepted at least once, and an
+    in-flight exit restarted (so a change that stops the search reaching, say, a commit or an
+    unjail shows up here)."""
     accepted: set[str] = set()
 
     def recording_apply(state: State, event: Event) -> State:
         after = transition.apply(state, event)
         accepted.add(event.KIND)
+        if isinstance(event, events.InFlightExitStarted) and after.exits[event.exit_id].restarts:
+            accepted.add("in_flight_exit_restarted")
         return after
 
     result = search.run_search(max_examples=300, seed=20_261_127, deadline_s=600, apply=recording_apply)
     assert result.ok, result.counterexample
     assert result.examples == 300
-    assert accepted == set(events.EVENT_TYPES)
+    assert accepted == {*events.EVENT_TYPES, "in_flight_exit_restarted"}  # an ended exit started again too
 
 
 def test_several_seeds_run_in_turn_under_one_budget() -> None:
