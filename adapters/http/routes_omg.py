@@ -48,7 +48,7 @@ def status_get(request: Request, body: m.Empty | None = None) -> dict:
     exits = [{"txhash": to_hex(e.tx_hash), "txbytes": to_hex(e.tx), "eth_height": 0,
               "piggybacked_inputs": sorted(i for out, i in e.piggybacked if not out),
               "piggybacked_outputs": sorted(i for out, i in e.piggybacked if out)}
-             for e in state.exits.values() if isinstance(e, InFlightExit)]
+             for e in state.exits.values() if isinstance(e, InFlightExit) and not e.ended]
     return envelope({
         "last_validated_child_block_timestamp": 0,
         "last_validated_child_block_number": view.child_blocks[-1] if view.child_blocks else 0,
@@ -310,7 +310,7 @@ def ife_prove_canonical(request: Request, body: m.TxBytes) -> dict:
 
 def _known_ife(action: str, view: View, unsigned: bytes) -> None:
     txhash = keccak256(unsigned)
-    if not any(isinstance(e, InFlightExit) and e.tx_hash == txhash for e in view.state.exits.values()):
+    if not any(isinstance(e, InFlightExit) and not e.ended and e.tx_hash == txhash for e in view.state.exits.values()):
         raise ApiError(action, "ife_not_known_for_tx")
 
 
