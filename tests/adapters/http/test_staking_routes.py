@@ -15,7 +15,7 @@ from proofs.payment import deposit_tx, encode
 from tests.conftest import ADDRS, ETH, KEYS, VC
 from tests.ledger.test_staking import EPOCH_BLOCKS, JAIL_BLOCKS, OMG, UNBONDING_BLOCKS, WINDOW, bond_event, commit
 
-from conftest import Api, serve
+from tests.adapters.http.conftest import Api, serve
 
 
 def stake(node: Node) -> None:
