@@ -19,6 +19,7 @@ import secrets
 import stat
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 from coincurve.utils import GROUP_ORDER_INT
@@ -134,25 +135,27 @@ def _save(path: Path, keys: dict[str, bytes]) -> None:
         raise KeystoreError("keystore_symlink", f"{path} is a symbolic link: refusing to replace it")
     data = json.dumps({name: key.hex() for name, key in keys.items()}, indent=1).encode()
     try:
-        _replace_privately(path, data)
+        write_privately(path, data, os.replace)
     except OSError as exc:
         raise KeystoreError("unwritable_keystore", f"{exc.filename or path}: {exc.strerror}") from None
 
 
-def _replace_privately(path: Path, data: bytes) -> None:
-    # mkstemp opens a new, unique name with O_EXCL | O_NOFOLLOW and mode 0600.
+def write_privately(path: Path, data: bytes, place: Callable[[str, Path], None]) -> None:
+    """Write `data` to a fresh private file beside `path`, synced, then `place` it at `path`
+    (os.replace to replace, os.link never to) and sync the folder so the name is durable.
+    mkstemp opens a new, unique name with O_EXCL | O_NOFOLLOW and mode 0600."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        place(tmp, path)
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
     folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(folder)  # the rename itself is durable
+        os.fsync(folder)
     finally:
         os.close(folder)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from eth_account import Account
 
 from proofs.eip712 import address_of
-from wallet.keys import KeystoreError, check_name, check_secret, fresh_secret, open_regular
+from wallet.keys import KeystoreError, check_name, check_secret, fresh_secret, open_regular, write_privately
 
 SCRYPT_N = 2**18  # geth's "standard" scrypt work factor, eth-account's default
 SUFFIX = ".json"
@@ -84,21 +83,9 @@ class EncryptedKeystore:
 
 
 def _create_privately(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.link(tmp, path)  # exclusive: never replaces a key file, never follows a link
+        write_privately(path, data, os.link)  # link: never replaces a key file, never follows a link
     except FileExistsError:
         raise KeystoreError("key_exists", f"{path} exists") from None
     except OSError as exc:
         raise KeystoreError("unwritable_keystore", f"{exc.filename or path}: {exc.strerror}") from None
-    finally:
-        os.unlink(tmp)
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)

@@ -13,7 +13,6 @@ errors (each with a stable code), never anything else, and never hangs. Two driv
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st

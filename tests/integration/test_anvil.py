@@ -12,7 +12,7 @@ from web3 import Web3
 
 from adapters.ethereum import contracts
 from proofs import eip712, merkle
-from proofs.payment import Output, PaymentTx, encode_unsigned, encode_utxo_pos
+from proofs.payment import Output, PaymentTx, encode_utxo_pos
 from tests.adapters.ethereum.rootchain import (
     ALICE, BOB, BOND_WEI, CAROL, ETH, ETH_HEX, MIN_EXIT_PERIOD_S, events, key, new_chain, raw,
 )
