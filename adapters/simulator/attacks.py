@@ -35,7 +35,7 @@ from proofs.payment import BLOCK_OFFSET, deposit_tx, encode, encode_utxo_pos
 CONTRACTS = Path(__file__).parent / "contracts"
 ROGUE_TX_TYPE = 2  # a transaction type no exit game of the deployment uses
 GRIEF_DEPOSITS = 4  # 1-wei deposits per griefing step: bounded, to keep a seed cheap
-GRIEF_STEPS = 5
+GRIEF_STEPS = 3
 WALLET_DEPOSIT = ETHER // 100
 
 
@@ -55,6 +55,7 @@ class RootAttacker:
         self.account = account
         world.fund(account, omg=0)
         self.fronted: dict[int, int] = {}  # exit id -> step its challenge was front-run
+        self.fronted_pos: set[int] = set()  # their outputs: not looked at again
         self.checked = False
         self.rogue_at = rng.randint(steps // 6, max(steps // 6, steps // 2))
         self.rogue: Any = None  # the hostile exit game, once registered
@@ -81,7 +82,7 @@ class RootAttacker:
         index = world.index()
         found = []
         for user in world.malicious.values():
-            for pos in sorted(user.exited):
+            for pos in sorted(user.exited - self.fronted_pos):
                 spent = index.spends.get(pos)
                 if spent is None:
                     continue
@@ -98,6 +99,7 @@ class RootAttacker:
             return []
         proof = found[0]
         self.fronted[proof.exit_id] = world.step
+        self.fronted_pos.add(proof.utxo_pos)
         return [Action(self.name, f"front-run of the challenge of exit {proof.exit_id}",
                        lambda w: self.copy_challenge(w, proof))]
 
