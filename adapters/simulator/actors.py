@@ -30,6 +30,7 @@ import attrs
 
 from adapters.ethereum import chain, contracts
 from adapters.simulation import Config as StakingConfig
+from adapters.simulator.attacks import RootAttacker
 from adapters.simulation import (
     ValidatorKeys,
     bond_event,
@@ -660,4 +661,9 @@ def cast(world: World, steps: int) -> list[tuple[Actor, random.Random]]:
     world.malicious = {user.account.address: user for user in malicious}
     actors: list[Actor] = [RogueOperator(world, world.fork(), steps), Validators(world), *honest, *malicious,
                            NodeOperator()]
-    return [(actor, world.fork()) for actor in actors]
+    forked = [(actor, world.fork()) for actor in actors]
+    # the root-chain attacker forks last, so the others draw as they did before it joined; it acts
+    # before the node's operator, which follows and watches what it sent
+    account = Account("attacker", tester_key(2 + world.config.honest + world.config.malicious))
+    attacker = RootAttacker(world, world.fork(), steps, account)
+    return [*forked[:-1], (attacker, world.fork()), forked[-1]]

@@ -29,6 +29,8 @@ BOND_WEI = 10**16
 ETH = bytes(20)
 ETH_HEX = contracts.ETH_TOKEN
 TEST_CONTRACTS = Path(__file__).parent / "contracts"
+# contracts the simulator deploys too (a hostile exit game, a wallet that refuses payouts)
+SIM_CONTRACTS = Path(__file__).resolve().parents[3] / "adapters" / "simulator" / "contracts"
 AUTHORITY, ALICE, BOB, CAROL = 0, 1, 2, 3  # account indices
 
 

@@ -11,7 +11,7 @@ from ledger.replay import audit
 from proofs import merkle
 from proofs.payment import deposit_tx, encode, encode_utxo_pos
 from specs.hooks import InvariantHook
-from tests.adapters.ethereum.rootchain import TEST_CONTRACTS
+from tests.adapters.ethereum.rootchain import SIM_CONTRACTS, TEST_CONTRACTS
 from tests.adapters.ethereum.test_eth_follower import ALICE, BOND, CAROL, ETH, OPERATOR, PERIOD, Anchored
 
 AMOUNT = 10**18
@@ -23,7 +23,7 @@ def vaults_reconcile(a: Anchored) -> bool:
 
 def test_a_refused_eth_payout_and_its_claim_are_followed_and_the_vault_reconciles(tmp_path: Path):
     a = Anchored(tmp_path)
-    wallet = contracts.deploy(a.w3, "ContractWallet", sender=a.accounts[ALICE], directory=TEST_CONTRACTS)
+    wallet = contracts.deploy(a.w3, "ContractWallet", sender=a.accounts[ALICE], directory=SIM_CONTRACTS)
     owner = bytes.fromhex(wallet.address[2:])
     execute = wallet.functions.execute
     tx = encode(deposit_tx(owner, ETH, AMOUNT))

@@ -7,7 +7,7 @@ from adapters.ethereum import contracts
 from proofs import merkle
 from proofs.payment import deposit_tx, encode, encode_utxo_pos
 from tests.adapters.ethereum.rootchain import (
-    ALICE, BOB, BOND_WEI, CAROL, MIN_EXIT_PERIOD_S, TEST_CONTRACTS, events, raw, reverts,
+    ALICE, BOB, BOND_WEI, CAROL, MIN_EXIT_PERIOD_S, SIM_CONTRACTS, TEST_CONTRACTS, events, raw, reverts,
 )
 
 AMOUNT = 700
@@ -70,7 +70,7 @@ def test_a_token_short_of_the_payout_fails_it_without_reverting(chain):
 
 
 def test_a_failed_eth_payout_to_a_contract_is_claimed_with_enough_gas(chain):
-    wallet = contracts.deploy(chain.w3, "ContractWallet", sender=chain.accounts[ALICE], directory=TEST_CONTRACTS)
+    wallet = contracts.deploy(chain.w3, "ContractWallet", sender=chain.accounts[ALICE], directory=SIM_CONTRACTS)
     through = wallet.functions.execute
     tx = encode(deposit_tx(raw(wallet.address), bytes(20), AMOUNT))
     receipt = chain.send(through(chain.eth_vault.address, chain.eth_vault.encode_abi("deposit", [tx]), AMOUNT), ALICE, AMOUNT)

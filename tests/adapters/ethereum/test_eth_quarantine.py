@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from adapters.ethereum import contracts
 from tests.adapters.ethereum.rootchain import (
-    ALICE, AUTHORITY, MIN_EXIT_PERIOD_S, TEST_CONTRACTS, events, reverts,
+    ALICE, AUTHORITY, MIN_EXIT_PERIOD_S, SIM_CONTRACTS, TEST_CONTRACTS, events, reverts,
 )
 
 AMOUNT = 5 * 10**18
@@ -14,7 +14,7 @@ ROGUE_TX_TYPE = 2
 
 
 def register_rogue_exit_game(chain):
-    rogue = contracts.deploy(chain.w3, "RogueExitGame", directory=TEST_CONTRACTS)
+    rogue = contracts.deploy(chain.w3, "RogueExitGame", directory=SIM_CONTRACTS)
     receipt = chain.send(chain.framework.functions.registerExitGame(ROGUE_TX_TYPE, rogue.address, 2), AUTHORITY)
     [registered] = events(chain.framework, "ExitGameRegistered", receipt)  # what users see coming
     assert (registered.txType, registered.exitGameAddress, registered.protocol) == (ROGUE_TX_TYPE, rogue.address, 2)

@@ -1,6 +1,6 @@
 # pragma version ~=0.4.3
 """
-@title RogueExitGame (tests only)
+@title RogueExitGame
 @notice What an authority turned hostile registers as an exit game: it asks the vaults to pay
         it everything and the framework to flag honest outputs as exited, with no exit at all.
 """

@@ -1,6 +1,6 @@
 # pragma version ~=0.4.3
 """
-@title ContractWallet (tests only)
+@title ContractWallet
 @notice A smart-contract wallet: its owner makes calls through it, and receiving ETH writes
         storage, which the 2300-gas stipend of an exit payout cannot pay for.
 """
