@@ -101,3 +101,11 @@ def test_a_failing_seed_prints_its_reproduction_and_fails_the_same_way_again(mon
     reasons = [line.removeprefix("  FAILED ") for line in said if line.startswith("  FAILED ")]
     assert reasons and "fees_not_covered" in reasons[0]
     assert list(run_seed(7, 12).failures) == reasons
+
+
+def test_a_crash_in_a_batch_that_carries_a_checkpoint_counts_every_row_written() -> None:
+    """Seed 10 crashes (ack_lost) on the batch at event 160, where the node appends its own
+    state checkpoint: the crash must count the rows stored, not only the events it was asked for."""
+    result = run_seed(10, 90)
+    assert result.ok, (result.reproduction, result.failures, result.trace[-20:])
+    assert any(i.fault == "ack_lost" and i.verdict == "survived" for i in result.injected)
