@@ -1,7 +1,7 @@
 # pragma version ~=0.4.3
 """
 @title Erc20Vault
-@notice Holds the ERC20 tokens of the child chain, after plasma-contracts v2's Erc20Vault
+@notice Holds the ERC20 tokens of the child chain, after plasma-contracts v1.0.4's Erc20Vault
         with its Erc20DepositVerifier: the deposit transaction's one output names the token
         (not 0x0) and the amount, which the sender must have approved to this vault.
         A payout the token refuses (a blacklisted or paused receiver, a balance short of a

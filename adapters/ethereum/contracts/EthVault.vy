@@ -1,7 +1,7 @@
 # pragma version ~=0.4.3
 """
 @title EthVault
-@notice Holds the ETH of the child chain, after plasma-contracts v2's EthVault with its
+@notice Holds the ETH of the child chain, after plasma-contracts v1.0.4's EthVault with its
         EthDepositVerifier: `deposit` takes an RLP deposit transaction (payment type 1,
         no inputs, one payment output owned by the sender, token 0x0, amount == msg.value,
         txData 0, 32-byte metadata) and submits it to the framework as a one-leaf deposit
