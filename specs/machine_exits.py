@@ -158,8 +158,7 @@ class ExitSteps:
         if kind == "other_input_tx":  # the exit game saw another output at that index
             other = (ADDRESSES[data.draw(KEY)], data.draw(TOKEN), data.draw(AMOUNT))
             input_txs[0] = payment.encode_unsigned(PaymentTx([], [Output(OUTPUT_TYPE_PAYMENT, *other)] * 4))
-        held = [outputs_of(raw)[pos % 10_000] if pos % 10_000 < len(outputs_of(raw)) else None
-                for pos, raw in zip(inputs, input_txs)]
+        held = _held(inputs, input_txs)
         positions = list(inputs)
         if kind == "mismatched":
             positions, input_txs = (positions[::-1], input_txs) if len(set(positions)) > 1 else (positions, input_txs[1:])
@@ -250,8 +249,10 @@ class ExitSteps:
         record = self.model.exits[exit_id]
         assert isinstance(record, InFlightRecord)
         inputs = tuple(pos for pos, _ in record.inputs)
-        intent = StartInFlightExit(exit_id, record.leaf, inputs, tuple(out for _, out in record.inputs), tuple(record.outputs))
+        # the restarter shows the inputs' transactions as the child chain holds them, which may
+        # differ from what the ended instance was shown (another output at that index)
         input_txs = tuple(self.model.tx_bytes(pos) or b"" for pos in inputs)
+        intent = StartInFlightExit(exit_id, record.leaf, inputs, tuple(_held(inputs, input_txs)), tuple(record.outputs))
         self.submit(intent, InFlightExitStarted(exit_id, record.leaf, input_txs, inputs))
 
     # -- payouts a vault kept for their receiver, and their claims ---------------------------
@@ -267,3 +268,9 @@ class ExitSteps:
         anything = st.tuples(st.sampled_from(ADDRESSES), TOKEN, st.integers(0, 1000))
         receiver, token, amount = mostly(data, owed, anything)
         self.submit(ClaimPayout(receiver, token, amount), PayoutClaimed(receiver, token, amount))
+
+
+def _held(inputs: list[int] | tuple[int, ...], input_txs: list[bytes] | tuple[bytes, ...]) -> list[Out | None]:
+    """Per input, the output its shown transaction holds at the input's index (None: no such output)."""
+    return [outputs_of(raw)[pos % 10_000] if pos % 10_000 < len(outputs_of(raw)) else None
+            for pos, raw in zip(inputs, input_txs)]
