@@ -314,8 +314,9 @@ def test_validators_bond_omg_deposited_through_the_erc20_vault(anchored: Anchore
     assert a.node.state.staking.bonded_total == 600 and a.node.state.staking.last_committed == 1000
 
 
-def test_a_watcher_beaten_to_a_challenge_reports_it_untaken_and_goes_on(anchored: Anchored):
-    a = anchored
+def exit_of_a_spent_deposit(a: Anchored) -> int:
+    """Alice deposits, pays it all to Bob in a submitted block, then exits the spent deposit:
+    the exit id, followed into the log."""
     blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
     a.sync()
     deposit = encode_utxo_pos(blknum, 0, 0)
@@ -325,6 +326,12 @@ def test_a_watcher_beaten_to_a_challenge_reports_it_untaken_and_goes_on(anchored
     a.watcher.check(a.node.state)
     cheat = a.client.start_standard_exit(a.accounts[ALICE], deposit, a.watcher.index)
     a.sync()
+    return cheat
+
+
+def test_a_watcher_beaten_to_a_challenge_reports_it_untaken_and_goes_on(anchored: Anchored):
+    a = anchored
+    cheat = exit_of_a_spent_deposit(a)
     late = Watcher(a.node.store, a.client, challenger=a.accounts[BOB])
     assert [r.challenged for r in a.watcher.check(a.node.state)] == [True]
     assert [(r.condition, r.exit_id, r.challenged) for r in late.check(a.node.state)] == [("invalid_exit", cheat, False)]
@@ -355,15 +362,7 @@ def test_an_exit_started_through_a_contract_is_followed_from_storage_and_the_led
 
 def test_a_challenge_a_reorganisation_dropped_is_sent_again(anchored: Anchored):
     a = anchored
-    blknum = a.client.deposit(a.accounts[ALICE], ETH, 10**18)
-    a.sync()
-    deposit = encode_utxo_pos(blknum, 0, 0)
-    a.pay([deposit], [out(a.addr(BOB), 10**18)], ALICE)
-    a.node.seal()
-    a.client.submit_blocks(a.node.state)
-    a.watcher.check(a.node.state)
-    cheat = a.client.start_standard_exit(a.accounts[ALICE], deposit, a.watcher.index)
-    a.sync()
+    cheat = exit_of_a_spent_deposit(a)
     exitable = lambda: a.root.exit_game.functions.standardExits([cheat]).call()[0][0]  # noqa: E731
     tester = a.w3.provider.ethereum_tester
     before_challenge = tester.take_snapshot()
