@@ -1,12 +1,26 @@
 """`omg demo`: the end-to-end scenario on the embedded defaults (SQLite, the in-process
-Ethereum chain; no server).
+Ethereum chain), played against the node as a service.
 
-The root chain is deployed and its PlasmaFramework becomes the verifying contract;
-accounts deposit ETH and an ERC20 through the vaults; hundreds of signed transfers
-fill blocks whose roots go to the root chain; forged and double-spending attempts are
-rejected with their codes; exits run (honest, invalid and challenged, in flight) and
-are processed after the exit period; both chains reconcile; the node restarts where
-it stopped, the log audits clean, and tampered copies of it fail at the right event.
+The node serves as `omg node --http` serves (adapters/node.py's `serve`): OMG's watcher API
+on an ephemeral loopback port, the embedded chain's JSON-RPC at `/eth`, its URL in the home's
+`node.url`. The service runs in this process, its server on its own thread, because the
+embedded chain is an in-process eth-tester: only the process that holds it can make time pass
+on it (the exit period), keep it across the node's restart, and reconcile the log with it.
+
+Users act only through the wallet SDK (wallet/) over HTTP: accounts deposit ETH and an ERC20
+through the vaults at `/eth`; hundreds of payments are planned, signed and submitted by the
+SDK and blocks sealed with `block.seal`; forged and double-spending payments are refused with
+OMG's error codes; exits start with the node's `utxo.get_exit_data` and
+`in_flight_exit.get_data` (honest, invalid and challenged, in flight with piggybacks), a
+wallet's watcher sees the challenge due and the exits processable, and they are processed
+after the exit period; the node audits its own log (`audit.get`).
+
+Operator-side, hence direct: deploying the contracts, funding the accounts and minting the
+ERC20 before the node starts; the operator's loop (follow the root chain, submit roots, watch
+and challenge), one step where the scenario needs one instead of on a timer, so every run is
+the same; time passing on the chain; reading the log to check that a refusal stored nothing
+and that the follower recorded the exits; the restart; the audit against the root chain, and
+tampered copies of the log failing at the right event; the proof-of-stake run on its own log.
 Returns 0 only if every step behaved as the specification says.
 """
 from __future__ import annotations
@@ -15,33 +29,42 @@ import random
 import sqlite3
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
+from web3 import Web3
 
 from adapters.audit_report import render, run_audit
 from adapters.cli import hexa
-from adapters.params import ETH
-from adapters.demo_exits import checksum, exits_act
+from adapters.demo_exits import checksum, exits_act, refusal
 from adapters.ethereum import chain, contracts
-from adapters.ethereum.anchor import Deployment, Operator
+from adapters.ethereum.anchor import Deployment, Operator, Step
 from adapters.ethereum.audit import check_against_root_chain, reconciled
 from adapters.ethereum.chain import ETHER
+from adapters.http.app import Api
+from adapters.node import serve
+from adapters.node_client import withdraw
+from adapters.params import DEPLOYMENT_FILE, ETH, KEYS_FILE, LEDGER_FILE
 from adapters.simulation import Config, Simulation, validator_keys
-from ledger.events import FeeRule, Genesis, Payment
+from ledger.events import FeeRule, Genesis
 from ledger.node import Node
 from ledger.replay import TrustedValidators
 from ledger.store import EVENTS_TABLE, EventStore
-from proofs import bls, eip712
+from proofs import bls
 from proofs.keccak import keccak256
-from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
+from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx, encode_utxo_pos
 from specs.hooks import InvariantHook
+from wallet.account import Account
+from wallet.client import ExitData, NodeClient, NodeError
+from wallet.errors import WalletError
 from wallet.keys import Keystore
-from wallet.payments import WalletError, balances, build_payment, sign_payment
+from wallet.rootchain import RootChain
 
 NAMES = ("alice", "bob", "carol", "dave")
 SEAL_EVERY = 100
 SEED = 2026
+TIMEOUT_S = 30.0
 
 
 class DemoFailed(Exception):
@@ -57,6 +80,41 @@ def expect(condition: bool, what: str) -> None:
         raise DemoFailed(what)
 
 
+@dataclass(frozen=True)
+class Wallet:
+    """One user's SDK objects: the child chain through the node's API, the root chain through `/eth`."""
+
+    account: Account
+    root: RootChain
+
+    @property
+    def address(self) -> bytes:
+        return self.account.address
+
+
+@dataclass(frozen=True)
+class Service:
+    """The node serving its API, the operator loop the demo steps, and the users' wallets."""
+
+    api: Api
+    operator: Operator
+    client: NodeClient
+    eth: Web3  # the embedded chain as users reach it: JSON-RPC at the node's /eth
+    wallets: dict[str, Wallet]
+
+    @property
+    def url(self) -> str:
+        return self.api.server.url
+
+    def step(self) -> Step:
+        """One step of the node's operator loop, under its writer's lock, as `omg node` runs every --interval."""
+        return self.api.step(self.operator.step)
+
+    def direct(self, action) -> object:
+        """An operator-side action on the embedded chain (eth-tester is not thread-safe: /eth holds this lock)."""
+        return self.api.service.operator_step(action)
+
+
 def run_demo(home: Path | None, transfers: int) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,7 +122,7 @@ def run_demo(home: Path | None, transfers: int) -> int:
         home.mkdir(parents=True, exist_ok=True)
         try:
             scenario(home, transfers)
-        except DemoFailed as exc:
+        except (DemoFailed, WalletError) as exc:
             say(f"\nDEMO FAILED: {exc}")
             return 1
     say(f"\ndemo complete in {time.monotonic() - started:.1f} s")
@@ -72,21 +130,30 @@ def run_demo(home: Path | None, transfers: int) -> int:
 
 
 def scenario(home: Path, transfers: int) -> None:
-    db = home / "ledger.db"
-    keystore = Keystore(home / "keys.json")
+    db = home / LEDGER_FILE
+    keystore = Keystore(home / KEYS_FILE)
     accounts = {name: keystore.new(name, keccak256(f"omg-demo {name}".encode())) for name in (*NAMES, "watcher")}
     w3, deployment, root, omg_token = root_chain(keystore, accounts)
+    deployment.save(home / DEPLOYMENT_FILE)  # as `omg node` keeps it: the CLI checks node.url against it
     store = EventStore(db)
     node = Node(store, InvariantHook(), snapshot_every=100)
     fees = (FeeRule(1, ETH, 10**12), FeeRule(1, omg_token, 10**15))
     node.submit([Genesis(deployment.verifying_contract, fees)])
     say(f"== ledger at {db}; verifying contract = the PlasmaFramework at {deployment.framework}")
-    op = Operator(node, w3, root, deployment.block, challenger=checksum(accounts["watcher"]))
-    deposit_all(op, accounts, omg_token)
-    make_transfers(op, keystore, accounts, transfers, omg_token)
-    attempt_attacks(op, keystore, accounts)
-    exits_act(op, keystore, accounts, accounts["watcher"], omg_token, say, expect)
-    show_balances(node, accounts, omg_token)
+    operator = Operator(node, w3, root, deployment.block, challenger=checksum(accounts["watcher"]))
+    api = serve(node, home, ("127.0.0.1", 0), w3)
+    try:
+        service = connect(api, operator, keystore)
+        kept = deposit_all(service, omg_token)
+        make_transfers(service, transfers, omg_token)
+        attempt_attacks(service)
+        exits_act(service, kept, accounts["watcher"], omg_token, say, expect)
+        show_balances(service, omg_token)
+        audit_served(service)
+    finally:
+        withdraw(home)
+        api.close()
+    say(f"the node stopped serving; {home / 'node.url'} removed")
     state_before = node.state
     store.close()
     say("\n== restart: the node resumes from its latest snapshot and the log after it")
@@ -100,6 +167,18 @@ def scenario(home: Path, transfers: int) -> None:
     audit_clean(db, w3, root, deployment.block)
     audit_tampered(home, db, w3, root, deployment.block)
     proof_of_stake(home)
+
+
+def connect(api: Api, operator: Operator, keystore: Keystore) -> Service:
+    """Each user's wallet on the served node: the SDK's client, and web3 on the node's /eth."""
+    client = NodeClient(api.server.url, timeout=TIMEOUT_S)
+    eth = Web3(Web3.HTTPProvider(f"{api.server.url}/eth", request_kwargs={"timeout": TIMEOUT_S}))
+    framework = client.status().plasma_framework
+    wallets = {name: Wallet(Account(client, keystore.private_key(name)), RootChain(eth, framework,
+                                                                                   keystore.private_key(name)))
+               for name in NAMES}
+    say(f"wallets use the SDK: the child chain at {api.server.url}, the root chain at {api.server.url}/eth")
+    return Service(api, operator, client, eth, wallets)
 
 
 def proof_of_stake(home: Path) -> None:
@@ -138,90 +217,101 @@ def root_chain(keystore: Keystore, accounts: dict[str, bytes]) -> tuple[chain.We
     return w3, deployment, root, bytes.fromhex(omg.address[2:])
 
 
-def deposit_all(op: Operator, accounts: dict[str, bytes], omg_token: bytes) -> None:
-    say("\n== deposits through the root-chain vaults: every account puts in 10 ETH and 5000 OMG")
+def deposit_all(service: Service, omg_token: bytes) -> ExitData:
+    """Every account deposits through the vaults; returns the exit data alice keeps of her
+    first deposit (she will try to exit it once spent)."""
+    say("\n== deposits through the root-chain vaults at /eth: every account puts in 10 ETH and 5000 OMG")
+    blknums = {}
     for name in NAMES:
-        for token, amount in ((ETH, 10 * ETHER), (omg_token, 5_000 * ETHER)):
-            op.client.deposit(checksum(accounts[name]), token, amount)
-        say(f"{name:6} {hexa(accounts[name])} deposited 10 ETH and 5000 OMG on Ethereum")
-    step = op.step()
+        wallet = service.wallets[name]
+        blknums[name] = [wallet.root.deposit(amount, token) for token, amount in ((ETH, 10 * ETHER),
+                                                                                  (omg_token, 5_000 * ETHER))]
+        say(f"{name:6} {hexa(wallet.address)} deposited 10 ETH and 5000 OMG (deposit blocks {blknums[name]})")
+    step = service.step()
     deposits = [o for o in step.applied if o.event.KIND == "deposit"]
     expect(len(deposits) == 2 * len(NAMES) and all(o.accepted for o in step.applied), "deposits not followed")
-    say(f"the follower turned {len(deposits)} vault events into ledger deposits")
+    for name in NAMES:
+        held = service.wallets[name].account.balance()
+        expect(held == {ETH: 10 * ETHER, omg_token: 5_000 * ETHER}, f"account.get_balance of {name}: {held}")
+    say(f"the node's follower turned {len(deposits)} vault events into ledger deposits; account.get_balance shows"
+        " each account's 10 ETH and 5000 OMG")
+    return service.client.exit_data(encode_utxo_pos(blknums["alice"][0], 0, 0))
 
 
-def make_transfers(op: Operator, keystore: Keystore, accounts: dict[str, bytes], count: int, omg_token: bytes) -> None:
-    say(f"\n== {count} signed transfers, sealed every {SEAL_EVERY}, each root submitted to the root chain")
-    node = op.node
+def make_transfers(service: Service, count: int, omg_token: bytes) -> None:
+    say(f"\n== {count} payments planned and signed by the SDK, submitted with transaction.submit; sealed every"
+        f" {SEAL_EVERY} with block.seal, each root submitted to the root chain")
     rng = random.Random(SEED)
-    assert node.state.params is not None
+    accepted = 0
     for i in range(count):
         sender, recipient = rng.sample(NAMES, 2)
         token = rng.choice((ETH, omg_token))
         amount = rng.randint(1, 10**17)
         try:
-            tx = build_payment(node.state, accounts[sender], accounts[recipient], token, amount)
+            service.wallets[sender].account.pay(service.wallets[recipient].address, amount, token, fee_currency=token)
+            accepted += 1
+        except NodeError as exc:
+            raise DemoFailed(f"honest payment rejected by the node: {exc}") from None
         except WalletError:
-            continue
-        key = keystore.private_key(sender)
-        raw = sign_payment(tx, {pos: key for pos in tx.inputs}, node.state.params.verifying_contract)
-        [outcome] = node.submit([Payment(raw)])
-        expect(outcome.accepted, f"honest transfer rejected: {outcome.code} {outcome.detail}")
+            pass  # the SDK found no inputs to cover it (too many small outputs): nothing sent
         if (i + 1) % SEAL_EVERY == 0:
-            seal(op)
-    if node.state.open_block_txs:
-        seal(op)
+            seal(service)
+    if service.operator.node.state.open_block_txs:
+        seal(service)
+    expect(accepted > count // 2, f"only {accepted} of {count} payments could be planned")
+    say(f"{accepted} payments accepted ({count - accepted} not planned: the sender's outputs could not cover them)")
 
 
-def seal(op: Operator) -> None:
-    """Seal the open block, submit its root, and follow the root chain's BlockSubmitted."""
-    blknum, count = op.node.state.next_child_blknum, len(op.node.state.open_block_txs)
-    step = op.step()
-    expect(all(o.accepted for o in step.sealed + step.applied), "seal or root-chain fact rejected")
-    expect(step.submitted == [blknum] and op.node.state.submitted_blknum == blknum, f"block {blknum} not submitted")
-    fees = ", ".join(f"{o.event.amount} in {hexa(o.event.token)[:10]}" for o in step.sealed[:-1])
-    say(f"sealed block {blknum}: {count} txs, root {hexa(step.sealed[-1].event.root)[:18]}..., fees {fees or 'none'};"
-        " submitted")
+def seal(service: Service) -> None:
+    """Seal the open block over the API, then the operator's step submits its root and follows it."""
+    sealed = service.client.call("block.seal", {})
+    blknum = sealed["blknum"]
+    step = service.step()
+    expect(all(o.accepted for o in step.sealed + step.applied), "a root-chain fact was rejected")
+    expect(step.submitted == [blknum] and service.client.status().last_mined_child_block_number == blknum,
+           f"block {blknum} not submitted")
+    say(f"sealed block {blknum} through block.seal: {sealed['tx_count']} txs, root {sealed['hash'][:18]}...;"
+        " the operator submitted its root, status.get shows it mined")
 
 
-def attempt_attacks(op: Operator, keystore: Keystore, accounts: dict[str, bytes]) -> None:
-    say("\n== attacks, each rejected with a stable code and nothing stored")
-    node = op.node
-    state = node.state
-    assert state.params is not None
-    vc = state.params.verifying_contract
-    alice_key = keystore.private_key("alice")
-    honest = build_payment(state, accounts["alice"], accounts["bob"], ETH, 10**15)
-    honest_raw = sign_payment(honest, {pos: alice_key for pos in honest.inputs}, vc)
-    [first] = node.submit([Payment(honest_raw)])
-    expect(first.accepted, "honest payment rejected")
-    mallory = keccak256(b"mallory")
-    stolen = build_payment(node.state, accounts["bob"], eip712.address_of(mallory), ETH, 10**15)
-    carols = build_payment(node.state, accounts["carol"], accounts["dave"], ETH, 10**15)
-    overspend = PaymentTx(carols.inputs, [Output(OUTPUT_TYPE_PAYMENT, accounts["dave"], ETH, 10**24)])
+def attempt_attacks(service: Service) -> None:
+    say("\n== attacks over transaction.submit, each refused with OMG's error code and nothing stored")
+    client, wallets = service.client, service.wallets
+    alice, bob, carol, dave = (wallets[name].account for name in NAMES)
+    honest_raw = alice.sign(alice.plan(bob.address, 10**15, ETH, ETH))
+    client.submit(honest_raw)
+    mallory = Account(client, keccak256(b"mallory"))
+    stolen = bob.plan(mallory.address, 10**15, ETH, ETH)
+    carols = carol.plan(dave.address, 10**15, ETH, ETH)
+    overspend = PaymentTx(carols.inputs, [Output(OUTPUT_TYPE_PAYMENT, dave.address, ETH, 10**24)])
     cases = [
-        ("double spend of alice's spent output", Payment(honest_raw), "utxo_already_spent"),
-        ("bob's output signed with mallory's key", Payment(sign_payment(stolen, {p: mallory for p in stolen.inputs}, vc)),
-         "unauthorized_spend"),
-        ("carol pays more than she holds", Payment(sign_payment(overspend, {p: keystore.private_key("carol")
-                                                                           for p in overspend.inputs}, vc)),
-         "amounts_do_not_add_up"),
-        ("truncated transaction bytes", Payment(honest_raw[:-7]), "malformed_transaction_rlp"),
+        ("double spend of alice's spent output", honest_raw, "submit:utxo_already_spent"),
+        ("bob's output signed with mallory's key", mallory.sign(stolen), "submit:unauthorized_spend"),
+        ("carol pays more than she holds", carol.sign(overspend), "submit:amounts_do_not_add_up"),
+        ("truncated transaction bytes", honest_raw[:-7], "submit:malformed_transaction_rlp"),
     ]
+    node = service.operator.node
     before = (node.store.count, node.state)
-    for what, event, code in cases:
-        [outcome] = node.submit([event])
-        expect(outcome.code == code, f"{what}: expected {code}, got {outcome.code}")
-        say(f"rejected  {what:42} -> {outcome.code}")
-    expect((node.store.count, node.state) == before, "a rejected event changed the ledger")
-    seal(op)
+    for what, raw, code in cases:
+        expect(refusal(lambda: client.submit(raw)) == code, f"{what}: expected {code}")
+        say(f"rejected  {what:42} -> {code}")
+    expect((node.store.count, node.state) == before, "a rejected payment changed the ledger")
+    seal(service)
 
 
-def show_balances(node: Node, accounts: dict[str, bytes], omg_token: bytes) -> None:
-    say("\n== child-chain balances (base units)")
+def show_balances(service: Service, omg_token: bytes) -> None:
+    say("\n== child-chain balances (base units, account.get_balance)")
     for name in NAMES:
-        held = balances(node.state, accounts[name])
+        held = service.wallets[name].account.balance()
         say(f"{name:6} ETH {held.get(ETH, 0):>22}  OMG {held.get(omg_token, 0):>26}")
+
+
+def audit_served(service: Service) -> None:
+    """The node's audit of its own log, over the API."""
+    verdict = service.client.call("audit.get")
+    say(f"\n== audit.get: the node replays its own log: {verdict['events']} events,"
+        f" {'OK' if verdict['ok'] else 'FAILED'}, head {verdict['head_hash'][:18]}...")
+    expect(verdict["ok"] and not verdict["findings"], f"the node's audit of its log failed: {verdict['failure']}")
 
 
 def audit_clean(db: Path, w3: chain.Web3, root: contracts.RootChain, deployed_at: int) -> None:

@@ -42,7 +42,7 @@ def run_node(home: Path, eth_rpc: str | None, confirmations: int | None, interva
     confirmations = (0 if eth_rpc is None else 12) if confirmations is None else confirmations
     operator = Operator(node, w3, root, deployment.block, confirmations, challenger=w3.eth.accounts[0])
     click.echo(f"operator of {deployment.framework} on chain {deployment.chain_id}; ledger {home / 'ledger.db'}")
-    api = _serve(node, home, listen, w3 if eth_rpc is None else None)
+    api = serve(node, home, listen, w3 if eth_rpc is None else None)
     _stop_on_sigterm()
     done = 0
     try:
@@ -76,7 +76,7 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, _interrupt)
 
 
-def _serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: chain.Web3 | None):
+def serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: chain.Web3 | None):
     """The HTTP API beside the operator loop (`--http`): its writes and the loop's share one writer;
     an embedded chain's JSON-RPC is served at /eth. Returns an adapters.http.app.Api or None."""
     if listen is None:

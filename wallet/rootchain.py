@@ -20,7 +20,7 @@ from web3.logs import DISCARD
 
 from proofs.payment import deposit_tx, encode
 from wallet.abi import ABI
-from wallet.client import ExitData
+from wallet.client import ExitData, InFlightExitData
 from wallet.errors import WalletError
 
 ETH = bytes(20)
@@ -120,3 +120,18 @@ class RootChain:
 
     def latest_timestamp(self) -> int:
         return self.w3.eth.get_block("latest").timestamp
+
+    def start_in_flight_exit(self, data: InFlightExitData) -> int:
+        """Exit a transaction that may be withheld (the node's `in_flight_exit.get_data`),
+        paying the bond; returns the exit id. Its outputs and inputs exit only once piggybacked."""
+        game = self.exit_game.functions
+        args = (data.in_flight_tx, list(data.input_txs), list(data.input_utxos_pos),
+                list(data.input_txs_inclusion_proofs), list(data.in_flight_tx_sigs))
+        self._send(game.startInFlightExit(args), value=game.startIFEBondSize().call())
+        return game.getInFlightExitId(data.in_flight_tx).call()
+
+    def piggyback_output(self, in_flight_tx: bytes, output_index: int) -> Any:
+        """Join an in-flight exit (unsigned bytes) on one of its outputs, paying the piggyback bond."""
+        game = self.exit_game.functions
+        return self._send(game.piggybackInFlightExitOnOutput((in_flight_tx, output_index)),
+                          value=game.piggybackBondSize().call())
