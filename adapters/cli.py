@@ -13,11 +13,11 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 import click
-import httpx
 from eventsourcing.persistence import PersistenceError
 
 from adapters.audit_report import (
@@ -29,7 +29,7 @@ from adapters.audit_report import (
     report_json,
     run_audit,
 )
-from adapters.node_client import NodeClient, NodeError, running_node
+from adapters.node_client import UNREACHABLE, running_node, served_chain
 from adapters.params import (
     ADDRESS,
     AMOUNT,
@@ -56,6 +56,8 @@ from ledger.witnesses import default_workers
 from proofs.keccak import keccak256
 from proofs.payment import deposit_tx, encode
 from specs.hooks import InvariantHook
+from wallet.account import Account
+from wallet.client import NodeClient, NodeError
 from wallet.keys import Keystore, KeystoreError
 from wallet.payments import WalletError, balances, build_payment, sign_payment
 
@@ -249,7 +251,7 @@ def deposit(home: Path, owner: str, amount: int, token: bytes) -> None:
     When a node serves the home: through the vault on its embedded chain, signed by OWNER's key."""
     keystore = keystore_at(home)
     if (client := running_node(home)) is not None:
-        return _deposit_through(client, home, keystore, owner, amount, token)
+        return _deposit_through(client, keystore, owner, amount, token)
     with open_node(home) as node:
         if reason := anchoring(home, node.state):
             raise click.ClickException(f"anchored_ledger: {reason}; deposit through the root chain's vaults")
@@ -287,7 +289,7 @@ def send(home: Path, sender: str, recipient: str, amount: int, token: bytes) -> 
 def seal(home: Path, allow_empty: bool) -> None:
     """Collect the open child block's fees and seal it with its Merkle root."""
     if (client := running_node(home)) is not None:
-        sealed = _through(client, "block_sealed", lambda: client.seal(allow_empty))
+        sealed = _through(client, "block_sealed", lambda: client.call("block.seal", {"allow_empty": allow_empty}))
         click.echo(f"sealed block {sealed['blknum']} ({sealed['hash']}, {sealed['tx_count']} transactions) "
                    f"through {client.url}")
         return
@@ -298,43 +300,46 @@ def seal(home: Path, allow_empty: bool) -> None:
         report(node.seal())
 
 
-def _through(client: NodeClient, kind: str, write: Callable[[], T]) -> T:
-    """A write through the running node; its refusal reads as a local one (exit 1)."""
+def _through(client: NodeClient, kind: str, call: Callable[[], T]) -> T:
+    """A call through the running node with the wallet SDK; a refusal (the node's, or the SDK's
+    own: insufficient_funds, ...) reads as a local one (exit 1)."""
     try:
-        return write()
+        return call()
     except NodeError as exc:
-        click.echo(f"rejected {kind}: {exc.code}: {exc.description}")
+        if exc.code in UNREACHABLE:
+            raise click.ClickException(f"the node at {client.url} failed: {exc}") from None
+        click.echo(f"rejected {kind}: {exc}")
         sys.exit(1)
-    except httpx.HTTPError as exc:
-        raise click.ClickException(f"the node at {client.url} failed: {exc}") from None
+    except WalletError as exc:
+        click.echo(f"rejected {kind}: {exc}")
+        sys.exit(1)
 
 
 def _send_through(client: NodeClient, keystore: Keystore, sender: str, recipient: str, amount: int,
                   token: bytes) -> None:
+    """The SDK plans the payment from the node's list of the sender's outputs (fee in `token`, as
+    on the home), signs it here and submits it."""
     try:
-        key, owner = keystore.private_key(sender), keystore.addresses()[sender]
+        key = keystore.private_key(sender)
     except KeystoreError as exc:
         raise click.ClickException(str(exc)) from None
     to = resolve(keystore, recipient)
-    placed = _through(client, "payment", lambda: client.pay(owner, key, to, token, amount))
-    click.echo(f"accepted payment {placed['txhash']} in block {placed['blknum']} at index {placed['txindex']} "
+    placed = _through(client, "payment", lambda: Account(client, key).pay(to, amount, token, fee_currency=token))
+    click.echo(f"accepted payment {hexa(placed.txhash)} in block {placed.blknum} at index {placed.txindex} "
                f"through {client.url}")
 
 
-def _deposit_through(client: NodeClient, home: Path, keystore: Keystore, owner: str, amount: int,
-                     token: bytes) -> None:
+def _deposit_through(client: NodeClient, keystore: Keystore, owner: str, amount: int, token: bytes) -> None:
     """On a served home the ledger is anchored: the deposit goes through the vault, signed by OWNER."""
     from web3.exceptions import Web3Exception  # web3 only for this path: the CLI starts fast
-
-    from adapters.ethereum.chain import ChainError
 
     try:
         key = keystore.private_key(owner)
     except KeystoreError as exc:
         raise click.ClickException(f"{exc}: a deposit through the vault is signed by its owner's key") from None
     try:
-        blknum = _through(client, "deposit", lambda: client.deposit(home, key, token, amount))
-    except (ChainError, Web3Exception, ValueError) as exc:
+        blknum = _through(client, "deposit", lambda: served_chain(client, key).deposit(amount, token))
+    except (Web3Exception, OSError, ValueError) as exc:
         raise click.ClickException(f"the deposit through {client.url}/eth failed: {exc}") from None
     click.echo(f"deposited {amount} in deposit block {blknum} through {client.url}/eth; "
                "the node applies it when it follows the root chain")
@@ -344,14 +349,25 @@ def _deposit_through(client: NodeClient, home: Path, keystore: Keystore, owner: 
 @home_option
 @click.argument("who", required=False)
 def balance(home: Path, who: str | None) -> None:
-    """Balances of WHO (key name or address), or of every local key."""
+    """Balances of WHO (key name or address), or of every local key (through the node's
+    `account.get_balance` when one serves the home)."""
     keystore = keystore_at(home)
+    if (client := running_node(home)) is not None:
+        for name, address in _targets(keystore, who).items():
+            _show_balance(name, address, _through(client, "balance", partial(client.balance, address)))
+        return
     with open_node(home) as node:
-        targets = {who: resolve(keystore, who)} if who else keystore.addresses()
-        for name, address in targets.items():
-            held = balances(node.state, address)
-            shown = ", ".join(f"{amount} {'eth' if t == ETH else hexa(t)}" for t, amount in sorted(held.items()))
-            click.echo(f"{name} {hexa(address)}: {shown or 'nothing'}")
+        for name, address in _targets(keystore, who).items():
+            _show_balance(name, address, balances(node.state, address))
+
+
+def _targets(keystore: Keystore, who: str | None) -> dict[str, bytes]:
+    return {who: resolve(keystore, who)} if who else keystore.addresses()
+
+
+def _show_balance(name: str, address: bytes, held: dict[bytes, int]) -> None:
+    shown = ", ".join(f"{amount} {'eth' if t == ETH else hexa(t)}" for t, amount in sorted(held.items()))
+    click.echo(f"{name} {hexa(address)}: {shown or 'nothing'}")
 
 
 @main.command("audit")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.store import EVENTS_TABLE
+from ledger.store import EVENTS_TABLE, EventStore
 
 OMG = [sys.executable, "-m", "adapters.cli"]
 
@@ -89,16 +90,33 @@ def test_commands_need_an_initialised_ledger(tmp_path):
 
 
 def test_the_demo_runs_end_to_end(tmp_path):
-    done = subprocess.run([*OMG, "demo", "--home", str(tmp_path / "demo"), "--transfers", "250"],
+    home = tmp_path / "demo"
+    done = subprocess.run([*OMG, "demo", "--home", str(home), "--transfers", "250"],
                           capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "verdict       OK" in done.stdout
-    assert done.stdout.count("deposited - exited - unbacked + unclaimed") == 2 and "MISMATCH" not in done.stdout
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "verdict       OK" in out
+    assert out.count("deposited - exited - unbacked + unclaimed") == 2 and "MISMATCH" not in out
     for step in ("invalid_exit", "-> challenged", "in-flight exit", "the follower applied no root-chain fact twice"):
-        assert step in done.stdout
-    assert "FAILED at event" in done.stdout and "record_tampered" in done.stdout and "log_truncated" in done.stdout
-    for code in ("utxo_already_spent", "unauthorized_spend", "amounts_do_not_add_up", "malformed_transaction_rlp"):
-        assert code in done.stdout
+        assert step in out
+    assert "FAILED at event" in out and "record_tampered" in out and "log_truncated" in out
+    # the scenario ran against the node as a service: its API and /eth on a loopback port, users on the SDK
+    [url] = re.findall(r"serving OMG's watcher API at (http://127\.0\.0\.1:\d+)", out)
+    assert f"serving the embedded chain's Ethereum JSON-RPC at {url}/eth" in out
+    assert f"wallets use the SDK: the child chain at {url}, the root chain at {url}/eth" in out
+    for code in ("utxo_already_spent", "unauthorized_spend", "amounts_do_not_add_up", "malformed_transaction_rlp",
+                 "utxo_exiting"):
+        assert f"-> submit:{code}" in out or f"refused (submit:{code})" in out, code  # OMG's error codes
+    assert [int(n) for n in re.findall(r"sealed block (\d+) through block\.seal", out)] == [1000, 2000, 3000, 4000]
+    assert "utxo.get_exit_data now says exit:invalid" in out and "ChallengeDue invalid_exit" in out
+    assert re.search(r"wallet watcher reports \d+ exits processable", out)
+    assert re.search(r"audit\.get: the node replays its own log: \d+ events, OK", out)
+    assert not (home / "node.url").exists()  # the node stopped serving
+    log = EventStore(home / "ledger.db", read_only=True)
+    payments = sum(record.topic == "payment" for record in log.read(0))
+    log.close()
+    accepted = int(re.search(r"(\d+) payments accepted", out).group(1))
+    assert payments == accepted + 1  # the SDK's payments and the attack act's honest one, nothing refused
 
 
 def test_omg_node_runs_on_the_embedded_chain_and_wants_a_new_home_each_time(tmp_path):
