@@ -3,12 +3,14 @@ read over a live node's HTTP API: the wallet signs its own root-chain transactio
 from __future__ import annotations
 
 import pytest
+from web3.logs import DISCARD
 
 from adapters.ethereum import chain
 from adapters.ethereum.contracts import contract_abi, deploy
+from adapters.ethereum.follower import Follower
 from adapters.ethereum.watcher import Report
-from proofs.payment import encode_utxo_pos
-from tests.wallet.nodes import ALICE, ALICE_KEY, AMOUNT, PERIOD, follow
+from proofs.payment import encode_utxo_pos, unsigned_bytes
+from tests.wallet.nodes import ALICE, ALICE_KEY, AMOUNT, BOB, PERIOD, follow
 from tests.wallet.nodes import root, world  # noqa: F401 (fixtures)
 from wallet.abi import ABI
 from wallet.account import Account
@@ -72,3 +74,27 @@ def test_an_erc20_deposit_approves_the_vault_first(root):
     assert token.functions.balanceOf(deployed.erc20_vault.address).call() == 200
     assert token.functions.balanceOf(owner).call() == 300
     assert mine.queued(bytes.fromhex(token.address[2:])) == []  # no exit queue for this token yet
+
+
+def test_an_in_flight_exit_of_a_withheld_payment_and_a_piggyback(world, root):
+    """The node's in_flight_exit.get_data starts the exit; the wallet then piggybacks its change."""
+    w3, deployed = root
+    node = NodeClient(world.url)
+    mine = RootChain(w3, node.status().plasma_framework, ALICE_KEY)
+    blknum = mine.deposit(AMOUNT)
+    # the node's follower: every deposit of the module's chain so far (other tests' too), in order
+    world.service.operator_step(Follower(w3, deployed, world.node, confirmations=0).poll)
+    alice = Account(node, ALICE_KEY)
+    signed = alice.sign(alice.plan(BOB, AMOUNT // 4, ETH))  # never submitted: the operator withholds it
+    data = node.in_flight_exit_data(signed)
+    assert data.in_flight_tx == unsigned_bytes(signed) and data.input_utxos_pos == (encode_utxo_pos(blknum, 0, 0),)
+    exit_id = mine.start_in_flight_exit(data)
+    game = deployed.exit_game
+    [record] = game.functions.inFlightExits([exit_id]).call()
+    assert record[1] > 0 and record[6] == mine.address  # started, its bond mine
+    receipt = mine.piggyback_output(data.in_flight_tx, 1)  # output 1: alice's change
+    [piggybacked] = game.events.InFlightExitOutputPiggybacked().process_receipt(receipt, errors=DISCARD)
+    assert piggybacked.args.exitTarget == mine.address and piggybacked.args.outputIndex == 1
+    with pytest.raises(WalletError) as info:
+        mine.piggyback_output(data.in_flight_tx, 1)  # the exit game refuses a second piggyback
+    assert info.value.code == "transaction_reverted"
