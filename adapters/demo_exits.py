@@ -15,6 +15,7 @@ from adapters.ethereum.chain import ETHER
 from ledger.state import StandardExit
 from proofs.payment import decode
 from wallet.client import ExitData, NodeError, Utxo
+from wallet.rootchain import in_flight_data
 from wallet.watch import ChallengeDue, ExitProcessable, Watcher
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def in_flight_exit(service: Service, say: Say, expect: Expect) -> tuple[int, int
     expect(len(tx.outputs) == 2, "carol's payment has no change output")
     signed = carol.account.sign(tx)
     say("\ncarol    signs 1 ETH to dave; the operator WITHHOLDS it (never in a block)")
-    data = client.in_flight_exit_data(signed)
+    data = in_flight_data(client, signed)
     exit_id = dave.root.start_in_flight_exit(data)
     say(f"dave     starts an in-flight exit of it with in_flight_exit.get_data's input proofs (exit {exit_id})")
     step = service.step()

@@ -83,17 +83,6 @@ class ExitData:
 
 
 @dataclass(frozen=True, slots=True)
-class InFlightExitData:
-    """`in_flight_exit.get_data`: what the exit game's `startInFlightExit` takes."""
-
-    in_flight_tx: bytes  # unsigned
-    input_txs: tuple[bytes, ...]
-    input_utxos_pos: tuple[int, ...]
-    input_txs_inclusion_proofs: tuple[bytes, ...]
-    in_flight_tx_sigs: tuple[bytes, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class ByzantineEvent:
     event: str  # invalid_exit, unchallenged_exit, invalid_block, block_withholding, ...
     details: dict[str, Any]
@@ -181,14 +170,6 @@ class NodeClient:
     def exit_data(self, utxo_pos: int) -> ExitData:
         data = self.call("utxo.get_exit_data", {"utxo_pos": utxo_pos})
         return ExitData(data["utxo_pos"], unhex(data["txbytes"]), unhex(data["proof"]))
-
-    def in_flight_exit_data(self, signed: bytes) -> InFlightExitData:
-        """The data to exit a signed transaction in flight: its inputs' transactions and proofs."""
-        data = self.call("in_flight_exit.get_data", {"txbytes": tohex(signed)})
-        return InFlightExitData(unhex(data["in_flight_tx"]), tuple(unhex(t) for t in data["input_txs"]),
-                                tuple(data["input_utxos_pos"]),
-                                tuple(unhex(p) for p in data["input_txs_inclusion_proofs"]),
-                                tuple(unhex(s) for s in data["in_flight_tx_sigs"]))
 
 
 def _json_or_none(raw: bytes) -> Any:

@@ -1,5 +1,6 @@
 """A user's root-chain actions with the wallet's own key: deposits, standard exits (their
-data from the node's `utxo.get_exit_data`), processing exits, and reading the exit queues.
+data from the node's `utxo.get_exit_data`), in-flight exits (their data from
+`in_flight_exit.get_data`), piggybacks, processing exits, and reading the exit queues.
 
 It speaks web3 to any Ethereum JSON-RPC node and signs locally, so it needs no unlocked
 account; it knows only the plasma framework's address (the node's `status.get`) and finds
@@ -20,7 +21,7 @@ from web3.logs import DISCARD
 
 from proofs.payment import deposit_tx, encode
 from wallet.abi import ABI
-from wallet.client import ExitData, InFlightExitData
+from wallet.client import ExitData, NodeClient, unhex
 from wallet.errors import WalletError
 
 ETH = bytes(20)
@@ -35,6 +36,27 @@ class QueuedExit:
     exit_id: int
     token: bytes
     exitable_at: int  # a timestamp: processExits takes it once a block is later
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightData:
+    """`in_flight_exit.get_data`: what `startInFlightExit` takes, in its order."""
+    in_flight_tx: bytes  # unsigned
+    input_txs: tuple[bytes, ...]
+    input_utxos_pos: tuple[int, ...]
+    input_proofs: tuple[bytes, ...]
+    signatures: tuple[bytes, ...]
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.in_flight_tx, list(self.input_txs), list(self.input_utxos_pos), list(self.input_proofs),
+                list(self.signatures))
+
+
+def in_flight_data(node: NodeClient, signed_tx: bytes) -> InFlightData:
+    """The node's data for an in-flight exit of `signed_tx` (its inputs must be in blocks the node knows)."""
+    d = node.call("in_flight_exit.get_data", {"txbytes": "0x" + signed_tx.hex()})
+    return InFlightData(unhex(d["in_flight_tx"]), tuple(map(unhex, d["input_txs"])), tuple(d["input_utxos_pos"]),
+                        tuple(map(unhex, d["input_txs_inclusion_proofs"])), tuple(map(unhex, d["in_flight_tx_sigs"])))
 
 
 def checksum(address: bytes) -> str:
@@ -98,6 +120,19 @@ class RootChain:
         [started] = self.exit_game.events.ExitStarted().process_receipt(receipt, errors=DISCARD)
         return started.args.exitId
 
+    def start_in_flight_exit(self, data: InFlightData) -> int:
+        """Start an in-flight exit of a transaction with the node's data, paying the bond; returns
+        its exit id. Anyone may start it; each input or output owner piggybacks to exit theirs."""
+        game = self.exit_game.functions
+        self._send(game.startInFlightExit(data.args()), value=game.startIFEBondSize().call())
+        return game.getInFlightExitId(data.in_flight_tx).call()
+
+    def piggyback_output(self, in_flight_tx: bytes, index: int) -> Any:
+        """Join the in-flight exit of `in_flight_tx` (unsigned bytes) to exit its output `index`
+        (this key's), paying the piggyback bond: paid out if the transaction is canonical."""
+        game = self.exit_game.functions
+        return self._send(game.piggybackInFlightExitOnOutput((in_flight_tx, index)), value=game.piggybackBondSize().call())
+
     def exit_status(self, exit_id: int) -> dict[str, Any]:
         """The exit game's record: exitable (False once processed or challenged), utxoPos, amount, ..."""
         [record] = self.exit_game.functions.standardExits([exit_id]).call()
@@ -120,18 +155,3 @@ class RootChain:
 
     def latest_timestamp(self) -> int:
         return self.w3.eth.get_block("latest").timestamp
-
-    def start_in_flight_exit(self, data: InFlightExitData) -> int:
-        """Exit a transaction that may be withheld (the node's `in_flight_exit.get_data`),
-        paying the bond; returns the exit id. Its outputs and inputs exit only once piggybacked."""
-        game = self.exit_game.functions
-        args = (data.in_flight_tx, list(data.input_txs), list(data.input_utxos_pos),
-                list(data.input_txs_inclusion_proofs), list(data.in_flight_tx_sigs))
-        self._send(game.startInFlightExit(args), value=game.startIFEBondSize().call())
-        return game.getInFlightExitId(data.in_flight_tx).call()
-
-    def piggyback_output(self, in_flight_tx: bytes, output_index: int) -> Any:
-        """Join an in-flight exit (unsigned bytes) on one of its outputs, paying the piggyback bond."""
-        game = self.exit_game.functions
-        return self._send(game.piggybackInFlightExitOnOutput((in_flight_tx, output_index)),
-                          value=game.piggybackBondSize().call())

@@ -16,7 +16,7 @@ from wallet.abi import ABI
 from wallet.account import Account
 from wallet.client import NodeClient
 from wallet.errors import WalletError
-from wallet.rootchain import ETH, RootChain
+from wallet.rootchain import ETH, RootChain, in_flight_data
 from wallet.watch import ChainAlert, ChallengeDue, ExitProcessable, Watcher
 
 
@@ -86,7 +86,7 @@ def test_an_in_flight_exit_of_a_withheld_payment_and_a_piggyback(world, root):
     world.service.operator_step(Follower(w3, deployed, world.node, confirmations=0).poll)
     alice = Account(node, ALICE_KEY)
     signed = alice.sign(alice.plan(BOB, AMOUNT // 4, ETH))  # never submitted: the operator withholds it
-    data = node.in_flight_exit_data(signed)
+    data = in_flight_data(node, signed)
     assert data.in_flight_tx == unsigned_bytes(signed) and data.input_utxos_pos == (encode_utxo_pos(blknum, 0, 0),)
     exit_id = mine.start_in_flight_exit(data)
     game = deployed.exit_game
