@@ -4,6 +4,7 @@ wallet SDK, and work on the home directly when no node serves it, or when node.u
 (a dead node's, or another chain's)."""
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from web3 import Web3
 from adapters.cli import main
 from adapters.node_client import NODE_URL_FILE
 from tests.adapters.http.test_cli_node import free_port
-from tests.conftest import ADDRS
+from tests.conftest import ADDRS, VC
 from wallet.client import NodeClient
 
 ONE_ETH = 10**18
@@ -145,3 +146,16 @@ def test_block_seal_route(api) -> None:
     assert refused["code"] == "seal:empty_block"
     sealed = api.ok("block.seal", {"allow_empty": True})
     assert sealed["tx_count"] == 0 and api.ok("block.get", {"blknum": sealed["blknum"]})["hash"] == sealed["hash"]
+
+
+def test_a_deposit_through_a_node_on_another_chain_is_refused(api, tmp_path: Path) -> None:
+    """A node that follows an --eth-rpc chain serves no /eth: deposit on that chain instead."""
+    home = tmp_path / "served"
+    home.mkdir()
+    (home / "rootchain.json").write_text(json.dumps({"framework": "0x" + VC.hex()}))  # the node's framework
+    (home / NODE_URL_FILE).write_text(api.url + "\n")
+    assert omg("keys", "new", "alice", "--home", str(home))[0] == 0
+    before = api.node.store.count
+    code, out = omg("deposit", "alice", "100", "--home", str(home))
+    assert code == 1 and "rejected deposit: not_embedded" in out and "stale" not in out, out
+    assert api.node.store.count == before
