@@ -93,7 +93,7 @@ class Wallet:
 
 
 @dataclass(frozen=True)
-class Service:
+class Served:
     """The node serving its API, the operator loop the demo steps, and the users' wallets."""
 
     api: Api
@@ -169,7 +169,7 @@ def scenario(home: Path, transfers: int) -> None:
     proof_of_stake(home)
 
 
-def connect(api: Api, operator: Operator, keystore: Keystore) -> Service:
+def connect(api: Api, operator: Operator, keystore: Keystore) -> Served:
     """Each user's wallet on the served node: the SDK's client, and web3 on the node's /eth."""
     client = NodeClient(api.server.url, timeout=TIMEOUT_S)
     eth = Web3(Web3.HTTPProvider(f"{api.server.url}/eth", request_kwargs={"timeout": TIMEOUT_S}))
@@ -178,7 +178,7 @@ def connect(api: Api, operator: Operator, keystore: Keystore) -> Service:
                                                                                    keystore.private_key(name)))
                for name in NAMES}
     say(f"wallets use the SDK: the child chain at {api.server.url}, the root chain at {api.server.url}/eth")
-    return Service(api, operator, client, eth, wallets)
+    return Served(api, operator, client, eth, wallets)
 
 
 def proof_of_stake(home: Path) -> None:
@@ -217,7 +217,7 @@ def root_chain(keystore: Keystore, accounts: dict[str, bytes]) -> tuple[chain.We
     return w3, deployment, root, bytes.fromhex(omg.address[2:])
 
 
-def deposit_all(service: Service, omg_token: bytes) -> ExitData:
+def deposit_all(service: Served, omg_token: bytes) -> ExitData:
     """Every account deposits through the vaults; returns the exit data alice keeps of her
     first deposit (she will try to exit it once spent)."""
     say("\n== deposits through the root-chain vaults at /eth: every account puts in 10 ETH and 5000 OMG")
@@ -238,7 +238,7 @@ def deposit_all(service: Service, omg_token: bytes) -> ExitData:
     return service.client.exit_data(encode_utxo_pos(blknums["alice"][0], 0, 0))
 
 
-def make_transfers(service: Service, count: int, omg_token: bytes) -> None:
+def make_transfers(service: Served, count: int, omg_token: bytes) -> None:
     say(f"\n== {count} payments planned and signed by the SDK, submitted with transaction.submit; sealed every"
         f" {SEAL_EVERY} with block.seal, each root submitted to the root chain")
     rng = random.Random(SEED)
@@ -262,7 +262,7 @@ def make_transfers(service: Service, count: int, omg_token: bytes) -> None:
     say(f"{accepted} payments accepted ({count - accepted} not planned: the sender's outputs could not cover them)")
 
 
-def seal(service: Service) -> None:
+def seal(service: Served) -> None:
     """Seal the open block over the API, then the operator's step submits its root and follows it."""
     sealed = service.client.call("block.seal", {})
     blknum = sealed["blknum"]
@@ -274,7 +274,7 @@ def seal(service: Service) -> None:
         " the operator submitted its root, status.get shows it mined")
 
 
-def attempt_attacks(service: Service) -> None:
+def attempt_attacks(service: Served) -> None:
     say("\n== attacks over transaction.submit, each refused with OMG's error code and nothing stored")
     client, wallets = service.client, service.wallets
     alice, bob, carol, dave = (wallets[name].account for name in NAMES)
@@ -299,14 +299,14 @@ def attempt_attacks(service: Service) -> None:
     seal(service)
 
 
-def show_balances(service: Service, omg_token: bytes) -> None:
+def show_balances(service: Served, omg_token: bytes) -> None:
     say("\n== child-chain balances (base units, account.get_balance)")
     for name in NAMES:
         held = service.wallets[name].account.balance()
         say(f"{name:6} ETH {held.get(ETH, 0):>22}  OMG {held.get(omg_token, 0):>26}")
 
 
-def audit_served(service: Service) -> None:
+def audit_served(service: Served) -> None:
     """The node's audit of its own log, over the API."""
     verdict = service.client.call("audit.get")
     say(f"\n== audit.get: the node replays its own log: {verdict['events']} events,"

@@ -19,7 +19,7 @@ from wallet.rootchain import in_flight_data
 from wallet.watch import ChallengeDue, ExitProcessable, Watcher
 
 if TYPE_CHECKING:
-    from adapters.demo import Service
+    from adapters.demo import Served
 
 ETH = bytes(20)
 Say = Callable[[str], None]
@@ -30,7 +30,7 @@ def checksum(address: bytes) -> str:
     return chain.Web3.to_checksum_address(address)
 
 
-def exits_act(service: Service, kept: ExitData, watcher: bytes, omg_token: bytes, say: Say, expect: Expect) -> None:
+def exits_act(service: Served, kept: ExitData, watcher: bytes, omg_token: bytes, say: Say, expect: Expect) -> None:
     """`kept`: the exit data alice fetched for her first deposit before she spent it."""
     client, node, eth = service.client, service.operator.node, service.eth
     alice, bob, dave = (service.wallets[name] for name in ("alice", "bob", "dave"))
@@ -106,7 +106,7 @@ def largest(utxos: list[Utxo], currency: bytes) -> Utxo:
     return max((u for u in utxos if u.currency == currency), key=lambda u: u.amount)
 
 
-def in_flight_exit(service: Service, say: Say, expect: Expect) -> tuple[int, int]:
+def in_flight_exit(service: Served, say: Say, expect: Expect) -> tuple[int, int]:
     """Carol pays dave; the operator withholds the transaction; they exit it in flight."""
     client, node = service.client, service.operator.node
     carol, dave = service.wallets["carol"], service.wallets["dave"]
