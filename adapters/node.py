@@ -77,8 +77,9 @@ def _stop_on_sigterm() -> None:
 
 
 def serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: chain.Web3 | None):
-    """The HTTP API beside the operator loop (`--http`): its writes and the loop's share one writer;
-    an embedded chain's JSON-RPC is served at /eth. Returns an adapters.http.app.Api or None."""
+    """The HTTP API beside the operator loop (`--http`; `omg demo` serves the same way, on port 0):
+    its writes and the loop's share one writer; an embedded chain's JSON-RPC is served at /eth.
+    Returns an adapters.http.app.Api or None."""
     if listen is None:
         return None
     from adapters.http.app import Api
@@ -88,7 +89,7 @@ def serve(node: Node, home: Path, listen: tuple[str, int] | None, embedded: chai
     except OSError as exc:
         node.store.close()
         raise click.ClickException(f"cannot serve on {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
-    publish(home, api.server.url)  # the CLI's writes on this home go through the API from now on
+    publish(home, api.server.url)  # the CLI on this home goes through the API from now on
     click.echo(f"serving OMG's watcher API at {api.server.url}")
     if embedded is not None:
         click.echo(f"serving the embedded chain's Ethereum JSON-RPC at {api.server.url}/eth")
