@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from eth_account import Account
+from eth_account import Account as EthAccount
 from selenium.webdriver.common.by import By
 from web3 import Web3
 
@@ -16,17 +16,19 @@ from adapters.ethereum import chain
 from adapters.ethereum.anchor import Deployment, Operator
 from adapters.http.app import Server
 from adapters.http.service import Service
-from ledger.events import Genesis
+from ledger.events import FeeRule, Genesis
 from ledger.node import Node
 from ledger.store import EventStore
 from proofs import rlp
 from proofs.payment import encode_utxo_pos
 from tests.adapters.ethereum.rootchain import ALICE, key
 from tests.adapters.http.pages.chromium import chromium, console_errors, wait
-from wallet.rootchain import RootChain
+from wallet.account import Account
+from wallet.client import NodeClient
+from wallet.rootchain import ETH, RootChain
 
 ETHER = 10**18
-DEV_KEY = key(ALICE)  # one of the embedded chain's funded development accounts
+DEV_KEY = key(ALICE)  # one of the embedded chain's funded development accounts: the payer
 
 
 @pytest.fixture
@@ -42,7 +44,7 @@ def served(tmp_path) -> Iterator[tuple[Service, str, Operator, Web3]]:
     deployment, root = Deployment.deploy(w3, authority=w3.eth.accounts[0])
     store = EventStore(tmp_path / "ledger.db")
     node = Node(store)
-    node.submit([Genesis(deployment.verifying_contract)])
+    node.submit([Genesis(deployment.verifying_contract, (FeeRule(1, ETH, 1),))])
     service = Service(node, tmp_path / "ledger.db", chain=w3)
     server = Server(service, port=0).start()
     yield service, server.url, Operator(node, w3, root, deployment.block), w3
@@ -108,42 +110,46 @@ def test_the_pages_exit_call_and_signature_are_ethereums(served, browser):
       return [hex(m.startStandardExitData(pos, txbytes, proof)), hex(m.signLegacy(tx, key))];
     }""", str(10**9 + 3), txbytes, proof, tx, "0x" + DEV_KEY.hex())
     assert data == tx["data"]
-    assert signed == "0x" + Account.sign_transaction(tx, DEV_KEY).raw_transaction.hex().removeprefix("0x")
+    assert signed == "0x" + EthAccount.sign_transaction(tx, DEV_KEY).raw_transaction.hex().removeprefix("0x")
 
 
 def test_the_wallet_page_starts_an_exit_that_the_ledger_and_the_explorer_show(served, browser):
     service, url, operator, w3 = served
-    mine = RootChain(w3, bytes.fromhex(operator.client.root.framework.address[2:]), DEV_KEY)
-    blknum = service.operator_step(lambda: mine.deposit(ETHER))
-    service.operator_step(operator.step)  # the follower applies the deposit
-    deposit = encode_utxo_pos(blknum, 0, 0)
-
     assert httpx.get(url + "/web/chain.json").json() == {"embedded": True}
     browser.get(url + "/wallet")
     wait(browser, lambda d: d.find_element(By.ID, "create").is_displayed())
-    browser.find_element(By.ID, "import-key").send_keys(DEV_KEY.hex())
-    browser.find_element(By.CSS_SELECTOR, "#import-form button").click()
-    assert wait(browser, lambda d: text(d, "address")).lower() == mine.address.lower()
-    wait(browser, lambda d: str(deposit) in text(d, "exitable"))
-    ether_before = w3.eth.get_balance(mine.address)
+    browser.find_element(By.ID, "create").click()
+    address = Web3.to_checksum_address(wait(browser, lambda d: text(d, "address")))
+    faucet = Web3(Web3.HTTPProvider(f"{url}/eth"))  # the embedded chain's funded first account, over /eth
+    faucet.eth.wait_for_transaction_receipt(faucet.eth.send_transaction(
+        {"from": faucet.eth.accounts[0], "to": address, "value": ETHER}))
+    # Someone pays the page's address on the child chain, in block 1000 (sealed, its root submitted).
+    payer = RootChain(w3, bytes.fromhex(operator.client.root.framework.address[2:]), DEV_KEY)
+    service.operator_step(lambda: payer.deposit(2 * ETHER))
+    service.operator_step(operator.step)  # the follower applies the deposit
+    Account(NodeClient(url), DEV_KEY).pay(bytes.fromhex(address[2:]), ETHER, ETH)
+    service.operator_step(operator.step)
+    paid = encode_utxo_pos(1000, 0, 0)
+
+    browser.find_element(By.ID, "refresh").click()
+    wait(browser, lambda d: str(paid) in text(d, "exitable"))
     browser.find_element(By.CSS_SELECTOR, "#exitable button").click()
     status = wait(browser, lambda d: (t := text(d, "status")).startswith(("Exit started", "exit", "Cannot", "eth_")) and t)
     assert status.startswith("Exit started: exit "), status
     exit_id = int(status.split()[3])
-    bond = operator.client.root.exit_game.functions.startStandardExitBondSize().call()
-    assert mine.exit_status(exit_id) == {**mine.exit_status(exit_id), "exitable": True, "utxo_pos": deposit, "amount": ETHER,
-                                         "bond_size": bond}
-    assert w3.eth.get_balance(mine.address) < ether_before - bond  # the bond and the gas, paid by the page's key
+    game = operator.client.root.exit_game.functions
+    [record] = game.standardExits([exit_id]).call()
+    assert record[:2] == (True, paid) and record[3] == address and record[4:] == (ETHER, game.startStandardExitBondSize().call())
+    assert 0 < w3.eth.get_balance(address) < ETHER - record[5]  # the bond and the gas, paid by the page's key
     assert "none" in text(browser, "exits")  # the node has not followed the root chain yet
 
     service.operator_step(operator.step)  # the follower applies the exit
-    [listed] = [x for x in service.view().state.exits.items() if x[0] == exit_id]
-    assert listed[1].utxo_pos == deposit
+    assert service.view().state.exits[exit_id].utxo_pos == paid
     browser.find_element(By.ID, "refresh").click()
     wait(browser, lambda d: str(exit_id) in text(d, "exits"))
-    assert str(deposit) not in text(browser, "exitable")  # an exiting output is not exitable again
+    assert str(paid) not in text(browser, "exitable")  # an exiting output is not exitable again
     browser.find_element(By.LINK_TEXT, str(exit_id)).click()  # to the explorer's exits
     wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-rendered") == "#/exits")
     row = next(r.text for r in browser.find_elements(By.CSS_SELECTOR, "#view tbody tr") if r.text.startswith(str(exit_id)))
-    assert "standard" in row and str(deposit) in row and "1 ETH" in row, row
+    assert "standard" in row and str(paid) in row and "1 ETH" in row, row
     assert console_errors(browser) == []
