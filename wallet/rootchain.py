@@ -1,6 +1,7 @@
 """A user's root-chain actions with the wallet's own key: deposits, standard exits (their
 data from the node's `utxo.get_exit_data`), in-flight exits (their data from
-`in_flight_exit.get_data`), piggybacks, processing exits, and reading the exit queues.
+`in_flight_exit.get_data`), piggybacks, canonicity challenges (from
+`in_flight_exit.get_competitor`), processing exits, and reading the exit queues.
 
 It speaks web3 to any Ethereum JSON-RPC node and signs locally, so it needs no unlocked
 account; it knows only the plasma framework's address (the node's `status.get`) and finds
@@ -21,7 +22,7 @@ from web3.logs import DISCARD
 
 from proofs.payment import deposit_tx, encode
 from wallet.abi import ABI
-from wallet.client import ExitData, NodeClient, unhex
+from wallet.client import ExitData, NodeClient, NodeError, unhex
 from wallet.errors import WalletError
 
 ETH = bytes(20)
@@ -52,11 +53,44 @@ class InFlightData:
                 list(self.signatures))
 
 
+@dataclass(frozen=True, slots=True)
+class Competitor:
+    """`in_flight_exit.get_competitor`: a signed spend of one of an in-flight transaction's
+    inputs other than it (included at `competing_tx_pos`, or 0 when the node holds it unsealed)."""
+    in_flight_tx: bytes
+    in_flight_input_index: int
+    competing_tx: bytes
+    competing_input_index: int
+    competing_signature: bytes
+    competing_tx_pos: int
+    competing_proof: bytes
+    input_tx: bytes
+    input_utxo_pos: int
+
+    def args(self) -> tuple[Any, ...]:
+        """`challengeInFlightExitNotCanonical`'s tuple."""
+        return (self.input_tx, self.input_utxo_pos, self.in_flight_tx, self.in_flight_input_index, self.competing_tx,
+                self.competing_input_index, self.competing_tx_pos, self.competing_proof, self.competing_signature)
+
+
 def in_flight_data(node: NodeClient, signed_tx: bytes) -> InFlightData:
     """The node's data for an in-flight exit of `signed_tx` (its inputs must be in blocks the node knows)."""
     d = node.call("in_flight_exit.get_data", {"txbytes": "0x" + signed_tx.hex()})
     return InFlightData(unhex(d["in_flight_tx"]), tuple(map(unhex, d["input_txs"])), tuple(d["input_utxos_pos"]),
                         tuple(map(unhex, d["input_txs_inclusion_proofs"])), tuple(map(unhex, d["in_flight_tx_sigs"])))
+
+
+def competitor(node: NodeClient, tx: bytes) -> Competitor | None:
+    """A competitor of the in-flight transaction `tx` (signed or not) the node knows, or None."""
+    try:
+        d = node.call("in_flight_exit.get_competitor", {"txbytes": "0x" + tx.hex()})
+    except NodeError as exc:
+        if exc.code.endswith("competitor_not_found"):
+            return None
+        raise
+    return Competitor(unhex(d["in_flight_txbytes"]), d["in_flight_input_index"], unhex(d["competing_txbytes"]),
+                      d["competing_input_index"], unhex(d["competing_sig"]), d["competing_tx_pos"],
+                      unhex(d["competing_proof"]), unhex(d["input_tx"]), d["input_utxo_pos"])
 
 
 def checksum(address: bytes) -> str:
@@ -132,6 +166,24 @@ class RootChain:
         (this key's), paying the piggyback bond: paid out if the transaction is canonical."""
         game = self.exit_game.functions
         return self._send(game.piggybackInFlightExitOnOutput((in_flight_tx, index)), value=game.piggybackBondSize().call())
+
+    def piggyback_input(self, in_flight_tx: bytes, index: int) -> Any:
+        """Join the in-flight exit to take back its input `index` (this key's): paid out if the
+        transaction is not canonical (a competitor won) and the input is not spent elsewhere."""
+        game = self.exit_game.functions
+        return self._send(game.piggybackInFlightExitOnInput((in_flight_tx, index)), value=game.piggybackBondSize().call())
+
+    def challenge_not_canonical(self, found: Competitor) -> Any:
+        """Show the in-flight transaction has a competitor: its outputs can no longer exit."""
+        return self._send(self.exit_game.functions.challengeInFlightExitNotCanonical(found.args()))
+
+    def in_flight_status(self, exit_id: int) -> dict[str, Any]:
+        """The exit game's record of an in-flight exit: canonical, piggybacked inputs and outputs
+        (indices), the position of its oldest competitor (0: none shown)."""
+        [record] = self.exit_game.functions.inFlightExits([exit_id]).call()
+        canonical, _, exit_map, _, _, _, _, _, oldest = record
+        return {"canonical": canonical, "piggybacked_inputs": [i for i in range(4) if exit_map >> i & 1],
+                "piggybacked_outputs": [i for i in range(4) if exit_map >> (4 + i) & 1], "oldest_competitor": oldest}
 
     def exit_status(self, exit_id: int) -> dict[str, Any]:
         """The exit game's record: exitable (False once processed or challenged), utxoPos, amount, ..."""

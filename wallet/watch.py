@@ -6,6 +6,14 @@ elixir-omg's watcher reports them) and the root chain (the exit queues):
 - `ChainAlert`: anything else the node reports: a withheld or invalid block (a wallet may
   want to exit), an exit it has no spend to challenge with, an in-flight exit to piggyback.
 - `ExitProcessable`: an exit's time has passed; `RootChain.process_exits` pays it out.
+- `PiggybackAvailable`: an in-flight exit of a transaction with inputs or outputs of the
+  wallet's own addresses that nobody has piggybacked yet: without a piggyback they do not exit.
+- `CompetitorAppeared`: an in-flight exit of a transaction touching the wallet's addresses has
+  a competing spend of one of its inputs: it is not canonical, its outputs will not be paid
+  (piggyback inputs instead), and the competitor's data challenges it on the root chain.
+
+The last two come from the node's list of in-flight exits (`status.get`) and its
+`in_flight_exit.get_data` and `get_competitor`, for the `addresses` the watcher is given.
 
 Each is reported once, on the first poll that sees it. `poll` is one round; `watch` polls
 every `interval` seconds for ever.
@@ -17,8 +25,9 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from wallet.client import NodeClient
-from wallet.rootchain import ETH, RootChain
+from proofs.payment import decode, decode_utxo_pos
+from wallet.client import NodeClient, NodeError, unhex
+from wallet.rootchain import ETH, Competitor, RootChain, competitor, in_flight_data
 
 CHALLENGES = frozenset({"invalid_exit", "noncanonical_ife", "invalid_ife_challenge", "invalid_piggyback"})
 
@@ -42,20 +51,38 @@ class ExitProcessable:
     exitable_at: int
 
 
-Event = ChallengeDue | ChainAlert | ExitProcessable
+@dataclass(frozen=True, slots=True)
+class PiggybackAvailable:
+    """Piggyback these (`RootChain.piggyback_output` while the transaction is canonical,
+    `piggyback_input` once a competitor appeared) or they are not paid out."""
+    in_flight_tx: bytes  # unsigned
+    inputs: tuple[int, ...]  # indices of the wallet's inputs nobody piggybacked
+    outputs: tuple[int, ...]  # and of its outputs
+
+
+@dataclass(frozen=True, slots=True)
+class CompetitorAppeared:
+    in_flight_tx: bytes  # unsigned
+    competitor: Competitor  # `RootChain.challenge_not_canonical` takes it
+
+
+Event = ChallengeDue | ChainAlert | ExitProcessable | PiggybackAvailable | CompetitorAppeared
 
 
 class Watcher:
     """Polls `node` and, when given, `root` for the exits in `tokens`; `exit_ids` limits
-    `ExitProcessable` to those exits (a wallet's own), None reports every exit."""
+    `ExitProcessable` to those exits (a wallet's own), None reports every exit; `addresses`
+    (the wallet's own) are those whose in-flight exits it reports."""
 
     def __init__(self, node: NodeClient, root: RootChain | None = None, tokens: Collection[bytes] = (ETH,),
-                 exit_ids: Collection[int] | None = None) -> None:
+                 exit_ids: Collection[int] | None = None, addresses: Collection[bytes] = ()) -> None:
         self.node, self.root, self.tokens, self.exit_ids = node, root, tuple(tokens), exit_ids
+        self.addresses = frozenset(addresses)
         self._seen: set[Any] = set()
 
     def poll(self) -> list[Event]:
-        events = [*self._byzantine(), *self._processable()]
+        status = self.node.call("status.get")
+        events = [*self._byzantine(status), *self._processable(), *self._in_flight(status)]
         fresh = [e for e in events if _key(e) not in self._seen]
         self._seen.update(_key(e) for e in fresh)
         return fresh
@@ -65,9 +92,40 @@ class Watcher:
             yield from self.poll()
             time.sleep(interval)
 
-    def _byzantine(self) -> list[Event]:
-        return [(ChallengeDue if e.event in CHALLENGES else ChainAlert)(e.event, e.details)
-                for e in self.node.status().byzantine_events]
+    def _byzantine(self, status: dict[str, Any]) -> list[Event]:
+        return [(ChallengeDue if e["event"] in CHALLENGES else ChainAlert)(e["event"], e["details"])
+                for e in status["byzantine_events"]]
+
+    def _in_flight(self, status: dict[str, Any]) -> list[Event]:
+        events: list[Event] = []
+        for record in status["in_flight_exits"] if self.addresses else ():
+            tx = unhex(record["txbytes"])
+            inputs, outputs = self._own_inputs(tx), self._own_outputs(tx)
+            if not inputs and not outputs:
+                continue
+            found = competitor(self.node, tx)
+            if found is not None:
+                events.append(CompetitorAppeared(tx, found))
+            open_inputs = tuple(i for i in inputs if i not in record["piggybacked_inputs"])
+            open_outputs = tuple(i for i in outputs if i not in record["piggybacked_outputs"])
+            if open_inputs or open_outputs:
+                events.append(PiggybackAvailable(tx, open_inputs, open_outputs))
+        return events
+
+    def _own_outputs(self, tx: bytes) -> tuple[int, ...]:
+        return tuple(i for i, o in enumerate(decode(tx).outputs) if o.owner in self.addresses)
+
+    def _own_inputs(self, tx: bytes) -> tuple[int, ...]:
+        """The inputs whose outputs (in the transactions the node proves them in) are ours."""
+        try:
+            data = in_flight_data(self.node, tx)
+        except NodeError as exc:  # an input the node never saw created: not one of ours it knows
+            if exc.code.endswith("tx_for_input_not_found"):
+                return ()
+            raise
+        owners = [decode(created).outputs[decode_utxo_pos(pos)[2]].owner
+                  for created, pos in zip(data.input_txs, data.input_utxos_pos)]
+        return tuple(i for i, owner in enumerate(owners) if owner in self.addresses)
 
     def _processable(self) -> list[Event]:
         if self.root is None:
@@ -81,4 +139,8 @@ class Watcher:
 def _key(event: Event) -> Any:
     if isinstance(event, ExitProcessable):
         return ("exit", event.exit_id, event.token)
+    if isinstance(event, PiggybackAvailable):
+        return ("piggyback", event.in_flight_tx, event.inputs, event.outputs)
+    if isinstance(event, CompetitorAppeared):
+        return ("competitor", event.in_flight_tx)
     return (event.kind, repr(sorted(event.details.items())))

@@ -19,7 +19,7 @@ from adapters.http.service import Service  # noqa: E402
 from ledger.events import Deposit, ExitStarted, FeeRule, Genesis, Payment  # noqa: E402
 from ledger.node import Node  # noqa: E402
 from ledger.store import EventStore  # noqa: E402
-from proofs.payment import deposit_tx, encode, encode_utxo_pos  # noqa: E402
+from proofs.payment import decode, deposit_tx, encode, encode_unsigned, encode_utxo_pos  # noqa: E402
 from specs.hooks import InvariantHook  # noqa: E402
 from tests.adapters.http.pages.chromium import chromium, wait  # noqa: E402
 from tests.conftest import ADDRS, ETH, KEYS, TOKEN, VC, out, signed  # noqa: E402
@@ -35,7 +35,8 @@ BRAND = {"name": "Acme Pay", "tagline": "Acme's payments wallet on the OMG Netwo
 
 
 def ledger(node: Node) -> None:
-    """Genesis, deposits of ETH and a token, three payments over two sealed blocks, an exit."""
+    """Genesis, deposits of ETH and a token, three payments over two sealed blocks, two exits
+    (key 0's, shown in its wallet, and key 1's)."""
     node.submit([Genesis(VC, (FeeRule(1, ETH, 10**13),))])
     for owner, token, amount in ((0, ETH, 5 * ETHER), (1, TOKEN, 250 * ETHER), (2, ETH, 3 * ETHER)):
         node.submit([Deposit(node.state.next_deposit_blknum, encode(deposit_tx(ADDRS[owner], token, amount)))])
@@ -48,6 +49,7 @@ def ledger(node: Node) -> None:
     node.submit([Payment(second), Payment(third)])
     node.seal()
     node.submit([ExitStarted(1, encode_utxo_pos(2, 0, 0), encode(deposit_tx(ADDRS[1], TOKEN, 250 * ETHER)))])
+    node.submit([ExitStarted(2, encode_utxo_pos(2000, 1, 0), encode_unsigned(decode(third)))])
 
 
 def shoot(driver, url: str, name: str, ready) -> None:
@@ -77,7 +79,8 @@ def main() -> None:
             with chromium() as driver:
                 driver.get(server.url + "/wallet")
                 driver.execute_script("localStorage.setItem('omg-wallet-secret-key', arguments[0])", "0x" + KEYS[0].hex())
-                shoot(driver, server.url + "/wallet", "wallet", lambda d: "ETH" in d.find_element(By.ID, "balances").text)
+                shoot(driver, server.url + "/wallet", "wallet", lambda d: "ETH" in d.find_element(By.ID, "balances").text
+                      and "pending" in d.find_element(By.ID, "exits").text)
                 shoot(driver, server.url + "/explorer", "explorer", rendered(""))
                 newest = server_tx(server.url, driver)
                 shoot(driver, f"{server.url}/explorer#/tx/{newest}", "explorer-transaction", rendered(f"#/tx/{newest}"))

@@ -1,5 +1,6 @@
 """The README's Wallet SDK examples, run as written: the payment and merge against a live
-node, then deposit, exit and watch on the embedded root chain."""
+node, then deposit, exit and watch on the embedded root chain, then an in-flight exit and
+its piggyback with the node's operator following the chain."""
 from __future__ import annotations
 
 import re
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from adapters.ethereum import chain
 from tests.wallet.nodes import ALICE, AMOUNT, MNEMONIC, PERIOD, follow
-from tests.wallet.nodes import api, root, world  # noqa: F401 (fixtures)
+from tests.wallet.nodes import api, followed, root, world  # noqa: F401 (fixtures)
 from wallet.account import Account
 from wallet.client import NodeClient
 from wallet.hd import HDWallet
@@ -37,7 +38,7 @@ def test_the_readme_deposits_exits_and_processes(world, root):
     node = NodeClient(world.url)
     hd = HDWallet(MNEMONIC)
     namespace = {"w3": w3, "node": node, "hd": hd, "alice": Account(node, hd.private_key(0))}
-    _, deposit, exit_, watch = examples()
+    _, deposit, exit_, watch, _, _ = examples()
     exec(deposit, namespace)
     follow(world, namespace["blknum"])  # the node's follower, in a real deployment
     exec(exit_, namespace)
@@ -50,3 +51,22 @@ def test_the_readme_deposits_exits_and_processes(world, root):
     exec(watch, namespace)
     assert not root_chain.exit_status(exit_id)["exitable"]
     assert w3.eth.get_balance(deployed.eth_vault.address) == vault - AMOUNT
+
+
+def test_the_readme_exits_in_flight_and_piggybacks(followed):
+    node = NodeClient(followed.api.url)
+    hd = HDWallet(MNEMONIC)
+    namespace = {"w3": followed.w3, "node": node, "hd": hd, "alice": Account(node, hd.private_key(0)), "ETH": ETH}
+    _, deposit, _, _, start, piggyback = examples()
+    exec(deposit, namespace)
+    followed.step()  # the node follows the deposit
+    exec(start, namespace)
+    bob_root, exit_id = namespace["bob_root"], namespace["in_flight_id"]
+    assert bob_root.in_flight_status(exit_id)["piggybacked_outputs"] == []
+    followed.step()  # the node follows the exit
+    exec(piggyback, namespace)
+    assert bob_root.in_flight_status(exit_id) == {"canonical": True, "piggybacked_inputs": [],
+                                                  "piggybacked_outputs": [0], "oldest_competitor": 0}
+    followed.step()
+    [listed] = [x for x in followed.api.ok("exit.all") if x["exit_id"] == exit_id]
+    assert listed["piggybacked_outputs"] == [0]

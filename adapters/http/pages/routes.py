@@ -56,6 +56,13 @@ def brand(request: Request) -> JSONResponse:
         return error_response(ApiError("brand", "invalid_brand", str(exc), status=500))
 
 
+@router.get("/web/chain.json", include_in_schema=False)
+def root_chain(request: Request) -> JSONResponse:
+    """Whether the node serves its root chain at /eth (embedded) for the wallet to send its exits
+    to; asked first, since a 404 from /eth would be an error in the page's console."""
+    return JSONResponse({"embedded": service(request).chain is not None})
+
+
 @router.get("/web/{name:path}", include_in_schema=False)
 def asset(name: str) -> FileResponse:
     return _file(name)

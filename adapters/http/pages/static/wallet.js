@@ -1,6 +1,9 @@
 // The white-label wallet: a key made or imported here and kept in this browser's storage,
-// balances, history, payments signed here (EIP-712) and checked before signing, exit data.
+// balances, history, payments signed here (EIP-712) and checked before signing, and standard
+// exits started here: an Ethereum transaction signed with the same key and sent to the node's
+// embedded chain (its exit data shown instead when the node follows a chain of its own).
 import { applyBrand, call, el, formatAmount, parseAmount, short, table, tokenOf, stringify } from "./api.js";
+import { embedded, startStandardExit } from "./eth.js";
 import { addressOf, checkPayment, isAddress, newSecretKey, parseSecretKey, sign, signingHash, toHex } from "./omg.js";
 
 const KEY = "omg-wallet-secret-key";
@@ -55,9 +58,9 @@ function forget() {
 }
 
 async function refresh() {
-  const [balances, history, exitable] = await Promise.all([
+  const [balances, history, exitable, exits] = await Promise.all([
     call("account.get_balance", { address }), call("account.get_transactions", { address, limit: 50 }),
-    call("account.get_exitable_utxos", { address })]);
+    call("account.get_exitable_utxos", { address }), call("exit.all")]);
   $("balances").replaceChildren(table(["Token", "Amount"], balances.map((b) => {
     const t = tokenOf(brand, b.currency);
     return [t.symbol, formatAmount(b.amount, t.decimals)];
@@ -68,7 +71,12 @@ async function refresh() {
   $("exitable").replaceChildren(table(["Position", "Amount", ""], exitable.map((u) => {
     const t = tokenOf(brand, u.currency);
     return [String(u.utxo_pos), `${formatAmount(u.amount, t.decimals)} ${t.symbol}`,
-      el("button", { class: "quiet", onclick: () => exitData(u.utxo_pos).catch((err) => say(err.message, "error")) }, "Start exit")];
+      el("button", { class: "quiet", onclick: () => startExit(u.utxo_pos).catch((err) => say(err.message, "error")) }, "Start exit")];
+  })));
+  const mine = exits.filter((x) => x.kind === "standard" && x.owner.toLowerCase() === address.toLowerCase());
+  $("exits").replaceChildren(table(["Exit", "Position", "Amount", "Status"], mine.map((x) => {
+    const t = tokenOf(brand, x.currency);
+    return [el("a", { href: "/explorer#/exits" }, String(x.exit_id)), String(x.utxo_pos), `${formatAmount(x.amount, t.decimals)} ${t.symbol}`, x.status];
   })));
 }
 
@@ -109,10 +117,22 @@ async function send() {
   await refresh();
 }
 
-/** The standard exit's data and the root-chain call that starts it. */
-async function exitData(pos) {
-  const [data, status] = await Promise.all([call("utxo.get_exit_data", { utxo_pos: pos }), call("status.get")]);
+/** Start a standard exit of the output at `pos` from this wallet's address, bond included; the
+ * exit is listed once the node has followed the root chain past it. */
+async function startExit(pos) {
+  const [data, status, sendable] = await Promise.all([
+    call("utxo.get_exit_data", { utxo_pos: pos }), call("status.get"), embedded()]);
   const framework = status.contract_addr.plasma_framework;
+  if (!sendable) return exitData(framework, data);
+  say(`Starting the exit of ${pos} on the root chain…`);
+  const started = await startStandardExit(framework, data, address, secret);
+  say(`Exit started: exit ${started.exitId} of ${pos}, bond ${formatAmount(started.bond, 18)} ETH, ` +
+    `transaction ${started.txHash}. It is listed below once the node follows it.`, "ok");
+}
+
+/** The standard exit's data and the root-chain call that starts it, for a wallet of that chain. */
+function exitData(framework, data) {
+  const pos = data.utxo_pos;
   $("exit-data").textContent = [
     `Start the exit from this wallet's address on the root chain, sending the exit bond as value:`,
     `  PaymentExitGame (PlasmaFramework ${framework} -> exitGames(1))`,
@@ -121,7 +141,7 @@ async function exitData(pos) {
     ``, stringify({ utxoPos: data.utxo_pos, rlpOutputTx: data.txbytes, outputTxInclusionProof: data.proof }),
   ].join("\n");
   $("exit-data").hidden = false;
-  say(`Exit data for ${pos} below: this page does not hold root-chain ether or send Ethereum transactions.`, "info");
+  say(`Exit data for ${pos} below: this node's root chain is not embedded, send the exit from a wallet of that chain.`, "info");
 }
 
 start().catch((err) => say(err.message, "error"));

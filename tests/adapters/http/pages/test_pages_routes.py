@@ -23,6 +23,11 @@ def test_only_shipped_files_are_served(api):
         assert answer.status_code == 404 and answer.json()["data"]["code"] == "operation:not_found", path
 
 
+def test_the_page_learns_whether_the_root_chain_is_embedded(api):
+    """Not here (no chain given to the service); the exit test's node says it is."""
+    assert api.client.get(api.url + "/web/chain.json").json() == {"embedded": False}
+
+
 def test_the_default_brand(api):
     brand = api.client.get(api.url + "/web/brand.json").json()
     assert brand["name"] == "OMG Wallet" and brand["tokens"][0]["symbol"] == "ETH"
