@@ -220,59 +220,94 @@ def raw_sqlite(directory: Path, rows: int = 100_000, commits: int = 1_000, row_b
 
 @dataclass
 class Workload:
-    setup: list[Event]  # genesis and one deposit per chain
-    payments: list[Payment]  # 1-input payments, pre-signed, in submission order
-    seal_every: int  # transactions per child block, as the positions were computed
-    chains: int
+    setup: list[Event]  # genesis and the deposits
+    fanout: list[list[Payment]]  # untimed 4-output splits of the deposits, one child block per list
+    payments: list[Payment]  # 1-input payments, pre-signed; each spends its own setup output
+    seal_every: int  # timed payments per child block
+    chains: int  # deposits the fan-out starts from
 
     @property
     def mean_payment_bytes(self) -> float:
         return sum(len(p.tx) for p in self.payments) / max(1, len(self.payments))
 
 
+Coin = tuple[int, int, int]  # (utxo position, owner key index, amount)
+
+
+def _signed(tx: ptx.PaymentTx, key: bytes) -> Payment:
+    signature = eip712.sign(eip712.signing_hash(tx, VERIFYING_CONTRACT), key)
+    return Payment(ptx.encode(tx.with_signatures((signature,))))
+
+
+def _fan_out(coins: list[Coin], wanted: int, keys: list[bytes], owners: list[bytes], rng: random.Random) -> list[list[Payment]]:
+    """Split coins 1 -> MAX_OUTPUTS, breadth first, one child block per round, until `coins`
+    holds `wanted` (appended to in place, spent coins removed)."""
+    blocks: list[list[Payment]] = []
+    width = ptx.MAX_OUTPUTS
+    while len(coins) < wanted:
+        splits = min(len(coins), -(-(wanted - len(coins)) // (width - 1)), merkle.MAX_LEAVES)
+        blknum = CHILD_BLOCK_INTERVAL * (1 + len(blocks))
+        block, spent = [], coins[:splits]
+        del coins[:splits]
+        for txindex, (pos, owner, amount) in enumerate(spent):
+            share = (amount - FEE_WEI) // width
+            shares = [amount - FEE_WEI - share * (width - 1)] + [share] * (width - 1)
+            recipients = [rng.randrange(OWNER_KEYS) for _ in shares]
+            outputs = [ptx.Output(ptx.OUTPUT_TYPE_PAYMENT, owners[r], TOKEN, a) for r, a in zip(recipients, shares)]
+            block.append(_signed(ptx.PaymentTx(inputs=(pos,), outputs=outputs), keys[owner]))
+            coins += [(ptx.encode_utxo_pos(blknum, txindex, o), r, a) for o, (r, a) in enumerate(zip(recipients, shares))]
+        blocks.append(block)
+    return blocks
+
+
 def build_workload(
     txs: int, chains: int = 500, seal_every: int = 5_000, seed: int = 1, progress: Progress | None = None
 ) -> Workload:
-    """Genesis, `chains` deposits, then `txs` payments round-robin over the chains.
+    """Genesis, `chains` deposits, an untimed fan-out of them into `txs` outputs, then `txs`
+    payments, the i-th spending the i-th of those outputs.
 
-    Each payment spends the head output of its chain (one input, one signature) into one
-    output (everything but the fee, to a random owner) or two (change to the owner, which
-    the chain follows, and a small amount to a random owner). Positions are those the node
-    will assign when it seals a child block every `seal_every` payments.
+    The fan-out splits outputs four ways, one sealed child block per round. Each timed
+    payment spends one output (one input, one signature) into one output (everything but
+    the fee, to a random owner) or two (change to the owner and a small amount to a random
+    owner). No timed payment spends another's output, so any submission order (concurrent
+    clients over HTTP) is valid and every payment is accepted.
     """
     assert txs >= 0 and 1 <= chains < CHILD_BLOCK_INTERVAL and 1 <= seal_every <= merkle.MAX_LEAVES
     rng = random.Random(seed)
     keys = [_random_private_key(rng) for _ in range(OWNER_KEYS)]
     owners = [eip712.address_of(key) for key in keys]
     setup: list[Event] = [Genesis(VERIFYING_CONTRACT, (FeeRule(ptx.PAYMENT_TX_TYPE, TOKEN, FEE_WEI),))]
-    heads: list[tuple[int, int, int]] = []  # per chain: (utxo position, owner key index, amount)
+    coins: list[Coin] = []
     for chain in range(chains):
         blknum, owner = chain + 1, chain % OWNER_KEYS
         setup.append(Deposit(blknum, ptx.encode(ptx.deposit_tx(owners[owner], TOKEN, DEPOSIT_WEI))))
-        heads.append((ptx.encode_utxo_pos(blknum, 0, 0), owner, DEPOSIT_WEI))
+        coins.append((ptx.encode_utxo_pos(blknum, 0, 0), owner, DEPOSIT_WEI))
+    fanout = _fan_out(coins, txs, keys, owners, rng)
     payments: list[Payment] = []
-    for i in range(txs):
-        chain = i % chains
-        pos, owner, amount = heads[chain]
-        blknum, txindex = CHILD_BLOCK_INTERVAL * (1 + i // seal_every), i % seal_every
+    for i, (pos, owner, amount) in enumerate(coins[:txs]):
         recipient = rng.randrange(OWNER_KEYS)
         if rng.random() < 0.5:
             outputs = [ptx.Output(ptx.OUTPUT_TYPE_PAYMENT, owners[recipient], TOKEN, amount - FEE_WEI)]
-            heads[chain] = (ptx.encode_utxo_pos(blknum, txindex, 0), recipient, amount - FEE_WEI)
         else:
             sent = rng.randrange(1, 1_000)
-            change = amount - FEE_WEI - sent
             outputs = [
-                ptx.Output(ptx.OUTPUT_TYPE_PAYMENT, owners[owner], TOKEN, change),
+                ptx.Output(ptx.OUTPUT_TYPE_PAYMENT, owners[owner], TOKEN, amount - FEE_WEI - sent),
                 ptx.Output(ptx.OUTPUT_TYPE_PAYMENT, owners[recipient], TOKEN, sent),
             ]
-            heads[chain] = (ptx.encode_utxo_pos(blknum, txindex, 0), owner, change)
-        tx = ptx.PaymentTx(inputs=(pos,), outputs=outputs)
-        signature = eip712.sign(eip712.signing_hash(tx, VERIFYING_CONTRACT), keys[owner])
-        payments.append(Payment(ptx.encode(tx.with_signatures((signature,)))))
+        payments.append(_signed(ptx.PaymentTx(inputs=(pos,), outputs=outputs), keys[owner]))
         if progress is not None:
             progress(i + 1)
-    return Workload(setup, payments, seal_every, chains)
+    return Workload(setup, fanout, payments, seal_every, chains)
+
+
+def prepare(node: Node, workload: Workload) -> None:
+    """The untimed setup: genesis and deposits, then each fan-out round as a sealed block."""
+    for start in range(0, len(workload.setup), 500):
+        _accepted(node.submit(workload.setup[start : start + 500]))
+    for block in workload.fanout:
+        for start in range(0, len(block), 500):
+            _accepted(node.submit(block[start : start + 500]))
+        _accepted(node.seal())
 
 
 # --- ingest ------------------------------------------------------------------------
@@ -309,7 +344,7 @@ def run_ingest(
 ) -> IngestResult:
     """Submit the first `txs` payments to a fresh file-backed node, `batch_size` per `submit`.
 
-    Genesis and deposits go in first, untimed. Timed: every payment submitted (decode,
+    The setup (genesis, deposits, fan-out) goes in first, untimed. Timed: every payment submitted (decode,
     validate, apply, invariant hook, hash-chain, one SQLite transaction per batch,
     acknowledged once durable) and every block sealed after `workload.seal_every` payments
     and at the end.
@@ -320,8 +355,7 @@ def run_ingest(
     prefetcher = Prefetcher(workers)
     try:
         node = Node(store, InvariantHook(), prefetcher=prefetcher)
-        for start in range(0, len(workload.setup), 500):
-            _accepted(node.submit(workload.setup[start : start + 500]))
+        prepare(node, workload)
         seal_s, blocks, done = 0.0, 0, 0
         started = time.perf_counter()
         for block_start in range(0, len(payments), workload.seal_every):
@@ -579,7 +613,7 @@ class Results:
         return "\n".join(
             [
                 f"- workload: {i.payments:,} payments (1 input, 1–2 outputs, mean {self.mean_payment_bytes:.0f} B signed)"
-                f" over {self.chains} deposit chains, built and signed in"
+                f" each spending its own output of an untimed fan-out from {self.chains} deposits, built and signed in"
                 f" {self.workload_build_s:.1f} s (untimed)",
                 f"- ingest batch {i.batch_size}: {i.seconds:.2f} s for {i.payments:,} payments and {i.blocks} block seals"
                 f" ({i.seal_seconds:.2f} s of it sealing); {i.events:,} records in the log",
@@ -649,7 +683,7 @@ def run(
         ecrecover = raw_ecrecover(samples, seed=seed)
         keccak = raw_keccak(40_000 if quick else 200_000, seed=seed)
 
-        _say(verbose, f"workload: {txs:,} payments over {chains} chains …")
+        _say(verbose, f"workload: {txs:,} payments fanned out from {chains} deposits …")
         progress = Progress("sign", txs, verbose)
         started = time.perf_counter()
         workload = build_workload(txs, chains, seal_every, seed, progress)
@@ -727,9 +761,12 @@ METHOD = """\
   of `proofs.keccak`) and via pycryptodome; sqlite3 `executemany` of record-sized rows in
   one transaction, and one row per transaction, into a table shaped like eventsourcing's
   (WAL journal, default synchronous) in the same temporary directory as the stores.
-- Workload (untimed): genesis with a 1-wei fee schedule, one deposit per chain, then
-  payments round-robin over the chains, each spending its chain's head output (1 input,
-  1 or 2 outputs), signed with `proofs.eip712.sign` over `proofs.eip712.signing_hash`.
+- Workload (untimed): genesis with a 1-wei fee schedule, 500 deposits, a fan-out of
+  4-output payments (one sealed child block per round) until there is one output per
+  timed payment, then the timed payments, each spending its own output (1 input, 1 or 2
+  outputs), signed with `proofs.eip712.sign` over `proofs.eip712.signing_hash`. No timed
+  payment spends another's output, so any order of submission is valid (the loopback
+  clients' order is not fixed).
 - Ingest (timed once): a fresh file-backed `ledger.store.EventStore`, `ledger.node.Node`
   with `specs.hooks.InvariantHook()`; `submit` of pre-built `Payment` events in batches
   (decode, validate, ecrecover, apply, every invariant, hash-chain, one SQLite
@@ -789,7 +826,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500, help="events per submit for the group-commit ingest (default 500)")
     parser.add_argument("--batch1-txs", type=int, default=None, help="payments for the batch-1 contrast (default: all)")
     parser.add_argument("--seal-every", type=int, default=5_000, help="payments per child block (default 5,000)")
-    parser.add_argument("--chains", type=int, default=500, help="deposit chains the payments round-robin over (≤ 999)")
+    parser.add_argument("--chains", type=int, default=500, help="deposits the workload fans out from (≤ 999)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--results", type=Path, default=None, help=f"where to write the report (default {RESULTS_PATH})")
     parser.add_argument("--no-write", action="store_true", help="print only, write no RESULTS.md")

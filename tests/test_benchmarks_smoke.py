@@ -1,6 +1,7 @@
 """Smoke test of benchmarks/run.py on a tiny workload: structure only, never a timing."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -35,21 +36,31 @@ def test_workload_is_one_input_payments(workload: bench.Workload) -> None:
     txs = [decode(p.tx) for p in workload.payments]
     assert all(len(tx.inputs) == 1 and len(tx.signatures) == 1 and 1 <= len(tx.outputs) <= 2 for tx in txs)
     assert len({p.tx for p in workload.payments}) == TXS
+    assert len({tx.inputs[0] for tx in txs}) == TXS  # each spends its own setup output
+
+
+def test_any_submission_order_is_accepted(workload: bench.Workload, tmp_path: Path) -> None:
+    """Concurrent clients submit in no fixed order: the workload must not depend on one."""
+    reversed_ = dataclasses.replace(workload, payments=workload.payments[::-1])
+    ingest = bench.run_ingest(reversed_, tmp_path / "reversed.sqlite", batch_size=7)  # raises on a rejection
+    assert ingest.payments == TXS
 
 
 def test_ingest_log_audits_ok(workload: bench.Workload, tmp_path: Path) -> None:
     ingest = bench.run_ingest(workload, tmp_path / "ingest.sqlite", batch_size=50)
     assert ingest.payments == TXS
     assert ingest.blocks == 2
-    # genesis + deposits + payments + per block one fee collection and one seal
-    assert ingest.events == 1 + CHAINS + TXS + 2 * ingest.blocks
+    fanned = sum(len(block) for block in workload.fanout)
+    assert fanned >= (TXS - CHAINS) / 3  # each split adds three outputs
+    # genesis + deposits + fan-out + payments + per block one fee collection and one seal
+    assert ingest.events == 1 + CHAINS + fanned + TXS + 2 * (len(workload.fanout) + ingest.blocks)
     assert _positive(ingest.per_s)
 
     audited = bench.run_audit(ingest.path, trace_memory=True)
     assert audited.report.ok, audited.report.failure
     assert audited.report.events == ingest.events
-    assert audited.payments == TXS
-    assert audited.report.blocks == ingest.blocks
+    assert audited.payments == TXS + fanned
+    assert audited.report.blocks == ingest.blocks + len(workload.fanout)
     assert audited.report.deposit_blocks == CHAINS
     assert _positive(audited.per_s)
     assert audited.peak_bytes is not None and audited.peak_bytes > 0
@@ -58,7 +69,8 @@ def test_ingest_log_audits_ok(workload: bench.Workload, tmp_path: Path) -> None:
 def test_per_event_commit_matches_batched_log(workload: bench.Workload, tmp_path: Path) -> None:
     batched = bench.run_ingest(workload, tmp_path / "batched.sqlite", batch_size=50, txs=60)
     single = bench.run_ingest(workload, tmp_path / "single.sqlite", batch_size=1, txs=60)
-    assert single.events == batched.events == 1 + CHAINS + 60 + 2
+    fanned = sum(len(block) for block in workload.fanout)
+    assert single.events == batched.events == 1 + CHAINS + fanned + 2 * len(workload.fanout) + 60 + 2
     a = bench.run_audit(batched.path, trace_memory=False).report
     b = bench.run_audit(single.path, trace_memory=False).report
     assert a.ok and b.ok and a.head_hash == b.head_hash  # same events, same chain, whatever the batching
