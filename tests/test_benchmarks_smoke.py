@@ -92,7 +92,7 @@ def test_raw_limits_and_merkle_are_positive(tmp_path: Path) -> None:
 def test_full_run_renders_a_table(tmp_path: Path) -> None:
     results = bench.run(
         TXS, batch_size=50, batch1_txs=40, seal_every=SEAL_EVERY, chains=CHAINS, quick=True,
-        directory=tmp_path, verbose=False, merkle_leaves=256, workers=1, pin=False,
+        directory=tmp_path, verbose=False, merkle_leaves=256, workers=1, pin=False, load_txs=30, load_clients=3,
     )
     rows = results.rows()
     ratios = [row.ratio for row in rows if row.ratio is not None]
@@ -102,3 +102,20 @@ def test_full_run_renders_a_table(tmp_path: Path) -> None:
     results.facts = bench.machine_facts(False, 1)
     text = bench.render_markdown(results, "python -m benchmarks.run --test")
     assert "| measure |" in text and "ecrecover" in text and "Merkle root" in text
+    assert "## Loopback load: transaction.submit over HTTP" in text and "in-process ingest, batch 50" in text
+
+
+def test_loopback_load_every_payment_accepted_and_logged(workload: bench.Workload, tmp_path: Path) -> None:
+    """The real server in its own process, a handful of payments from concurrent clients."""
+    load = bench.run_loopback(workload, tmp_path / "loopback.sqlite", 40, clients=4, warmup=10)
+    assert (load.warmup, load.timed, load.logged) == (4, 36, 40)  # warm-up: at most a tenth
+    assert len(load.latencies) == 36 and all(_positive(x) for x in load.latencies)
+    assert load.percentile(50) <= load.percentile(99) <= load.latencies[-1]
+    assert _positive(load.per_s)
+
+
+def test_loopback_load_fails_on_a_rejected_payment(workload: bench.Workload, tmp_path: Path) -> None:
+    """The benchmark checks itself: a payment the server refuses (a double spend) fails the run."""
+    doubled = dataclasses.replace(workload, payments=workload.payments[:20] + workload.payments[:1])
+    with pytest.raises(RuntimeError, match="not accepted"):
+        bench.run_loopback(doubled, tmp_path / "loopback.sqlite", None, clients=3, warmup=0)
