@@ -4,6 +4,7 @@ type, bad hex, wrong lengths, unknown fields, an unknown route). No answer carri
 stack trace: an unexpected failure is `server:internal_server_error` with its type only."""
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -28,6 +29,7 @@ from ledger.store import StoreError
 
 MAX_BODY = 256 * 1024  # bytes; four-input transactions and typed data are a few KiB
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7434
+GC_YOUNG_THRESHOLD = 10_000  # net allocations between young collections (CPython's default: 700)
 log = logging.getLogger(__name__)
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -174,6 +176,18 @@ class Server:
         self.socket.close()
 
 
+def _settle_garbage_collector() -> None:
+    """A serving node allocates per request and keeps what it commits: CPython's default
+    collector then rescans every module, route model and state entry on each full collection
+    (~170 ms with a few thousand-entry state, a pause every request in flight waits out)
+    and runs a young collection every 700 net allocations. Objects that exist once the
+    node has started live as long as the process: freeze them out of the collector, and
+    collect young objects less often (most garbage here is freed by reference counting)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 class Api:
     """The service and its server, as `omg node --http` runs them beside the operator loop."""
 
@@ -185,10 +199,12 @@ class Api:
         """`chain`: the embedded root chain's Web3, served at /eth (None: not served)."""
         service = Service(node, log_path, chain=chain)
         try:
-            return cls(service, Server(service, host, port).start())
+            api = cls(service, Server(service, host, port).start())
         except OSError:
             service.close()
             raise
+        _settle_garbage_collector()
+        return api
 
     def step(self, operator_step):
         """One operator step under the writer's lock; its watcher reports feed `status.get`."""
