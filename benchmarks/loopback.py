@@ -52,8 +52,10 @@ METHOD = """\
 - Client cost: the clients write pre-built request bytes and read answers, so their cost is
   small; it is measured (`time.process_time` of the harness process over the timed phase)
   and reported beside the server's CPU (`/proc/PID/stat` of the server subprocess), each as
-  a share of one core, together with the server's CPU per transaction. On this 2-core
-  machine, shared with other jobs, the server's share of a core is what bounds the rate.
+  a share of one core, together with the server's CPU per transaction. The server is one
+  Python process (one interpreter lock for its HTTP stack, writer and read model), so its
+  CPU per transaction bounds its rate on one core; on a machine shared with other jobs it
+  gets the share of a core shown.
 - Afterwards every answer must be `success: true` with a txhash, and the log must hold
   exactly the submitted transactions (the payments after the setup, compared as a
   multiset of signed bytes): the run fails otherwise.

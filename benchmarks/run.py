@@ -711,6 +711,8 @@ def machine_facts(pinned: bool, workers: int) -> dict[str, str]:
         f" ingest and audit with {workers} signature worker process(es)",
         "python": f"{platform.python_implementation()} {platform.python_version()} ({platform.platform()})",
         "sqlite": sqlite3.sqlite_version,
+        "load average": "{:.2f} {:.2f} {:.2f} (1, 5, 15 min, as the report was written; this run included)".format(
+            *os.getloadavg()),
     }
 
 
