@@ -77,8 +77,8 @@ def serve(ledger: Path, seal_interval: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        while api.service.folder.wait_for(node.state.event_count).state.event_count < node.state.event_count:
-            pass  # the read model holds the setup before the first client connects
+        while api.service.view().state.event_count < node.state.event_count:
+            pass  # the read model holds the setup before the first client connects (raises if it failed)
         print(api.server.url, flush=True)
         while not stop.wait(seal_interval):
             api.service.operator_step(lambda: node.seal() if node.state.open_block_txs else [])
@@ -97,6 +97,8 @@ def _cpu_seconds(pid: int) -> float | None:
 
 
 class ServerProcess:
+    """`serve` in a subprocess; `host` and `port` once it listens."""
+
     def __init__(self, ledger: Path, seal_interval: float = SEAL_INTERVAL) -> None:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
         self.process = subprocess.Popen(
@@ -105,7 +107,10 @@ class ServerProcess:
         )
         line = self.process.stdout.readline().strip() if self.process.stdout else ""
         if not line.startswith("http://"):
-            self.stop()
+            self.process.kill()
+            self.process.wait()
+            if self.process.stdout:
+                self.process.stdout.close()
             raise RuntimeError(f"the server did not start (exit {self.process.returncode})")
         self.host, port = line.removeprefix("http://").rsplit(":", 1)
         self.port = int(port)
