@@ -1,6 +1,7 @@
 """Smoke test of benchmarks/run.py on a tiny workload: structure only, never a timing."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from pathlib import Path
@@ -35,21 +36,31 @@ def test_workload_is_one_input_payments(workload: bench.Workload) -> None:
     txs = [decode(p.tx) for p in workload.payments]
     assert all(len(tx.inputs) == 1 and len(tx.signatures) == 1 and 1 <= len(tx.outputs) <= 2 for tx in txs)
     assert len({p.tx for p in workload.payments}) == TXS
+    assert len({tx.inputs[0] for tx in txs}) == TXS  # each spends its own setup output
+
+
+def test_any_submission_order_is_accepted(workload: bench.Workload, tmp_path: Path) -> None:
+    """Concurrent clients submit in no fixed order: the workload must not depend on one."""
+    reversed_ = dataclasses.replace(workload, payments=workload.payments[::-1])
+    ingest = bench.run_ingest(reversed_, tmp_path / "reversed.sqlite", batch_size=7)  # raises on a rejection
+    assert ingest.payments == TXS
 
 
 def test_ingest_log_audits_ok(workload: bench.Workload, tmp_path: Path) -> None:
     ingest = bench.run_ingest(workload, tmp_path / "ingest.sqlite", batch_size=50)
     assert ingest.payments == TXS
     assert ingest.blocks == 2
-    # genesis + deposits + payments + per block one fee collection and one seal
-    assert ingest.events == 1 + CHAINS + TXS + 2 * ingest.blocks
+    fanned = sum(len(block) for block in workload.fanout)
+    assert fanned >= (TXS - CHAINS) / 3  # each split adds three outputs
+    # genesis + deposits + fan-out + payments + per block one fee collection and one seal
+    assert ingest.events == 1 + CHAINS + fanned + TXS + 2 * (len(workload.fanout) + ingest.blocks)
     assert _positive(ingest.per_s)
 
     audited = bench.run_audit(ingest.path, trace_memory=True)
     assert audited.report.ok, audited.report.failure
     assert audited.report.events == ingest.events
-    assert audited.payments == TXS
-    assert audited.report.blocks == ingest.blocks
+    assert audited.payments == TXS + fanned
+    assert audited.report.blocks == ingest.blocks + len(workload.fanout)
     assert audited.report.deposit_blocks == CHAINS
     assert _positive(audited.per_s)
     assert audited.peak_bytes is not None and audited.peak_bytes > 0
@@ -58,7 +69,8 @@ def test_ingest_log_audits_ok(workload: bench.Workload, tmp_path: Path) -> None:
 def test_per_event_commit_matches_batched_log(workload: bench.Workload, tmp_path: Path) -> None:
     batched = bench.run_ingest(workload, tmp_path / "batched.sqlite", batch_size=50, txs=60)
     single = bench.run_ingest(workload, tmp_path / "single.sqlite", batch_size=1, txs=60)
-    assert single.events == batched.events == 1 + CHAINS + 60 + 2
+    fanned = sum(len(block) for block in workload.fanout)
+    assert single.events == batched.events == 1 + CHAINS + fanned + 2 * len(workload.fanout) + 60 + 2
     a = bench.run_audit(batched.path, trace_memory=False).report
     b = bench.run_audit(single.path, trace_memory=False).report
     assert a.ok and b.ok and a.head_hash == b.head_hash  # same events, same chain, whatever the batching
@@ -80,7 +92,7 @@ def test_raw_limits_and_merkle_are_positive(tmp_path: Path) -> None:
 def test_full_run_renders_a_table(tmp_path: Path) -> None:
     results = bench.run(
         TXS, batch_size=50, batch1_txs=40, seal_every=SEAL_EVERY, chains=CHAINS, quick=True,
-        directory=tmp_path, verbose=False, merkle_leaves=256, workers=1, pin=False,
+        directory=tmp_path, verbose=False, merkle_leaves=256, workers=1, pin=False, load_txs=30, load_clients=3,
     )
     rows = results.rows()
     ratios = [row.ratio for row in rows if row.ratio is not None]
@@ -90,3 +102,20 @@ def test_full_run_renders_a_table(tmp_path: Path) -> None:
     results.facts = bench.machine_facts(False, 1)
     text = bench.render_markdown(results, "python -m benchmarks.run --test")
     assert "| measure |" in text and "ecrecover" in text and "Merkle root" in text
+    assert "## Loopback load: transaction.submit over HTTP" in text and "in-process ingest, batch 50" in text
+
+
+def test_loopback_load_every_payment_accepted_and_logged(workload: bench.Workload, tmp_path: Path) -> None:
+    """The real server in its own process, a handful of payments from concurrent clients."""
+    load = bench.run_loopback(workload, tmp_path / "loopback.sqlite", 40, clients=4, warmup=10)
+    assert (load.warmup, load.timed, load.logged) == (4, 36, 40)  # warm-up: at most a tenth
+    assert len(load.latencies) == 36 and all(_positive(x) for x in load.latencies)
+    assert load.percentile(50) <= load.percentile(99) <= load.latencies[-1]
+    assert _positive(load.per_s)
+
+
+def test_loopback_load_fails_on_a_rejected_payment(workload: bench.Workload, tmp_path: Path) -> None:
+    """The benchmark checks itself: a payment the server refuses (a double spend) fails the run."""
+    doubled = dataclasses.replace(workload, payments=workload.payments[:20] + workload.payments[:1])
+    with pytest.raises(RuntimeError, match="not accepted"):
+        bench.run_loopback(doubled, tmp_path / "loopback.sqlite", None, clients=3, warmup=0)

@@ -4,14 +4,15 @@ Every write (an HTTP submission, the operator's step) holds `lock`, so the node'
 `apply` sees one sequence. Submissions queue; the writer thread takes the first, waits at
 most `max_wait` for more, then, holding the lock, also takes every submission that queued
 meanwhile (while the operator or the previous batch held the lock), applies the batch with
-one `Node.submit` (one durable transaction) and only then answers each submitter.
+one `Node.submit` (one durable transaction) and only then answers each submitter: with one
+wake-up of the submitters' event loop per batch, not one per submission.
 """
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
-from concurrent.futures import Future
 
 import attrs
 
@@ -28,6 +29,9 @@ class Placed:
     txindex: int | None = None
 
 
+Submission = tuple[Event, asyncio.Future]
+
+
 class Committer:
     def __init__(self, node: Node, after_write=lambda: None, max_wait: float = 0.002, max_batch: int = 512) -> None:
         self.node, self.after_write = node, after_write
@@ -35,12 +39,13 @@ class Committer:
         self.lock = threading.Lock()
         self.batches = 0  # Node.submit calls made for submitters
         self.received = 0  # submissions taken (from the event loop's thread only)
-        self._queue: queue.Queue[tuple[Event, Future] | None] = queue.Queue()
+        self._queue: queue.Queue[Submission | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="omg-http-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, event: Event) -> Future:
-        future: Future = Future()
+    def submit(self, event: Event) -> asyncio.Future:
+        """Queue `event`; the future (of the running event loop) gets its `Placed` once durable."""
+        future = asyncio.get_running_loop().create_future()
         self.received += 1
         self._queue.put((event, future))
         return future
@@ -75,19 +80,42 @@ class Committer:
                 batch.append(item)
         return batch, stop
 
-    def _commit(self, batch: list[tuple[Event, Future]]) -> None:
+    def _commit(self, batch: list[Submission]) -> None:
         state = self.node.state
         blknum, txindex = state.next_child_blknum, len(state.open_block_txs)
         try:
             outcomes = self.node.submit([event for event, _ in batch])
             self.batches += 1
         except Exception as exc:  # the store failed: nothing of the batch is acknowledged
-            for _, future in batch:
-                future.set_exception(exc)
+            _answer([(future, exc) for _, future in batch])
             return
+        answers: list[tuple[asyncio.Future, Placed | Exception]] = []
         for (event, future), outcome in zip(batch, outcomes):
             if outcome.accepted and isinstance(event, (Payment, StakeBonded)):
-                future.set_result(Placed(outcome, blknum, txindex))
+                answers.append((future, Placed(outcome, blknum, txindex)))
                 txindex += 1
             else:
-                future.set_result(Placed(outcome))
+                answers.append((future, Placed(outcome)))
+        _answer(answers)
+
+
+def _answer(answers: list[tuple[asyncio.Future, Placed | Exception]]) -> None:
+    """Settle the futures from the writer's thread: one call into each event loop they belong to."""
+    by_loop: dict[asyncio.AbstractEventLoop, list] = {}
+    for future, answer in answers:
+        by_loop.setdefault(future.get_loop(), []).append((future, answer))
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop was closed (the server stopped): nobody waits for these
+            pass
+
+
+def _settle(answers: list[tuple[asyncio.Future, Placed | Exception]]) -> None:
+    for future, answer in answers:
+        if future.cancelled():  # the client went away
+            continue
+        if isinstance(answer, Exception):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)

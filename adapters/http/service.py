@@ -2,7 +2,6 @@
 operator's latest watcher reports, and the log's path (for its audit)."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import attrs
@@ -38,7 +37,7 @@ class Service:
 
     async def submit(self, action: str, event: Event) -> Placed:
         """One event through the group commit; an OMG error if the ledger rejects it."""
-        placed: Placed = await asyncio.wrap_future(self.committer.submit(event))
+        placed: Placed = await self.committer.submit(event)
         if not placed.outcome.accepted:
             raise ApiError(action, placed.outcome.code or "rejected", placed.outcome.detail or None)
         return placed

@@ -80,7 +80,7 @@ class View:
                                 child_blocks=view.child_blocks.append(event.blknum), open_txs=pvector())
         for leaf in after.open_block_txs[len(before.open_block_txs):]:
             signed = event.tx if isinstance(event, (Payment, StakeBonded)) else leaf
-            view = view._appended(TxRecord(leaf, signed, before.next_child_blknum, len(view.open_txs)))
+            view = view._appended(TxRecord(leaf, signed, before.next_child_blknum, len(view.open_txs)), before)
         return view
 
     def _deposit(self, event: Deposit, root: bytes) -> View:
@@ -88,19 +88,22 @@ class View:
         record = TxRecord(event.tx, event.tx, event.blknum, 0)
         view = attrs.evolve(self, txs=self.txs.set(txhash, record), deposits=self.deposits.append(event.blknum),
                             blocks=self.blocks.set(event.blknum, BlockRecord(event.blknum, root, (txhash,), True)))
-        return view._index_addresses(txhash, decode(event.tx))
+        return view._index_addresses(txhash, decode(event.tx), self.state)
 
-    def _appended(self, record: TxRecord) -> View:
+    def _appended(self, record: TxRecord, before: State) -> View:
         txhash = keccak256(record.leaf)
         tx = decode(record.leaf)
         spends = self.spends
         for index, pos in enumerate(tx.inputs):
             spends = spends.set(pos, (txhash, index))
         view = attrs.evolve(self, txs=self.txs.set(txhash, record), open_txs=self.open_txs.append(txhash), spends=spends)
-        return view._index_addresses(txhash, tx)
+        return view._index_addresses(txhash, tx, before)
 
-    def _index_addresses(self, txhash: bytes, tx: PaymentTx) -> View:
-        owners = {o.owner for o in tx.outputs} | {o.owner for pos in tx.inputs if (o := self.output_at(pos))}
+    def _index_addresses(self, txhash: bytes, tx: PaymentTx, before: State) -> View:
+        """`before`: the state the inputs were spent from; their owners are read from its
+        unspent outputs rather than by decoding each creating transaction again."""
+        inputs = (before.utxos.get(pos) or self.output_at(pos) for pos in tx.inputs)
+        owners = {o.owner for o in tx.outputs} | {o.owner for o in inputs if o is not None}
         by_address = self.by_address
         for owner in owners:
             by_address = by_address.set(owner, by_address.get(owner, pvector()).append(txhash))
