@@ -27,7 +27,7 @@ to it.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import attrs
 
@@ -117,6 +117,7 @@ def order_id(terms: OrderTerms) -> bytes:
 class OrderTx:
     """An ORDER transaction; `signatures` is empty in the unsigned form."""
 
+    tx_type: ClassVar[int] = ORDER_TX_TYPE
     inputs: tuple[int, ...] = attrs.field(converter=tuple)
     outputs: tuple[Output, ...] = attrs.field(converter=lambda items: tuple(Output(*o) for o in items))
     buy_token: bytes
@@ -165,6 +166,7 @@ class FillRecord(NamedTuple):
 
 @attrs.frozen
 class SettlementTx:
+    tx_type: ClassVar[int] = SETTLEMENT_TX_TYPE
     inputs: tuple[int, ...] = attrs.field(converter=tuple)
     outputs: tuple[Output, ...] = attrs.field(converter=lambda items: tuple(Output(*o) for o in items))
     records: tuple[FillRecord, ...] = attrs.field(converter=lambda items: tuple(FillRecord(*r) for r in items))
