@@ -49,6 +49,7 @@ from proofs.eip712 import (
 )
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
+from proofs import payment
 from proofs.payment import (
     MAX_INPUTS,
     MAX_OUTPUT_INDEX,
@@ -407,3 +408,13 @@ def _check_outputs(records: tuple[FillRecord, ...], outputs: tuple[Output, ...])
         at += len(expected)
     if at != len(outputs):
         raise DecodeError("malformed_settlement", f"{len(outputs) - at} outputs belong to no record")
+
+
+def decode_transaction(raw: bytes) -> payment.PaymentTx | OrderTx | SettlementTx:
+    """Any transaction a block holds, by its type: what an exit shows the root chain."""
+    _, (raw_type, *_) = _split(raw)
+    if raw_type == bytes([ORDER_TX_TYPE]):
+        return decode_order(raw)
+    if raw_type == bytes([SETTLEMENT_TX_TYPE]):
+        return decode_settlement(raw)
+    return payment.decode(raw)

@@ -13,6 +13,7 @@ from ledger.staking import commit_message, unbond_digest, unjail_digest
 from ledger.state import State
 from proofs import bls, eip712, payment, rlp
 from proofs.keccak import keccak256
+from proofs.order import decode_transaction
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
 from specs.naive import Out
 
@@ -119,7 +120,8 @@ def deposit_bytes(outputs: tuple[Out, ...], signatures: list[bytes] | None = Non
 
 
 def outputs_of(raw: bytes) -> tuple[Out, ...]:
-    return tuple((o.owner, o.token, o.amount) for o in payment.decode(raw).outputs)
+    """The outputs of any transaction a block holds (payment, order or settlement)."""
+    return tuple((o.owner, o.token, o.amount) for o in decode_transaction(raw).outputs)
 
 
 def nested_lists(depth: int) -> bytes:

@@ -58,6 +58,7 @@ from proofs.order import (
     SettlementTx,
     decode_order,
     decode_settlement,
+    decode_transaction,
 )
 from proofs.order import signing_hash_with_separator as order_signing_hash
 from proofs.payment import (
@@ -289,8 +290,17 @@ class Moves:
     released: tuple[Position, ...] = ()  # exiting -> spent (paid by the root chain or consumed as reserve)
 
 
+@functools.lru_cache(maxsize=16)
+def _any_tx(raw: bytes) -> PaymentTx | OrderTx | SettlementTx | None:
+    """A transaction an exit shows: a payment, an order or a settlement."""
+    try:
+        return decode_transaction(raw)
+    except DecodeError:
+        return None
+
+
 def _output_at(raw: bytes, pos: int) -> Output | None:
-    tx = _tx(raw)
+    tx = _any_tx(raw)
     oindex = decode_utxo_pos(pos)[2]
     return tx.outputs[oindex] if tx is not None and oindex < len(tx.outputs) else None
 

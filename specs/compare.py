@@ -100,5 +100,8 @@ def differences(model: Model, state: State) -> list[str]:
         "unbacked per token": (nonzero(model.unbacked), nonzero(state.unbacked)),
         "unclaimed payouts": (model.unclaimed, dict(state.unclaimed)),
         "staking": (model_staking(model), ledger_staking(state.staking)),
+        "orders": (model.orders, dict(state.orders)),
+        "order ids": (model.order_ids, set(state.order_ids.keys())),
+        "settled block": (model.settled, state.settled_blknum),
     }
     return [f"{name}: model {mine!r} != ledger {theirs!r}" for name, (mine, theirs) in pairs.items() if mine != theirs]
