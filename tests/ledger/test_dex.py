@@ -372,3 +372,30 @@ def test_a_tampered_settlement_in_a_copied_log_fails_the_audit_at_that_event(tmp
     assert (report.failure.index, report.failure.code) == (index, "wrong_settlement")
     store.close()
     copy.close()
+
+
+# --- exits: an order output is its owner's on the root chain too ------------------------------
+
+
+def test_a_standard_exit_of_an_order_output_takes_it_out_of_the_book(market):
+    state, at = market
+    state, sell_eth = place(state, [at["a"]], terms(0, ETH, TOKEN, 100, 200))
+    state, _ = place(state, [at["b"]], terms(1, TOKEN, ETH, 300, 100))
+    leaf = state.open_block_txs[0]
+    after = checked(state, events.ExitStarted(1, sell_eth, leaf))
+    assert sell_eth not in after.utxos and after.exiting[sell_eth].output_type == o.OUTPUT_TYPE_ORDER
+    assert sell_eth not in after.orders and after.exits[1].backed
+    assert dex.settlement_for(after) is None  # the exiting order is no longer matched
+    paid = checked(after, events.ExitProcessed(1, True))
+    assert dict(paid.exited) == {ETH: 100}
+
+
+def test_an_exit_shows_a_settlement_and_the_remainder_it_holds(market):
+    state, at = market
+    state, _ = place(state, [at["a"]], terms(0, ETH, TOKEN, 100, 200))
+    state, _ = place(state, [at["b"]], terms(1, TOKEN, ETH, 300, 100))
+    state = settle(state)
+    remainder = encode_utxo_pos(1000, 2, 2)
+    after = checked(state, events.ExitStarted(7, remainder, state.open_block_txs[2]))
+    assert after.exits[7].backed and remainder not in after.orders
+    assert rejected(state, events.ExitStarted(8, remainder, b"\xc2\x05\xc0")) == "malformed_transaction"
