@@ -77,6 +77,7 @@ from specs.commands import (
     Unjail,
     Verdict,
     VoteFees,
+    VoteTradingFees,
     WithdrawPiggyback,
     WithdrawStake,
 )
@@ -197,6 +198,7 @@ class Model(ExitRules, StakingRules):
             VoteFees: self._vote,
             CloseEpoch: self._close_epoch,
             Unjail: self._unjail,
+            VoteTradingFees: self._vote_trading,
         }[type(command)]
         verdict = judge(command)
         self.accepted += verdict.accept
