@@ -25,6 +25,7 @@ from ledger import fees, plasma
 from ledger.clearing import Fill, Order, clear
 from ledger.errors import Rejected
 from ledger.events import BatchSettled, BlockSealed, OrderPlaced
+from ledger.fee_votes import trading_fee, trading_fee_bps
 from ledger.state import Effects, State, add_to
 from proofs import eip712, merkle
 from proofs.errors import DecodeError
@@ -45,12 +46,13 @@ from proofs.order import (
 from proofs.payment import unsigned_bytes
 
 NULL_SIGNATURE = bytes(65)  # as in a payment (elixir-omg): an all-zero signature is absent
-BPS = 10_000
 
 
-def trading_fee_bps(state: State, sell_token: bytes, buy_token: bytes) -> int:
-    """The staker-voted trading fee of a pair, in basis points of the bought amount."""
-    return 0
+def fill_fee(bought: int, bps: int) -> int:
+    """The trading fee of a fill: `bps` of what it bought, rounded down (`fee_votes.trading_fee`),
+    but never all of it: a vote may reach 10,000 bps, and an output of 0 is no output (DEX.md
+    pays every filled owner `bought - fee` > 0)."""
+    return min(trading_fee(bought, bps), bought - 1)
 
 
 # --- placing an order --------------------------------------------------------------------
@@ -155,9 +157,8 @@ def settlement_for(state: State) -> SettlementTx | None:
     for order, fill in rows:
         terms = order.terms
         assert 0 < fill.sold <= order.amount and fill.bought > 0, f"clearing over-filled {fill}"
-        bps = trading_fee_bps(state, terms.sell_token, terms.buy_token)
-        assert 0 <= bps < BPS, f"a trading fee of {bps} bps leaves nothing bought"
-        record = FillRecord(*terms, fill.sold, fill.bought, fill.bought * bps // BPS)
+        fee = fill_fee(fill.bought, trading_fee_bps(state, terms.sell_token, terms.buy_token))
+        record = FillRecord(*terms, fill.sold, fill.bought, fee)
         inputs.append(order.pos)
         records.append(record)
         outputs += settlement_outputs(record, order.amount - fill.sold)

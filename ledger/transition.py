@@ -39,6 +39,7 @@ from ledger.events import (
     StakeWithdrawn,
     StakingOpened,
     StateCheckpoint,
+    TradingFeeVoted,
     UnbondingStarted,
     ValidatorUnjailed,
     OrderPlaced,
@@ -78,6 +79,7 @@ RULES: dict[type, Callable] = {
     FeeEpochClosed: fee_votes.apply_fee_epoch_closed,
     ValidatorUnjailed: staking.apply_validator_unjailed,
     StateCheckpoint: checkpoints.apply_state_checkpoint,
+    TradingFeeVoted: fee_votes.apply_trading_fee_voted,
     OrderPlaced: dex.apply_order_placed,
     BatchSettled: dex.apply_batch_settled,
 }

@@ -7,8 +7,8 @@ import functools
 
 import attrs
 
-from ledger.events import FeeRule
-from ledger.fee_votes import vote_digest
+from ledger.events import FeeRule, PairFee
+from ledger.fee_votes import trading_vote_digest, vote_digest
 from ledger.staking import commit_message, unbond_digest, unjail_digest
 from ledger.state import State
 from proofs import bls, eip712, payment, rlp
@@ -94,6 +94,9 @@ def request_digest(meaning: tuple) -> bytes:
     if kind == "vote":
         schedule, nonce = rest
         return vote_digest(separator, validator, tuple(FeeRule(*r) for r in schedule), nonce)
+    if kind == "trading_vote":
+        fees, nonce = rest
+        return trading_vote_digest(separator, validator, tuple(PairFee(*f) for f in fees), nonce)
     return unjail_digest(separator, validator, *rest)
 
 

@@ -250,6 +250,14 @@ class VoteFees:
 class CloseEpoch:
     epoch: int
     schedule: tuple[tuple[int, bytes, int], ...]
+    trading_fees: tuple[tuple[bytes, bytes, int], ...] = ()  # (base, quote, bps)
+
+
+@dataclass(frozen=True)
+class VoteTradingFees:
+    validator: bytes
+    fees: tuple[tuple[bytes, bytes, int], ...]  # (base, quote, bps) as sent, in order
+    signature: Signed
 
 
 @dataclass(frozen=True)
@@ -288,6 +296,7 @@ Command = (
     | SubmitBlock | SyncRootChain | Checkpoint | StartExit | ChallengeExit | ProcessExit | StartInFlightExit | Piggyback
     | SetCanonical | ChallengePiggyback | WithdrawPiggyback | EndInFlightExit
     | OpenStaking | Bond | Unbond | WithdrawStake | Commit | Equivocate | VoteFees | CloseEpoch | Unjail
+    | VoteTradingFees
     | OrderIntent | SettleIntent
 )
 

@@ -79,6 +79,7 @@ from specs.commands import (
     Unjail,
     Verdict,
     VoteFees,
+    VoteTradingFees,
     WithdrawPiggyback,
     WithdrawStake,
 )
@@ -203,6 +204,7 @@ class Model(ExitRules, StakingRules, DexRules):
             VoteFees: self._vote,
             CloseEpoch: self._close_epoch,
             Unjail: self._unjail,
+            VoteTradingFees: self._vote_trading,
             OrderIntent: self._place_order,
             SettleIntent: self._settle,
         }[type(command)]

@@ -29,9 +29,10 @@ ORDER_TX_TYPE = 4
 class DexRules:
     """`Model`'s DEX rules (a mixin: the state is `Model`'s)."""
 
-    def trading_fee_bps(self, sell: bytes, buy: bytes) -> int:
-        """The pair's trading fee: nobody votes one in the search yet."""
-        return 0
+    def trading_fee(self, bought: int, sell: bytes, buy: bytes) -> int:
+        """The pair's trading fee on `bought`: its bps rounded down, leaving the owner at least one unit."""
+        bps = self.stakes.trading_fees.get((min(sell, buy), max(sell, buy)), 0) if self.stakes is not None else 0
+        return min(bought * bps // BPS, bought - 1)
 
     def _order_fee(self, c: OrderIntent, outputs: list[Out]) -> tuple[dict[bytes, int], set[str]]:
         """As a payment's fee, for tx type 4, with no merge exemption."""
@@ -107,7 +108,7 @@ class DexRules:
         inputs, outputs, records = [], [], []
         for pos in sorted(fills):
             terms, fill = live[pos], fills[pos]
-            fee = fill.bought * self.trading_fee_bps(terms.sell_token, terms.buy_token) // BPS
+            fee = self.trading_fee(fill.bought, terms.sell_token, terms.buy_token)
             records.append(FillRecord(*terms, fill.sold, fill.bought, fee))
             inputs.append(pos)
             outputs.append((1, terms.owner, terms.buy_token, fill.bought - fee))

@@ -18,6 +18,7 @@ FEE_SCHEDULE = st.lists(
     unique_by=lambda r: (r.tx_type, r.token),
 ).map(tuple)
 VOTE = st.lists(st.tuples(st.sampled_from([payment.PAYMENT_TX_TYPE, 2]), TOKEN, st.integers(0, 5)), max_size=3)
+TRADING_VOTE = st.lists(st.tuples(TOKEN, TOKEN, st.sampled_from([0, 5, 30, 10_000, 10_001])), max_size=3)
 STAKING_PARAMS = st.tuples(
     TOKEN,
     st.sampled_from([4, 2, 1, 3]),  # max validators

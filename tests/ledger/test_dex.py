@@ -22,6 +22,7 @@ from proofs.keccak import keccak256
 from proofs.payment import Output, deposit_tx, encode, encode_utxo_pos
 from specs.hooks import InvariantHook
 from tests.conftest import ADDRS, ETH, KEYS, TOKEN, VC, checked, genesis, out, rejected, seal, signed
+from tests.ledger.test_staking import staked  # noqa: F401 (fixture)
 
 OMG = bytes.fromhex("d26114cd6ee289accf82350c8d8487fedb8a0c08")
 MORE_KEYS = [keccak256(b"trader %d" % i) for i in range(8)]
@@ -399,3 +400,33 @@ def test_an_exit_shows_a_settlement_and_the_remainder_it_holds(market):
     after = checked(state, events.ExitStarted(7, remainder, state.open_block_txs[2]))
     assert after.exits[7].backed and remainder not in after.orders
     assert rejected(state, events.ExitStarted(8, remainder, b"\xc2\x05\xc0")) == "malformed_transaction"
+
+
+# --- staker-voted trading fees ------------------------------------------------------------------
+
+
+def test_the_stakers_trading_fee_is_charged_in_the_bought_token(staked):
+    from tests.ledger.test_staking import close_epoch
+    from tests.ledger.test_trading_fees import trading_vote
+
+    state = staked
+    for who in range(3):
+        state = checked(state, trading_vote(state, who, {(ETH, TOKEN): 40}))
+    state = checked(close_epoch(state), events.FeeEpochClosed(1, (), (events.PairFee(ETH, TOKEN, 40),)))
+    state, eth = fund(state, 4, 1000, ETH)
+    state, omg = fund(state, 5, 2500, TOKEN)
+    state, _ = place(state, [eth], terms(4, ETH, TOKEN, 1000, 2000))
+    state, _ = place(state, [omg], terms(5, TOKEN, ETH, 2500, 1000))
+    tx = dex.settlement_for(state)
+    # 7/3 TOKEN per ETH (the simplest price in the middle of [2, 5/2]); 0.4 % of each purchase, rounded down
+    assert [(r.bought, r.fee) for r in tx.records] == [(2333, 9), (1000, 4)]
+    after = settle(state)
+    assert dict(after.open_block_fees) == {ETH: 4, TOKEN: 9}
+
+
+def test_a_whole_fee_still_leaves_the_owner_one_unit(market):
+    state, at = market
+    state, _ = place(state, [at["a"]], terms(0, ETH, TOKEN, 100, 200))
+    state, _ = place(state, [at["b"]], terms(1, TOKEN, ETH, 300, 100))
+    assert dex.fill_fee(250, 10_000) == 249 and dex.fill_fee(250, 9_999) == 249 and dex.fill_fee(250, 30) == 0
+    assert dex.fill_fee(1, 10_000) == 0
