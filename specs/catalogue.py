@@ -42,6 +42,7 @@ from ledger.events import (
     PayoutFailed,
     StakeBonded,
     StakeWithdrawn,
+    TradingFeeVoted,
     UnbondingStarted,
     OrderPlaced,
     BatchSettled,
@@ -955,6 +956,41 @@ def in_flight_instances(before: State, event: Event, after: State) -> str | None
     return None
 
 
+# --- the DEX's trading fees (issue 13) -----------------------------------------------------------
+
+MAX_TRADING_FEE_BPS = 10_000  # restated: a fee takes at most the whole bought amount
+
+
+def _lower_weighted_median(ballots: list[tuple[int, int]]) -> int:
+    """The least fee f such that the stake voting at most f is at least half the stake voting."""
+    voting = sum(stake for _, stake in ballots)
+    return min(fee for fee, _ in ballots if 2 * sum(s for g, s in ballots if g <= fee) >= voting)
+
+
+def trading_fees_follow_the_votes(before: State, event: Event, after: State) -> str | None:
+    """A trading fee vote records exactly the voted pairs (base < quote, at most 10,000 bps);
+    an epoch close sets each pair's fee to the lower stake-weighted median of the active
+    validators' votes (or keeps the fees when none voted); nothing else changes the fees."""
+    if after.staking is None:
+        return None
+    was = dict(before.staking.trading_fees) if before.staking is not None else {}
+    now = dict(after.staking.trading_fees)
+    if isinstance(event, TradingFeeVoted):
+        recorded = dict(after.staking.validators[event.validator].trading_fee_vote)
+        if recorded != {(f.base, f.quote): f.bps for f in event.fees} or len(recorded) != len(event.fees):
+            return f"{_hex(event.validator)} voted {event.fees}, recorded {recorded}"
+        if any(not base < quote or bps > MAX_TRADING_FEE_BPS for (base, quote), bps in recorded.items()):
+            return f"a malformed trading fee vote was recorded: {recorded}"
+    if not isinstance(event, FeeEpochClosed) or before.staking is None:
+        return None if now == was else f"{type(event).__name__} changed the trading fees {was} to {now}"
+    ballots: dict[tuple[bytes, bytes], list[tuple[int, int]]] = {}
+    for _, validator in _active_set(before.staking):
+        for pair, bps in validator.trading_fee_vote.items():
+            ballots.setdefault(pair, []).append((bps, validator.bonded))
+    expected = {pair: _lower_weighted_median(votes) for pair, votes in ballots.items()} if ballots else was
+    return None if now == expected else f"epoch close set the trading fees {now}, the votes' median is {expected}"
+
+
 # --- the DEX (DEX.md; issue 13): orders in restricted custody, settled per block ------------
 # Restated from the wire format and the settlement's records, never from ledger/dex.py nor the
 # clearing function: a settlement is judged by what it spent and created, against the terms the
@@ -1265,6 +1301,13 @@ CATALOGUE: tuple[Invariant, ...] = (
         "plasma-contracts PaymentExitGame: the in-flight exit id is derived from the transaction, deleteNonPiggybackedInFlightExit and processing empty the exit, outputs finalized per exit id",
         "transition",
         in_flight_instances,
+    ),
+    Invariant(
+        "INV-TRADING-FEES-VOTED",
+        "Each pair's trading fee is the lower stake-weighted median of the active validators' signed votes at the last epoch close (kept when none voted), at most the whole bought amount.",
+        "OMG design: fees set by the stakers; this ledger's payment fee rule (same vote, epoch and median), issue 13",
+        "transition",
+        trading_fees_follow_the_votes,
     ),
     # the DEX (issue 13)
     Invariant(
