@@ -27,7 +27,7 @@ from collections.abc import Iterable
 import attrs
 from immutables import Map
 
-from ledger import clearing, events, exits, fee_votes, fees, plasma
+from ledger import clearing, dex, events, exits, fee_votes, fees, plasma
 from ledger import staking as staking_rules
 from ledger.errors import Rejected
 from ledger.events import (
@@ -663,6 +663,16 @@ def trading_fee_never_exceeds_the_rate(bought: int, bps: int) -> None:
     assert 0 <= fee <= bought and fee * 10_000 <= bought * bps < (fee + 1) * 10_000
 
 
+@bounded(5)
+def settled_owner_keeps_part_of_the_fill(bought: int, bps: int) -> None:
+    """A settlement pays every filled owner at least one unit of what it bought, whatever rate
+    the stakers voted (up to the whole): the fee is the rate's, capped one unit below the fill."""
+    assert 1 <= bought <= 2**64 and 0 <= bps <= fee_votes.MAX_TRADING_FEE_BPS
+    fee = dex.fill_fee(bought, bps)
+    assert 0 <= fee < bought and fee <= fee_votes.trading_fee(bought, bps)
+    assert fee == fee_votes.trading_fee(bought, bps) or bps == fee_votes.MAX_TRADING_FEE_BPS
+
+
 SEARCHES = (
     fee_is_the_surplus,
     utxo_pos_round_trip,
@@ -695,6 +705,7 @@ BOUNDED = (
     clearing_quote_bounds_respect_the_limit,
     clearing_rounding_hits_the_total,
     trading_fee_never_exceeds_the_rate,
+    settled_owner_keeps_part_of_the_fill,
 )
 """Fixed-shape contracts CrossHair must CONFIRM (see `specs.symbolic.bounded`)."""
 
