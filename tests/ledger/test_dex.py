@@ -430,3 +430,19 @@ def test_a_whole_fee_still_leaves_the_owner_one_unit(market):
     state, _ = place(state, [at["b"]], terms(1, TOKEN, ETH, 300, 100))
     assert dex.fill_fee(250, 10_000) == 249 and dex.fill_fee(250, 9_999) == 249 and dex.fill_fee(250, 30) == 0
     assert dex.fill_fee(1, 10_000) == 0
+
+
+def test_a_snapshot_keeps_the_order_book(market):
+    from ledger import snapshot
+    from ledger.snapshot import decode_state, encode_state
+
+    state, at = market
+    state, _ = place(state, [at["a"]], terms(0, ETH, TOKEN, 100, 200))
+    state, _ = place(state, [at["b"]], terms(1, TOKEN, ETH, 300, 100))
+    state = settle(state)
+    restored = decode_state(encode_state(state))
+    assert restored.orders == state.orders and restored.order_ids == state.order_ids
+    assert restored.settled_blknum == 1000 and encode_state(restored) == encode_state(state)
+    body = lambda s: rlp.decode(encode_state(s))[2]  # noqa: E731
+    assert len(body(market[0])) == len(snapshot._STATE_FIELDS)  # no book, no bytes: older states keep their hashes
+    assert len(body(state)) == len(snapshot._STATE_FIELDS) + len(snapshot._LATER_FIELDS)
