@@ -42,7 +42,7 @@ from ledger.events import (
     PiggybackChallenged,
     RootChainSynced,
 )
-from ledger.plasma import decode_tx, params_of
+from ledger.plasma import decode_output_tx, decode_tx, params_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, InFlightExit, StandardExit, State, add_to, advance
 from proofs.keccak import keccak256
 from proofs.payment import Output, decode_utxo_pos, encode_utxo_pos
@@ -80,15 +80,18 @@ def _holds(state: State, pos: int, output: Output) -> bool:
 
 
 def _lock(state: State, locks: Iterable[Lock]) -> dict:
-    """Changes that move unspent outputs to `exiting`."""
-    utxos, exiting = state.utxos.mutate(), state.exiting.mutate()
+    """Changes that move unspent outputs to `exiting`; an exiting order output is no longer
+    an open order (no settlement may fill it)."""
+    utxos, exiting, orders = state.utxos.mutate(), state.exiting.mutate(), state.orders
     unspent, in_exit = state.unspent, state.in_exit
     for pos, output in locks:
         del utxos[pos]
         exiting[pos] = output
         unspent = add_to(unspent, output.token, -output.amount)
         in_exit = add_to(in_exit, output.token, output.amount)
-    return dict(utxos=utxos.finish(), exiting=exiting.finish(), unspent=unspent, in_exit=in_exit)
+        if pos in orders:
+            orders = orders.delete(pos)
+    return dict(utxos=utxos.finish(), exiting=exiting.finish(), unspent=unspent, in_exit=in_exit, orders=orders)
 
 
 def _unspent_locks(state: State, candidates: Iterable[Lock]) -> tuple[Lock, ...]:
@@ -127,7 +130,7 @@ def apply_exit_started(state: State, event: ExitStarted) -> State:
     if event.exit_id in state.exits:
         raise Rejected("exit_already_started", f"exit {event.exit_id}")
     oindex = _output_index(event.utxo_pos)
-    outputs = decode_tx(event.output_tx).outputs
+    outputs = decode_output_tx(event.output_tx).outputs
     if oindex >= len(outputs):
         raise Rejected("malformed_event", f"output {oindex} of a {len(outputs)}-output transaction")
     return start_standard_exit(state, event.exit_id, event.utxo_pos, outputs[oindex])
@@ -210,7 +213,7 @@ def _input_outputs(event: InFlightExitStarted, inputs: tuple[int, ...]) -> tuple
         raise Rejected("duplicate_inputs", "an input appears twice")
     found = []
     for pos, raw in zip(inputs, event.input_txs):
-        outputs = decode_tx(raw).outputs
+        outputs = decode_output_tx(raw).outputs
         oindex = _output_index(pos)
         if oindex >= len(outputs):
             raise Rejected("malformed_event", f"input {pos} names a missing output")

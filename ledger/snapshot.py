@@ -35,6 +35,7 @@ from ledger.state import (
 from proofs import rlp
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
+from proofs.order import OrderTerms
 from proofs.payment import Output
 
 MAGIC = b"omg-ledger state"
@@ -206,6 +207,8 @@ def record(cls: type, later: int = 0, **fields: Codec) -> Codec:
 
 
 OUTPUT = record(Output, output_type=UINT, owner=ADDRESS, token=ADDRESS, amount=UINT)
+ORDER_TERMS = record(OrderTerms, owner=ADDRESS, sell_token=ADDRESS, buy_token=ADDRESS, sell_amount=UINT,
+                     buy_amount=UINT, expiry=UINT, nonce=UINT)
 TOKEN_TOTALS = map_of(ADDRESS, UINT)
 FEE_KEY = tuple_of(UINT, ADDRESS)  # (tx type, token)
 PARAMS = record(Params, verifying_contract=ADDRESS, domain_separator=HASH, fee_schedule=map_of(FEE_KEY, UINT))
@@ -245,8 +248,10 @@ def _exit_from_rlp(item: rlp.Item) -> StandardExit | InFlightExit:
 
 EXIT = Codec(_exit_encode, _exit_from_rlp)
 STAKING_PARAMS = record(StakingParams, token=ADDRESS, **{f.name: UINT for f in attrs.fields(StakingParams)[1:]})
+PAIR_KEY = tuple_of(ADDRESS, ADDRESS)  # (base, quote)
 VALIDATOR = record(
     Validator,
+    1,  # trading_fee_vote
     bls_key=BYTES,
     bonded=UINT,
     jailed=FLAG,
@@ -256,10 +261,12 @@ VALIDATOR = record(
     fee_vote=map_of(FEE_KEY, UINT),
     missed=UINT,
     expected=UINT,
+    trading_fee_vote=map_of(PAIR_KEY, UINT),
 )
 UNBONDING = record(Unbonding, validator=ADDRESS, amount=UINT, mature_at=UINT)
 STAKING = record(
     Staking,
+    1,  # trading_fees
     params=STAKING_PARAMS,
     validators=map_of(ADDRESS, VALIDATOR),
     unbonding=map_of(tuple_of(ADDRESS, UINT), UNBONDING),
@@ -271,6 +278,7 @@ STAKING = record(
     evidence=map_of(tuple_of(ADDRESS, UINT), ADDRESS),
     epoch=UINT,
     fees_distributed=TOKEN_TOTALS,
+    trading_fees=map_of(PAIR_KEY, UINT),
 )
 _STATE_FIELDS: dict[str, Codec] = dict(
     params=optional(PARAMS),
@@ -301,6 +309,9 @@ _STATE_FIELDS: dict[str, Codec] = dict(
 # bytes, and the hash, that logs' state_checkpoint events already commit to.
 _LATER_FIELDS: dict[str, Codec] = dict(
     unclaimed=map_of(tuple_of(ADDRESS, ADDRESS), UINT),
+    orders=map_of(UINT, ORDER_TERMS),
+    order_ids=map_of(HASH, UINT),
+    settled_blknum=UINT,
 )
 assert [f.name for f in attrs.fields(State)] == [*_STATE_FIELDS, *_LATER_FIELDS, "effects"], "every State field needs a codec"
 _STATE_CODECS = tuple(_STATE_FIELDS.values())

@@ -9,7 +9,8 @@ from adapters.http.codec import to_hex
 from adapters.http.view import TxRecord, View
 from proofs import merkle
 from proofs.keccak import keccak256
-from proofs.payment import BLOCK_OFFSET, TX_OFFSET, Output, decode, encode_utxo_pos
+from proofs.order import decode_transaction
+from proofs.payment import BLOCK_OFFSET, TX_OFFSET, Output, encode_utxo_pos
 
 
 def utxo(view: View, pos: int, output: Output) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def block(view: View, blknum: int) -> dict[str, Any] | None:
 
 
 def transaction(view: View, record: TxRecord) -> dict[str, Any]:
-    tx = decode(record.leaf)
+    tx = decode_transaction(record.leaf)
     inputs = [utxo(view, pos, out) for pos in tx.inputs if (out := view.output_at(pos)) is not None]
     outputs = [utxo(view, encode_utxo_pos(record.blknum, record.txindex, i), out) for i, out in enumerate(tx.outputs)]
     return {"txindex": record.txindex, "txtype": tx.tx_type, "txhash": to_hex(keccak256(record.leaf)),

@@ -17,6 +17,7 @@ from ledger.state import InFlightExit, StandardExit, State
 from proofs.errors import DecodeError
 from proofs.fraud import Spend
 from proofs.keccak import keccak256
+from proofs.order import decode_transaction
 from proofs.payment import BLOCK_OFFSET, OUTPUT_TYPE_PAYMENT, TX_OFFSET, Output, PaymentTx, \
     decode, encode, encode_unsigned, encode_utxo_pos
 from proofs import eip712
@@ -119,7 +120,7 @@ def _filtered(view: View, records, body: m.TxFilter):
     for record in records:
         if record.blknum in view.blocks and view.blocks[record.blknum].is_deposit:
             continue  # deposits are listed by deposit.all
-        tx = decode(record.leaf)
+        tx = decode_transaction(record.leaf)
         if body.blknum is not None and record.blknum != body.blknum:
             continue
         if body.metadata is not None and tx.metadata != body.metadata:

@@ -17,11 +17,12 @@ from immutables import Map
 from pyrsistent import PVector, pvector
 
 from ledger import events
-from ledger.events import BlockSealed, Deposit, Payment, StakeBonded
+from ledger.events import BatchSettled, BlockSealed, Deposit, OrderPlaced, Payment, StakeBonded
 from ledger.state import GENESIS_STATE, State
 from ledger.store import EventStore
 from ledger.transition import apply
 from proofs.keccak import keccak256
+from proofs.order import OrderTx, SettlementTx, decode_transaction
 from proofs.payment import BLOCK_OFFSET, TX_OFFSET, Output, PaymentTx, decode
 
 
@@ -60,7 +61,7 @@ class View:
     def output_at(self, pos: int) -> Output | None:
         """The output at `pos`, spent or not, if a transaction of the log created it."""
         record = self.tx_at(pos // BLOCK_OFFSET, pos % BLOCK_OFFSET // TX_OFFSET)
-        outputs = decode(record.leaf).outputs if record is not None else ()
+        outputs = decode_transaction(record.leaf).outputs if record is not None else ()
         oindex = pos % TX_OFFSET
         return outputs[oindex] if oindex < len(outputs) else None
 
@@ -79,7 +80,7 @@ class View:
             return attrs.evolve(view, blocks=view.blocks.set(event.blknum, block),
                                 child_blocks=view.child_blocks.append(event.blknum), open_txs=pvector())
         for leaf in after.open_block_txs[len(before.open_block_txs):]:
-            signed = event.tx if isinstance(event, (Payment, StakeBonded)) else leaf
+            signed = event.tx if isinstance(event, (Payment, StakeBonded, OrderPlaced, BatchSettled)) else leaf
             view = view._appended(TxRecord(leaf, signed, before.next_child_blknum, len(view.open_txs)), before)
         return view
 
@@ -92,14 +93,14 @@ class View:
 
     def _appended(self, record: TxRecord, before: State) -> View:
         txhash = keccak256(record.leaf)
-        tx = decode(record.leaf)
+        tx = decode_transaction(record.leaf)  # a payment, an order or a settlement
         spends = self.spends
         for index, pos in enumerate(tx.inputs):
             spends = spends.set(pos, (txhash, index))
         view = attrs.evolve(self, txs=self.txs.set(txhash, record), open_txs=self.open_txs.append(txhash), spends=spends)
         return view._index_addresses(txhash, tx, before)
 
-    def _index_addresses(self, txhash: bytes, tx: PaymentTx, before: State) -> View:
+    def _index_addresses(self, txhash: bytes, tx: PaymentTx | OrderTx | SettlementTx, before: State) -> View:
         """`before`: the state the inputs were spent from; their owners are read from its
         unspent outputs rather than by decoding each creating transaction again."""
         inputs = (before.utxos.get(pos) or self.output_at(pos) for pos in tx.inputs)
