@@ -56,6 +56,9 @@ The fill rule (the rounding rule), at p = N/D in lowest terms
   order's remainder).
 - Volume is maximised on the exact amounts (step 1); the integer amounts can only lower it, by
   less than one unit per order (a lot per order in the fallback).
+- Known limit: the fallback is all or nothing for the pair, so a few orders exactly at the
+  price on both sides, each owed a fraction of a unit, put the whole pair on lots for that
+  batch; with a price of large terms (a limit's own) the lots may be too coarse to trade.
 
 How this follows or departs from the systems it learns from
 - CoW Protocol: a batch auction with uniform clearing prices per token, so that the same
@@ -133,7 +136,8 @@ def clear(orders: Iterable[Order]) -> tuple[PairClearing, ...]:
 
 
 def check_order(order: Order) -> None:
-    """The preconditions the ledger guarantees before it asks for a clearing."""
+    """The preconditions the ledger guarantees before it asks for a clearing (a ValueError
+    here is a bug in the caller, not a rejection of the order)."""
     if len(order.order_id) != 32:
         raise ValueError("an order id is 32 bytes")
     if order.sell_token == order.buy_token:
@@ -224,7 +228,7 @@ def simplest_between(low: Fraction, high: Fraction) -> Fraction:
     if not 0 < low <= high:
         raise ValueError("need 0 < low <= high")
     parts: list[int] = []
-    while True:
+    while True:  # Euclid's algorithm on the ends: as many rounds as continued-fraction terms
         whole = low.numerator // low.denominator
         if whole == low or whole + 1 <= high:
             parts.append(whole if whole == low else whole + 1)
