@@ -46,7 +46,8 @@ def fills(*triples: tuple[int, int, int]) -> tuple[Fill, ...]:
 
 def test_crossing_orders_trade_at_the_middle_of_the_maximising_interval():
     # A seller of 10 base at >= 2 and a buyer of 30 quote at <= 3: every price in [2, 3]
-    # matches all 10 base (30/3 = 10), the middle is 5/2, one lot is 2 base for 5 quote.
+    # matches all 10 base (30/3 = 10); the central half [9/4, 11/4] holds the midpoint 5/2,
+    # the simplest fraction there; 10 base are worth exactly 25 quote.
     result = clear([sell(1, 10, 1, 2), buy(2, 30, 3, 1)])
     assert result == (PairClearing(BASE, QUOTE, 5, 2, fills((1, 10, 25), (2, 25, 10))),)
 
