@@ -59,6 +59,11 @@ The fill rule (the rounding rule), at p = N/D in lowest terms
 - Known limit: the fallback is all or nothing for the pair, so a few orders exactly at the
   price on both sides, each owed a fraction of a unit, put the whole pair on lots for that
   batch; with a price of large terms (a limit's own) the lots may be too coarse to trade.
+  Someone can aim at that: a dust order copying the marginal order's limit on the other
+  side may tip a batch into the fallback. A finer rule would let only the orders that need
+  the rounding in their favour trade in lots (or sit out); it is not done yet. In random
+  books with wei-sized amounts the fallback did not occur; in books of amounts under 50 it
+  did in about one in twelve, where the lots are small.
 
 How this follows or departs from the systems it learns from
 - CoW Protocol: a batch auction with uniform clearing prices per token, so that the same
