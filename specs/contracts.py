@@ -609,7 +609,8 @@ def clearing_quote_bounds_respect_the_limit(base_amount: int, num: int, den: int
                                             seller: bool) -> None:
     """The quote amounts an order may get (a seller) or pay (a buyer) for `base_amount` at
     num/den are its exact amount rounded down or up, each at or better than its limit (when
-    the price is), and the range has at most two values."""
+    the price is); the range has at most two values, and none only for a buyer that cannot
+    pay one unit within its limit."""
     assert 1 <= base_amount <= 6 and 1 <= num <= 4 and 1 <= den <= 4 and 1 <= limit_sell <= 4 and 1 <= limit_buy <= 4
     assert limit_buy * den <= num * limit_sell if seller else num * limit_buy <= den * limit_sell  # it accepts num/den
     base, quote = b"\x01" * 20, b"\x02" * 20
@@ -617,6 +618,8 @@ def clearing_quote_bounds_respect_the_limit(base_amount: int, num: int, den: int
     assert clearing.accepts(order, base, num, den)
     lo, hi, remainder = clearing.quote_bounds(order, base, base_amount, num, den)
     assert remainder == base_amount * num % den and hi - lo <= 1
+    # empty only for a buyer whose limit values its base at less than one unit of quote
+    assert (lo <= hi) == (seller or base_amount * limit_sell >= limit_buy)
     for amount in range(lo, hi + 1):
         assert abs(amount * den - base_amount * num) < den  # within one unit of the price
         if seller:

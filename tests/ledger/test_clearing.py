@@ -14,6 +14,7 @@ from ledger.clearing import (
     PairClearing,
     accepts,
     clear,
+    fitting_shares,
     lot_fills,
     rounded_fills,
     share_pro_rata,
@@ -45,7 +46,8 @@ def fills(*triples: tuple[int, int, int]) -> tuple[Fill, ...]:
 
 def test_crossing_orders_trade_at_the_middle_of_the_maximising_interval():
     # A seller of 10 base at >= 2 and a buyer of 30 quote at <= 3: every price in [2, 3]
-    # matches all 10 base (30/3 = 10), the middle is 5/2, one lot is 2 base for 5 quote.
+    # matches all 10 base (30/3 = 10); the central half [9/4, 11/4] holds the midpoint 5/2,
+    # the simplest fraction there; 10 base are worth exactly 25 quote.
     result = clear([sell(1, 10, 1, 2), buy(2, 30, 3, 1)])
     assert result == (PairClearing(BASE, QUOTE, 5, 2, fills((1, 10, 25), (2, 25, 10))),)
 
@@ -111,6 +113,16 @@ def test_a_seller_exactly_at_the_price_rounds_up_and_a_buyer_pays_for_it():
     (pair,) = clear([sell(1, 5, 2, 3), buy(2, 5, 2, 1)])
     assert (pair.price_num, pair.price_den) == (3, 2)
     assert pair.fills == fills((1, 3, 5), (2, 5, 3))
+
+
+def test_a_buyer_whose_share_cannot_pay_one_unit_sits_the_batch_out():
+    # Price 1/2: a seller of 4 base at >= 1/2, buyers of 2 quote at <= 1 and of 1 quote at
+    # exactly <= 1/2. Shares of the 4 base by what each can buy (4 and 2): 3 and 1; but 1 base
+    # is worth half a unit at the second buyer's limit, and it must pay a whole one. It sits
+    # out; the first buyer alone can buy all 4 base for 2 quote.
+    (pair,) = clear([sell(6, 4, 2, 1), buy(2, 2, 1, 1), buy(5, 1, 1, 2)])
+    assert (pair.price_num, pair.price_den) == (1, 2)
+    assert pair.fills == fills((2, 2, 4), (6, 4, 2))
 
 
 def test_orders_exactly_at_the_price_on_both_sides_trade_in_whole_lots():
@@ -205,7 +217,7 @@ def base_volume(orders: list[Order], base: bytes, price: Fraction) -> Fraction:
 
 
 @settings(max_examples=300)
-@given(st.one_of(batches(), batches(max_amount=10**24, max_term=10**20)))
+@given(st.one_of(batches(), batches(max_amount=10**24, max_term=10**20), batches(max_orders=30, max_amount=20, max_term=4)))
 def test_every_pair_conserves_each_token_and_trades_at_its_one_price(orders):
     by_id = {o.order_id: o for o in orders}
     seen = set()
@@ -263,6 +275,9 @@ def test_the_short_side_trades_all_it_can_unless_the_pair_falls_back_to_lots(ord
         if rounded_fills(pair.base, takers, num, den) is None:
             assert pair.fills == lot_fills(pair.base, takers, num, den)
             continue
+        base_amounts, _ = fitting_shares(pair.base, takers, num, den)
+        if any(o.order_id not in base_amounts for o in takers):
+            continue  # an order sat out (it could not pay one unit for its share): shares taken again
         # in base: what each seller sells, what each buyer's amount pays for at the price
         caps = {o.order_id: o.amount if o.sell_token == pair.base else o.amount * den // num for o in takers}
         traded = {o.order_id: (filled[o.order_id].sold if o.sell_token == pair.base else filled[o.order_id].bought)
