@@ -409,6 +409,31 @@ class FeeEpochClosed:
     schedule: tuple[FeeRule, ...]
 
 
+# --- the DEX: orders in restricted custody, settled in one batch per child block ---------
+
+
+@attrs.frozen
+class OrderPlaced:
+    """A signed ORDER transaction (tx type 4, `proofs.order`), appended to the open child block:
+    its inputs fund an order output that only a settlement, its owner's cancel or, after
+    expiry, its owner can spend."""
+
+    KIND: ClassVar[str] = "order_placed"
+    SCHEMA: ClassVar[tuple] = (BYTES,)
+    tx: bytes
+
+
+@attrs.frozen
+class BatchSettled:
+    """The SETTLEMENT transaction (tx type 5) of child block `blknum`'s batch, as the operator
+    proposed it before the seal; `apply` recomputes it from the open orders and refuses any other."""
+
+    KIND: ClassVar[str] = "batch_settled"
+    SCHEMA: ClassVar[tuple] = (UINT, BYTES)
+    blknum: int
+    tx: bytes
+
+
 # --- the log's own bookkeeping --------------------------------------------------------
 
 
@@ -429,6 +454,7 @@ Event = Union[
     PiggybackChallenged, InFlightExitWithdrawn, InFlightExitDeleted, InFlightExitFinalized, RootChainSynced, PayoutFailed, PayoutClaimed,
     StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
     FeeVoted, FeeEpochClosed, ValidatorUnjailed, StateCheckpoint,
+    OrderPlaced, BatchSettled,
 ]
 EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 

@@ -80,15 +80,18 @@ def _holds(state: State, pos: int, output: Output) -> bool:
 
 
 def _lock(state: State, locks: Iterable[Lock]) -> dict:
-    """Changes that move unspent outputs to `exiting`."""
-    utxos, exiting = state.utxos.mutate(), state.exiting.mutate()
+    """Changes that move unspent outputs to `exiting`; an exiting order output is no longer
+    an open order (no settlement may fill it)."""
+    utxos, exiting, orders = state.utxos.mutate(), state.exiting.mutate(), state.orders
     unspent, in_exit = state.unspent, state.in_exit
     for pos, output in locks:
         del utxos[pos]
         exiting[pos] = output
         unspent = add_to(unspent, output.token, -output.amount)
         in_exit = add_to(in_exit, output.token, output.amount)
-    return dict(utxos=utxos.finish(), exiting=exiting.finish(), unspent=unspent, in_exit=in_exit)
+        if pos in orders:
+            orders = orders.delete(pos)
+    return dict(utxos=utxos.finish(), exiting=exiting.finish(), unspent=unspent, in_exit=in_exit, orders=orders)
 
 
 def _unspent_locks(state: State, candidates: Iterable[Lock]) -> tuple[Lock, ...]:

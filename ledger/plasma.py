@@ -8,7 +8,9 @@ deposit blocks numbered between two child blocks.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
+import attrs
 from immutables import Map
 from pyrsistent import PVector, pvector
 
@@ -19,6 +21,7 @@ from ledger.state import CHILD_BLOCK_INTERVAL, Block, Effects, Params, State, ad
 from proofs import eip712, merkle
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
+from proofs.order import OUTPUT_TYPE_ORDER
 from proofs.payment import (
     BLOCK_OFFSET,
     PAYMENT_TX_TYPE,
@@ -124,23 +127,54 @@ def apply_payment(state: State, event: Payment) -> State:
     if len(set(tx.inputs)) != len(tx.inputs):
         raise Rejected("duplicate_inputs", "an input appears twice")
     signers = _signers(event.tx, tx, params.domain_separator)
-    for pos in tx.inputs:  # as elixir-omg: a future block is reported before a missing output
-        if pos // BLOCK_OFFSET > state.next_child_blknum:
-            raise Rejected("input_utxo_ahead_of_state", f"input {pos} is in a block not formed yet")
-    spent = tuple((pos, _spendable(state, pos)) for pos in tx.inputs)
-    for (pos, output), signer in zip(spent, signers):
-        if output.owner != signer:
-            raise Rejected("unauthorized_spend", f"input {pos} is owned by 0x{output.owner.hex()}")
+    spent = owned_inputs(state, tx.inputs, signers)
+    orders_spent = [pos for pos, output in spent if output.output_type == OUTPUT_TYPE_ORDER]
+    if orders_spent:
+        check_order_custody(state, spent, tx.outputs)
     spent_outputs = [output for _, output in spent]
     merge = fees.is_merge(spent_outputs, tx.outputs, signers)
     fee_token, fee = fees.implicit_fee(PAYMENT_TX_TYPE, spent_outputs, tx.outputs, params.fee_schedule, merge)
+    created = new_outputs(state, tx.outputs)
+    after = record_payment(state, unsigned_bytes(event.tx), spent, created, signers, fee_token, fee)
+    if not orders_spent:
+        return after
+    orders = state.orders.mutate()
+    for pos in orders_spent:
+        del orders[pos]
+    return attrs.evolve(after, orders=orders.finish())
+
+
+def owned_inputs(state: State, inputs: tuple[int, ...], signers: tuple[bytes, ...]) -> tuple[tuple[int, Output], ...]:
+    """The outputs `inputs` spend, each unspent and signed for by its owner (`signers` in input order)."""
+    for pos in inputs:  # as elixir-omg: a future block is reported before a missing output
+        if pos // BLOCK_OFFSET > state.next_child_blknum:
+            raise Rejected("input_utxo_ahead_of_state", f"input {pos} is in a block not formed yet")
+    spent = tuple((pos, _spendable(state, pos)) for pos in inputs)
+    for (pos, output), signer in zip(spent, signers):
+        if output.owner != signer:
+            raise Rejected("unauthorized_spend", f"input {pos} is owned by 0x{output.owner.hex()}")
+    return spent
+
+
+def new_outputs(state: State, outputs: Sequence[Output]) -> tuple[tuple[int, Output], ...]:
+    """`outputs` at their positions in a new leaf of the open block."""
     txindex = len(state.open_block_txs)
     if txindex >= merkle.MAX_LEAVES:
         raise Rejected("too_many_transactions_in_block", f"block {state.next_child_blknum} is full")
-    created = tuple(
-        (encode_utxo_pos(state.next_child_blknum, txindex, oindex), output) for oindex, output in enumerate(tx.outputs)
-    )
-    return record_payment(state, unsigned_bytes(event.tx), spent, created, signers, fee_token, fee)
+    return tuple((encode_utxo_pos(state.next_child_blknum, txindex, oindex), o) for oindex, o in enumerate(outputs))
+
+
+def check_order_custody(state: State, spent: Sequence[tuple[int, Output]], outputs: Sequence[Output]) -> None:
+    """A payment may spend an order output (signed by its owner, as any input) only to cancel
+    it: until the order's expiry block every output goes back to the order's owner, so open
+    funds cannot be sent elsewhere while a settlement may still fill them (DEX.md "Cancel")."""
+    for pos, output in spent:
+        if output.output_type != OUTPUT_TYPE_ORDER:
+            continue
+        terms = state.orders[pos]
+        if state.next_child_blknum < terms.expiry and any(o.owner != output.owner for o in outputs):
+            raise Rejected("order_output_restricted",
+                           f"order output {pos} may only return to its owner before block {terms.expiry}")
 
 
 def record_payment(

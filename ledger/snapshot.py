@@ -35,6 +35,7 @@ from ledger.state import (
 from proofs import rlp
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
+from proofs.order import OrderTerms
 from proofs.payment import Output
 
 MAGIC = b"omg-ledger state"
@@ -206,6 +207,8 @@ def record(cls: type, later: int = 0, **fields: Codec) -> Codec:
 
 
 OUTPUT = record(Output, output_type=UINT, owner=ADDRESS, token=ADDRESS, amount=UINT)
+ORDER_TERMS = record(OrderTerms, owner=ADDRESS, sell_token=ADDRESS, buy_token=ADDRESS, sell_amount=UINT,
+                     buy_amount=UINT, expiry=UINT, nonce=UINT)
 TOKEN_TOTALS = map_of(ADDRESS, UINT)
 FEE_KEY = tuple_of(UINT, ADDRESS)  # (tx type, token)
 PARAMS = record(Params, verifying_contract=ADDRESS, domain_separator=HASH, fee_schedule=map_of(FEE_KEY, UINT))
@@ -301,6 +304,9 @@ _STATE_FIELDS: dict[str, Codec] = dict(
 # bytes, and the hash, that logs' state_checkpoint events already commit to.
 _LATER_FIELDS: dict[str, Codec] = dict(
     unclaimed=map_of(tuple_of(ADDRESS, ADDRESS), UINT),
+    orders=map_of(UINT, ORDER_TERMS),
+    order_ids=map_of(HASH, UINT),
+    settled_blknum=UINT,
 )
 assert [f.name for f in attrs.fields(State)] == [*_STATE_FIELDS, *_LATER_FIELDS, "effects"], "every State field needs a codec"
 _STATE_CODECS = tuple(_STATE_FIELDS.values())

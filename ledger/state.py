@@ -164,6 +164,10 @@ class State:
     unbacked: Map = Map()  # token -> value the root chain paid for outputs the ledger did not hold
     staking: Staking | None = None
     unclaimed: Map = Map()  # (receiver, token) -> value a vault kept for a payout the receiver refused
+    # the DEX (ledger/dex.py)
+    orders: Map = Map()  # position -> OrderTerms of an order output unspent on the child chain
+    order_ids: Map = Map()  # order id -> position where it was placed: an id names one order, ever
+    settled_blknum: int = 0  # the last child block whose batch was settled
     effects: Effects = Effects()
 
     @property

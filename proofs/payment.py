@@ -168,11 +168,11 @@ def _decode_uint(item: object, field: str) -> int:
     return int.from_bytes(item, "big")
 
 
-def _inputs(item: object) -> tuple[int, ...]:
+def _inputs(item: object, max_inputs: int = MAX_INPUTS) -> tuple[int, ...]:
     if not isinstance(item, list):
         raise DecodeError("malformed_inputs", "inputs must be a list")
-    if len(item) > MAX_INPUTS:
-        raise DecodeError("too_many_inputs", f"{len(item)} inputs, at most {MAX_INPUTS}")
+    if len(item) > max_inputs:
+        raise DecodeError("too_many_inputs", f"{len(item)} inputs, at most {max_inputs}")
     positions = []
     for raw in item:
         if not isinstance(raw, bytes) or len(raw) != 32:
@@ -198,12 +198,16 @@ def _decode_outputs(item: object) -> tuple[Output, ...]:
     return tuple(_decode_output(raw) for raw in item)
 
 
-def _decode_output(raw: object) -> Output:
+def _decode_output(raw: object, output_types: tuple[int, ...] = (OUTPUT_TYPE_PAYMENT,)) -> Output:
+    """One output whose type is one of `output_types` (an order transaction's have others)."""
     if not isinstance(raw, list) or len(raw) != 2 or not isinstance(raw[1], list) or len(raw[1]) != 3:
         raise DecodeError("malformed_outputs", "an output must be [outputType, [outputGuard, token, amount]]")
     raw_type, (owner, token, raw_amount) = raw
-    if not isinstance(raw_type, bytes) or raw_type[:1] == b"\0" or int.from_bytes(raw_type, "big") != OUTPUT_TYPE_PAYMENT:
+    if not isinstance(raw_type, bytes) or raw_type[:1] == b"\0" or len(raw_type) > 32:
         raise DecodeError("unrecognized_output_type", f"output type {raw_type!r}")
+    output_type = int.from_bytes(raw_type, "big")
+    if output_type not in output_types:
+        raise DecodeError("unrecognized_output_type", f"output type {output_type}")
     if not isinstance(owner, bytes) or len(owner) != 20:
         raise DecodeError("malformed_address", "output guard must be 20 bytes")
     if owner == bytes(20):
@@ -213,7 +217,7 @@ def _decode_output(raw: object) -> Output:
     amount = _decode_uint(raw_amount, "amount")
     if amount == 0:
         raise DecodeError("amount_cant_be_zero", "output amount must not be 0")
-    return Output(OUTPUT_TYPE_PAYMENT, owner, token, amount)
+    return Output(output_type, owner, token, amount)
 
 
 def unsigned_bytes(signed: bytes) -> bytes:
