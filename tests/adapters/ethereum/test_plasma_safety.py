@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from web3.logs import DISCARD
 
-from adapters.ethereum import chain
+from adapters.ethereum import chain, contracts
 from adapters.ethereum.chain import ChainError
 from adapters.ethereum.anchor import Deployment, Operator
 from ledger.events import Genesis, Payment
@@ -26,9 +26,13 @@ from ledger.node import Node
 from ledger.store import EventStore
 from proofs import eip712, merkle
 from proofs.fraud import DoubleSpendProof, Spend
+from proofs.order import OrderTerms, encode_order_unsigned, encode_settlement_unsigned, order_tx
 from proofs.payment import (
     OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, encode, encode_unsigned, encode_utxo_pos, unsigned_bytes,
 )
+from tests.adapters.ethereum import orders
+from tests.adapters.ethereum.orders import ONE
+from tests.adapters.ethereum.rootchain import ALICE, AUTHORITY, BOB, CAROL, ETH_HEX, reverts
 
 PERIOD = 1000
 ETH = bytes(20)
@@ -215,3 +219,62 @@ def exit_everything(plasma: Plasma, flying: list[bytes], bad_blknum: int) -> Non
         for oindex, output in enumerate(tx.outputs):
             owner = plasma.accounts[[plasma.addr(u) for u in USERS].index(output.owner) + 1]
             plasma.client.piggyback(owner, encode_unsigned(tx), True, oindex)
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["open", "settled-in-withheld-block"])
+def test_traders_with_open_orders_get_their_funds_back_when_the_operator_withholds(chain, settled):
+    """Issue 13: Alice's and Bob's crossing orders are in submitted block 1000; Carol's order and
+    (when `settled`) the settlement of Alice's and Bob's are only in block 2000, which the operator
+    withholds while exiting its loot from it. Alice and Bob exit their order outputs and change;
+    Carol exits her order in flight. A settlement the operator makes up below the limits cannot
+    challenge; the withheld one can, and then Alice and Bob exit it in flight, the proceeds theirs.
+    Every trader is paid exactly what the orders and fills make theirs; the operator nothing."""
+    b = orders.book(chain)
+    c_blk, c_deposit = chain.deposit_eth(CAROL, 5 * ONE)
+    c_terms = OrderTerms(chain.addr(CAROL), ETH, b.tkn, 5 * ONE, 20 * ONE, orders.EXPIRY, 3)
+    c_order = order_tx((encode_utxo_pos(c_blk, 0, 0),), c_terms)
+    fair = orders.settlement(b, *orders.FAIR)
+    loot = PaymentTx([encode_utxo_pos(1, 0, 0)], [orders.pay(chain, AUTHORITY, ETH, chain.w3.eth.get_balance(chain.eth_vault.address))])
+    withheld = [encode_order_unsigned(c_order), *([encode_settlement_unsigned(fair)] if settled else []), encode_unsigned(loot)]
+    blknum = orders.submit(chain, withheld)
+    orders.start_exit(chain, contracts.PAYMENT_TX_TYPE, AUTHORITY, encode_utxo_pos(blknum, len(withheld) - 1, 0),
+                      withheld[-1], merkle.proof(withheld, len(withheld) - 1))
+
+    exits = {}
+    for account, txindex in ((ALICE, 0), (BOB, 1)):  # orders in the submitted block: standard exits
+        for oindex in (0, 1):
+            exits[(account, oindex)] = orders.start_exit(chain, orders.ORDER_TX, account, encode_utxo_pos(b.blknum, txindex, oindex),
+                                                         b.leaves[txindex], merkle.proof(b.leaves, txindex))
+    carol_tx = encode_order_unsigned(c_order)  # Carol's order in the withheld block: in flight
+    orders.ife(chain, orders.ORDER_TX, CAROL, carol_tx, [(c_deposit, encode_utxo_pos(c_blk, 0, 0), merkle.proof([c_deposit], 0))],
+               [orders.order_signature(chain, c_order, CAROL)])
+    orders.piggyback(chain, orders.ORDER_TX, CAROL, carol_tx, 0)
+
+    made_up = orders.settlement(b, (6 * ONE, 6 * ONE, 0), (30 * ONE, 6 * ONE, 0))  # all of both, at the operator's price
+    for index, account in enumerate((ALICE, BOB)):
+        with reverts("Settlement breaks the order's limit"):
+            chain_challenge(chain, exits[(account, 0)], b.leaves[index], encode_settlement_unsigned(made_up), index)
+    owed = {(ALICE, ETH): 10 * ONE, (BOB, b.tkn): 40 * ONE, (CAROL, ETH): 5 * ONE}
+    if settled:  # the operator shows the withheld settlement: Alice and Bob exit it in flight
+        settlement_tx = encode_settlement_unsigned(fair)
+        for index, account in enumerate((ALICE, BOB)):
+            chain_challenge(chain, exits[(account, 0)], b.leaves[index], settlement_tx, index)
+        inputs = [(b.leaves[i], pos, merkle.proof(b.leaves, i)) for i, pos in enumerate((b.a_pos, b.b_pos))]
+        orders.ife(chain, orders.SETTLEMENT_TX, ALICE, settlement_tx, inputs, [b"", b""])
+        for account, oindex in ((ALICE, 0), (BOB, 1), (BOB, 2)):
+            orders.piggyback(chain, orders.SETTLEMENT_TX, account, settlement_tx, oindex)
+        fee = fair.records[0].fee
+        owed = {(ALICE, ETH): 4 * ONE, (ALICE, b.tkn): 15 * ONE - fee, (BOB, ETH): 6 * ONE, (BOB, b.tkn): 25 * ONE,
+                (CAROL, ETH): 5 * ONE}
+
+    paid = orders.process(chain)
+    token_of = {ETH_HEX: ETH, chain.token.address: b.tkn}
+    assert {(chain.accounts.index(who), token_of[token]): amount for (who, token), amount in paid.items()} == owed
+    assert chain.w3.eth.get_balance(chain.eth_vault.address) == 0  # the loot exit found nothing left
+
+
+def chain_challenge(chain, exit_id: int, exiting: bytes, settlement_tx: bytes, index: int) -> None:
+    """The operator challenges a trader's exit of an order output with a settlement."""
+    exits = orders.game(chain, orders.ORDER_TX)
+    args = (exit_id, exiting, settlement_tx, index, b"", chain.sender_data(AUTHORITY))
+    chain.send(exits.functions.challengeStandardExit(args), AUTHORITY)
