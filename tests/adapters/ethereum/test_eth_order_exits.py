@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import attrs
 
-from proofs import merkle
+from adapters.ethereum.client import RootChainClient, inputs_and_witnesses
+from proofs import merkle, order
+from proofs.fraud import InvalidExitProof, Spend
 from proofs.order import SettlementTx, encode_order_unsigned, encode_settlement_unsigned
 from proofs.payment import PaymentTx, encode_unsigned, encode_utxo_pos
 from tests.adapters.ethereum.orders import (
     FAIR, ONE, ORDER_TX, PAYMENT_TX, SETTLEMENT_TX, book, challenge, game, ife, order_signature, pay, piggyback, process,
     settlement, start_exit, submit,
 )
-from tests.adapters.ethereum.rootchain import ALICE, BOB, CAROL, ETH, ETH_HEX, events, reverts
+from tests.adapters.ethereum.rootchain import ALICE, BOB, CAROL, ETH, ETH_HEX, events, key, raw, reverts
 
 # --- standard exits ----------------------------------------------------------------
 
@@ -136,3 +138,41 @@ def test_a_settlement_in_a_withheld_block_exits_in_flight_with_the_limit_in_plac
     tkn = chain.token.address
     assert process(chain) == {(chain.accounts[ALICE], tkn): 14 * ONE, (chain.accounts[BOB], ETH_HEX): 6 * ONE,
                               (chain.accounts[BOB], tkn): 15 * ONE}
+
+
+def test_the_client_sends_each_exit_to_the_game_of_its_transactions_type(chain):
+    b = book(chain)
+    client = RootChainClient(chain.w3, chain.root)
+    assert client.game(b.leaves[0]).address == game(chain, ORDER_TX).address != chain.exit_game.address
+    signed = order.sign_order(b.a_order, (key(ALICE),), raw(chain.framework.address))
+    assert inputs_and_witnesses(signed) == ((b.a_deposit[1],), (order_signature(chain, b.a_order, ALICE),))
+    fair = settlement(b, *FAIR)
+    assert inputs_and_witnesses(order.encode_settlement(fair)) == ((b.a_pos, b.b_pos), (b"", b""))
+    exit_id = start_exit(chain, ORDER_TX, ALICE, b.a_pos, b.leaves[0], merkle.proof(b.leaves, 0))
+    spend = Spend(encode_settlement_unsigned(fair), 0, b"")  # a settlement's spend: no signature
+    client.challenge_standard_exit(chain.accounts[CAROL], InvalidExitProof(exit_id, b.a_pos, b.leaves[0], spend))
+    [challenged] = game(chain, ORDER_TX).functions.standardExits([exit_id]).call()
+    assert not challenged[0]
+
+
+def test_a_remainder_keeps_its_orders_terms_for_the_next_settlement(chain):
+    """Bob's remainder (an order output of a SETTLEMENT) takes its terms from his record there."""
+    b = book(chain)
+    first = settlement(b, *FAIR)
+    leaves = [encode_settlement_unsigned(first)]
+    blknum = submit(chain, leaves)
+    rest_pos = encode_utxo_pos(blknum, 0, 2)
+    exit_id = start_exit(chain, SETTLEMENT_TX, BOB, rest_pos, leaves[0], merkle.proof(leaves, 0))
+    record = first.records[1]._replace(sold=15 * ONE, bought=5 * ONE, fee=0)  # the rest, at his limit exactly
+    second = SettlementTx((rest_pos,), order.settlement_outputs(record, 0), (record,))
+    worse = record._replace(bought=5 * ONE - 1)
+    with reverts("Settlement breaks the order's limit"):
+        challenge(chain, SETTLEMENT_TX, exit_id, leaves[0],
+                  encode_settlement_unsigned(SettlementTx((rest_pos,), order.settlement_outputs(worse, 0), (worse,))))
+    with reverts("Settlement sells more than the order holds"):
+        sold_all = record._replace(sold=30 * ONE, bought=10 * ONE)
+        challenge(chain, SETTLEMENT_TX, exit_id, leaves[0],
+                  encode_settlement_unsigned(SettlementTx((rest_pos,), order.settlement_outputs(sold_all, 0), (sold_all,))))
+    challenge(chain, SETTLEMENT_TX, exit_id, leaves[0], encode_settlement_unsigned(second))
+    [challenged] = game(chain, SETTLEMENT_TX).functions.standardExits([exit_id]).call()
+    assert not challenged[0]
