@@ -176,3 +176,18 @@ def test_a_remainder_keeps_its_orders_terms_for_the_next_settlement(chain):
     challenge(chain, SETTLEMENT_TX, exit_id, leaves[0], encode_settlement_unsigned(second))
     [challenged] = game(chain, SETTLEMENT_TX).functions.standardExits([exit_id]).call()
     assert not challenged[0]
+
+
+def test_an_owner_refuses_a_made_up_settlement_in_flight_with_a_cancel(chain):
+    """A settlement needs no signature: Alice exits in flight one nobody included, filling Bob at
+    his limit. Bob shows his own cancel as a competitor: non-canonical, the fill pays nothing."""
+    b = book(chain)
+    at_bobs_limit = settlement(b, (6 * ONE, 18 * ONE, 0), (18 * ONE, 6 * ONE, 0))  # 3 TKN/ETH: Bob's worst
+    tx = encode_settlement_unsigned(at_bobs_limit)
+    inputs = [(b.leaves[0], b.a_pos, merkle.proof(b.leaves, 0)), (b.leaves[1], b.b_pos, merkle.proof(b.leaves, 1))]
+    ife(chain, SETTLEMENT_TX, ALICE, tx, inputs, [b"", b""])
+    piggyback(chain, SETTLEMENT_TX, ALICE, tx, 0)
+    cancel = PaymentTx([b.b_pos], [pay(chain, BOB, b.tkn, 30 * ONE)])
+    args = (b.leaves[1], b.b_pos, tx, 1, encode_unsigned(cancel), 0, 0, b"", chain.sign(cancel, BOB))
+    chain.send(game(chain, SETTLEMENT_TX).functions.challengeInFlightExitNotCanonical(args), BOB)
+    assert process(chain) == {}  # Alice's 18 TKN stay Bob's; his order output is still his to exit
