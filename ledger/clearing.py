@@ -28,45 +28,49 @@ The price rule
 2. The tie-break inside [lo, hi]: the *simplest* fraction (smallest denominator, then
    smallest numerator) in the central half [lo + w/4, hi - w/4], w = hi - lo. That half
    contains the midpoint, so the price splits the surplus between the sides like the
-   midpoint would, but its denominator is as small as the interval allows, which keeps the
-   trading lots below fine (a midpoint of two limits with large terms has a denominator near
-   their product). If lo = hi the price is that point.
+   midpoint would, but its terms are as small as the interval allows: the price stays
+   readable and the fallback's lots (below) small (a midpoint of two limits with large terms
+   has a denominator near their product). If lo = hi the price is that point.
 
-The fill rule (the rounding rule)
-- With p = N/D in lowest terms, everything trades in whole **lots** of D base for N quote:
-  a seller with amount a can sell a // D lots, a buyer with amount c can buy c // N lots.
-  Every fill is therefore exactly at the price p (sold·N = bought·D for a seller,
-  sold·D = bought·N for a buyer), hence at or better than every filled order's limit,
-  and no unit is created or lost: each side trades the same number of lots.
-- Every order accepting p takes part. L = min(lots offered by sellers, lots offered by
-  buyers) lots trade. The short side sells all its lots. The long side shares L pro rata to
-  its lots by the largest-remainder method: each order first gets floor(L·lots / total),
-  then the lots left (fewer than the orders with a nonzero remainder) go one each to the
-  largest remainders, ties to the lower order_id. No order gets more lots than it offered.
-- What does not make a whole lot, and what the long side does not sell, stays unsold with
-  its owner (the ledger returns it as the order's remainder).
-- Volume is maximised on the exact amounts (step 1); the lots can only lower the volume
-  traded, by less than one lot per order.
-
-Known limit: when the maximising interval is a single point, that point is a limit price,
-and a limit whose terms are large in lowest terms makes large lots; signers who want fine
-fills sign limits with small terms (a tick size), as they would on an exchange.
+The fill rule (the rounding rule), at p = N/D in lowest terms
+- Every order accepting p takes part. Amounts are first fixed in base: a seller can trade its
+  amount, a buyer what its amount pays for at p, floor(amount·D/N). X = the smaller of the two
+  sides' totals trades. The short side trades all it can; the long side shares X pro rata to
+  what each can trade, by the largest-remainder method: floor(X·cap/total) each, then the
+  units left (fewer than the orders with a nonzero remainder) one each to the largest
+  remainders, ties to the lower order_id. No order trades more than it can.
+- Then each order's quote amount is its exact amount at p (base·N/D) rounded down or up, and
+  only in the direction its limit allows (a seller gets at least its limit, a buyer pays at
+  most its limit and at least one unit). The total quote, the same on both sides, is X·N/D
+  rounded down, raised or lowered to the nearest total both sides can reach that way; on each
+  side the orders that round up are those with the largest remainders, ties to the lower
+  order_id. So every fill is within one unit of the uniform price (|quote - base·p| < 1), at
+  or better than its limit, and each token is conserved exactly.
+- If no total quote suits both sides (typically orders exactly at the price on both sides, each owed a
+  fraction of a unit), the pair falls back to whole **lots** of D base for N quote: a seller
+  can sell amount // D lots, a buyer buy amount // N lots, the lots are shared as above, and
+  every fill is exactly at p.
+- What an order does not trade stays unsold with its owner (the ledger returns it as the
+  order's remainder).
+- Volume is maximised on the exact amounts (step 1); the integer amounts can only lower it, by
+  less than one unit per order (a lot per order in the fallback).
 
 How this follows or departs from the systems it learns from
 - CoW Protocol: a batch auction with uniform clearing prices per token, so that the same
   pair trades at one price in a batch and ordering inside the batch gives no advantage (MEV
   protection). CoW lets competing solvers choose the prices and routes, scored on trader
-  surplus, with on-chain checks only of limits and the uniform-price constraint, and
-  rounding left to the settlement contract. Here the rule is fixed and recomputed by every
+  surplus, with on-chain checks only of limits and the uniform-price constraint, and the
+  rounding dust left in the settlement contract. Here the rule is fixed and recomputed by every
   validator and auditor (no solver, no competition, one possible result), prices are per
   pair (no ring trades across three tokens), the objective is matched volume rather than
   surplus, and the rounding leaves no dust to anyone.
 - Penumbra batch swaps: every swap of a block in a pair is aggregated and executed at once
-  against the liquidity (its concentrated-liquidity positions), and each swapper receives a
-  pro-rata share of the batch output, so all get the same price and the order inside the
-  block does not matter. Here there is no liquidity pool: orders with limits meet each
-  other, and the pro-rata share applies to the long side only. Penumbra rounds the shares
-  down; here shares are whole lots, so nothing is rounded away.
+  against the liquidity positions, and each swapper gets its pro-rata share of the batch's
+  output and of the unfilled input, so all get the same price and the order inside the block
+  does not matter. A swap there has no limit of its own (limits live in the liquidity
+  positions) and the shares are computed in fixed point. Here orders with limits meet each
+  other with no pool, only the long side is pro-rated, unfilled amounts stay with their
+  owner as Penumbra's do, and the shares are exact integers whose rounding is stated.
 - Gnosis' DFusion paper: a multi-token batch auction that maximises trader welfare
   (utility/surplus) subject to uniform clearing prices, limit prices, token conservation and
   price coherence across rings, solved as a mixed-integer programme by competing solvers.
@@ -222,12 +226,77 @@ def simplest_between(low: Fraction, high: Fraction) -> Fraction:
 
 
 def fill_at(base: bytes, orders: Sequence[Order], num: int, den: int) -> tuple[Fill, ...]:
-    """The fill rule (module docstring): whole lots of `den` base for `num` quote."""
+    """The fill rule (module docstring): rounded by at most one unit, else in whole lots."""
     takers = [o for o in orders if accepts(o, base, num, den)]
+    rounded = rounded_fills(base, takers, num, den)
+    return rounded if rounded is not None else lot_fills(base, takers, num, den)
+
+
+def rounded_fills(base: bytes, takers: Sequence[Order], num: int, den: int) -> tuple[Fill, ...] | None:
+    """Base amounts pro rata to what each order can trade at num/den; each order's quote amount
+    the exact one rounded down or up, within its limit. None if no total quote fits every order."""
+    caps = {o.order_id: base_capacity(o, base, num, den) for o in takers}
+    seller_caps = {o.order_id: caps[o.order_id] for o in takers if o.sell_token == base}
+    buyer_caps = {o.order_id: caps[o.order_id] for o in takers if o.sell_token != base}
+    traded = min(sum(seller_caps.values()), sum(buyer_caps.values()))
+    if traded == 0:
+        return ()
+    base_amounts = {**share_pro_rata(seller_caps, traded), **share_pro_rata(buyer_caps, traded)}
+    bounds = {o.order_id: quote_bounds(o, base, base_amounts[o.order_id], num, den)
+              for o in takers if base_amounts[o.order_id] > 0}
+    sides = [{key: bounds[key] for key in side if key in bounds} for side in (seller_caps, buyer_caps)]
+    low = max(sum(lo for lo, _, _ in side.values()) for side in sides)
+    high = min(sum(hi for _, hi, _ in side.values()) for side in sides)
+    if low > high:
+        return None
+    total = min(max(traded * num // den, low), high)
+    quote = {**round_to_total(sides[0], total), **round_to_total(sides[1], total)}
+    return tuple(
+        Fill(o.order_id, base_amounts[o.order_id], quote[o.order_id]) if o.sell_token == base
+        else Fill(o.order_id, quote[o.order_id], base_amounts[o.order_id])
+        for o in takers if o.order_id in bounds
+    )
+
+
+def base_capacity(order: Order, base: bytes, num: int, den: int) -> int:
+    """The base an order can trade at num/den: a seller its amount, a buyer what its amount pays for."""
+    if order.sell_token == base:
+        return order.amount
+    return order.amount * den // num
+
+
+def quote_bounds(order: Order, base: bytes, base_amount: int, num: int, den: int) -> tuple[int, int, int]:
+    """(lowest, highest, remainder): the quote amounts an order may get (a seller) or pay (a buyer)
+    for `base_amount` at num/den: the exact amount rounded down or up, within the order's limit,
+    a buyer paying at least one unit; the remainder (exact·den mod den) ranks who rounds up."""
+    exact_floor, remainder = divmod(base_amount * num, den)
+    exact_ceil = exact_floor + (remainder > 0)
+    if order.sell_token == base:  # receives quote: at least limit_buy per limit_sell
+        return max(exact_floor, ceil_div(base_amount * order.limit_buy, order.limit_sell)), exact_ceil, remainder
+    # pays quote: at most limit_sell per limit_buy of base received
+    return max(exact_floor, 1), min(exact_ceil, base_amount * order.limit_sell // order.limit_buy), remainder
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def round_to_total(bounds: dict[bytes, tuple[int, int, int]], total: int) -> dict[bytes, int]:
+    """Each order its lowest amount, then one more unit to the orders that may round up, the
+    largest remainders first, ties to the lower id, until the amounts add up to `total`.
+    Precondition: sum of lowest <= total <= sum of highest, highest - lowest <= 1."""
+    extra = total - sum(lo for lo, _, _ in bounds.values())
+    can_round_up = sorted((key for key, (lo, hi, _) in bounds.items() if hi > lo), key=lambda key: (-bounds[key][2], key))
+    up = set(can_round_up[:extra])
+    return {key: lo + (key in up) for key, (lo, _, _) in bounds.items()}
+
+
+def lot_fills(base: bytes, takers: Sequence[Order], num: int, den: int) -> tuple[Fill, ...]:
+    """The fallback: whole lots of `den` base for `num` quote, every fill exactly at the price."""
     seller_lots = {o.order_id: o.amount // den for o in takers if o.sell_token == base}
     buyer_lots = {o.order_id: o.amount // num for o in takers if o.sell_token != base}
     traded = min(sum(seller_lots.values()), sum(buyer_lots.values()))
-    lots = {**share_lots(seller_lots, traded), **share_lots(buyer_lots, traded)}
+    lots = {**share_pro_rata(seller_lots, traded), **share_pro_rata(buyer_lots, traded)}
     fills = []
     for order in takers:
         count = lots[order.order_id]
@@ -240,19 +309,19 @@ def fill_at(base: bytes, orders: Sequence[Order], num: int, den: int) -> tuple[F
     return tuple(fills)
 
 
-def share_lots(offered: dict[bytes, int], traded: int) -> dict[bytes, int]:
-    """Split `traded` lots among offers (id -> lots) pro rata, largest remainder, ties to the
+def share_pro_rata(offered: dict[bytes, int], traded: int) -> dict[bytes, int]:
+    """Split `traded` units among offers (id -> units) pro rata, largest remainder, ties to the
     lower id. Precondition: 0 <= traded <= sum of the offers."""
     total = sum(offered.values())
     if traded == total:
         return dict(offered)
-    shares = {key: pro_rata(traded, lots, total) for key, lots in offered.items()}
+    shares = {key: pro_rata(traded, units, total) for key, units in offered.items()}
     left = traded - sum(share for share, _ in shares.values())
     by_remainder = sorted(offered, key=lambda key: (-shares[key][1], key))
     bonus = set(by_remainder[:left])
     return {key: share + (key in bonus) for key, (share, _) in shares.items()}
 
 
-def pro_rata(traded: int, lots: int, total: int) -> tuple[int, int]:
-    """floor(traded·lots / total) and its remainder (numerator over `total`)."""
-    return divmod(traded * lots, total)
+def pro_rata(traded: int, units: int, total: int) -> tuple[int, int]:
+    """floor(traded·units / total) and its remainder (numerator over `total`)."""
+    return divmod(traded * units, total)

@@ -48,6 +48,26 @@ def _fee_rules_rlp(rules: tuple[FeeRule, ...]) -> list:
     return [[rlp.encode_uint(r.tx_type), r.token, rlp.encode_uint(r.amount)] for r in rules]
 
 
+@attrs.frozen
+class PairFee:
+    """The trading fee of the pair (base, quote), base < quote bytewise, in basis points of
+    the bought amount, whichever way the pair trades."""
+
+    base: bytes
+    quote: bytes
+    bps: int
+
+
+def _parse_pair_fees(item: object) -> tuple[PairFee, ...]:
+    if not isinstance(item, list) or not all(isinstance(fee, list) and len(fee) == 3 for fee in item):
+        raise DecodeError("malformed_event", "pair fees must be a list of [base, quote, bps]")
+    return tuple(PairFee(_parse_bytes(20)(b), _parse_bytes(20)(q), _parse_uint(bps)) for b, q, bps in item)
+
+
+def _pair_fees_rlp(fees: tuple[PairFee, ...]) -> list:
+    return [[f.base, f.quote, rlp.encode_uint(f.bps)] for f in fees]
+
+
 def _list_of(codec: tuple) -> tuple:
     to_rlp, parse = codec
 
@@ -64,6 +84,7 @@ BYTES = (bytes, _parse_bytes(None))
 ADDRESS = (bytes, _parse_bytes(20))
 HASH = (bytes, _parse_bytes(32))
 FEE_RULES = (_fee_rules_rlp, _parse_fee_rules)
+PAIR_FEES = (_pair_fees_rlp, _parse_pair_fees)
 UINTS = _list_of(UINT)
 BYTES_LIST = _list_of(BYTES)
 
@@ -401,12 +422,28 @@ class FeeVoted:
 @attrs.frozen
 class FeeEpochClosed:
     """Closes fee epoch `epoch`: `schedule` is the stake-weighted median of the votes (the
-    rule recomputes and compares it) and the collected fees go to the validators by stake."""
+    rule recomputes and compares it) and the collected fees go to the validators by stake.
+    `trading_fees`, the same median of the trading fee votes per pair, came later: it is
+    left out of the encoding when empty, so the closes logged before it keep their bytes."""
 
     KIND: ClassVar[str] = "fee_epoch_closed"
-    SCHEMA: ClassVar[tuple] = (UINT, FEE_RULES)
+    SCHEMA: ClassVar[tuple] = (UINT, FEE_RULES, PAIR_FEES)
+    LATER: ClassVar[int] = 1  # trailing fields added since; written only when not at their default
     epoch: int
     schedule: tuple[FeeRule, ...]
+    trading_fees: tuple[PairFee, ...] = ()
+
+
+@attrs.frozen
+class TradingFeeVoted:
+    """A validator's trading fee vote, per pair (secp256k1 signature over it and the
+    validator's next nonce, the one its fee votes use): a vote replaces its previous one."""
+
+    KIND: ClassVar[str] = "trading_fee_voted"
+    SCHEMA: ClassVar[tuple] = (ADDRESS, PAIR_FEES, BYTES)
+    validator: bytes
+    fees: tuple[PairFee, ...]
+    signature: bytes
 
 
 # --- the DEX: orders in restricted custody, settled in one batch per child block ---------
@@ -454,15 +491,27 @@ Event = Union[
     PiggybackChallenged, InFlightExitWithdrawn, InFlightExitDeleted, InFlightExitFinalized, RootChainSynced, PayoutFailed, PayoutClaimed,
     StakingOpened, StakeBonded, UnbondingStarted, StakeWithdrawn, BlockCommitted, Equivocation,
     FeeVoted, FeeEpochClosed, ValidatorUnjailed, StateCheckpoint,
+    TradingFeeVoted,
     OrderPlaced, BatchSettled,
 ]
 EVENT_TYPES: dict[str, type] = {cls.KIND: cls for cls in Event.__args__}  # type: ignore[attr-defined]
 
 
 def encode(event: Event) -> bytes:
-    values = attrs.astuple(event, recurse=False)
+    values = list(attrs.astuple(event, recurse=False))
+    while len(values) > _required(type(event)) and values[-1] == _default(type(event), len(values) - 1):
+        values.pop()  # a later field at its default is left out: older events keep their bytes
     fields = [to_rlp(value) for (to_rlp, _), value in zip(event.SCHEMA, values)]
     return rlp.encode([event.KIND.encode(), *fields])
+
+
+def _required(cls: type) -> int:
+    """How many fields every encoding of `cls` has: all but the `LATER` ones."""
+    return len(cls.SCHEMA) - getattr(cls, "LATER", 0)
+
+
+def _default(cls: type, index: int) -> object:
+    return attrs.fields(cls)[index].default
 
 
 def decode(raw: bytes) -> Event:
@@ -476,6 +525,9 @@ def decode(raw: bytes) -> Event:
     cls = EVENT_TYPES.get(items[0].decode("ascii", "replace"))
     if cls is None:
         raise DecodeError("unknown_event_kind", repr(items[0]))
-    if len(items) - 1 != len(cls.SCHEMA):
+    if not _required(cls) <= len(items) - 1 <= len(cls.SCHEMA):
         raise DecodeError("malformed_event", f"{cls.KIND} has {len(cls.SCHEMA)} fields, got {len(items) - 1}")
-    return cls(*(parse(item) for (_, parse), item in zip(cls.SCHEMA, items[1:])))
+    event = cls(*(parse(item) for (_, parse), item in zip(cls.SCHEMA, items[1:])))
+    if len(items) - 1 > _required(cls) and encode(event) != raw:
+        raise DecodeError("malformed_event", f"{cls.KIND} writes a later field at its default")
+    return event

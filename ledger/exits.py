@@ -42,7 +42,7 @@ from ledger.events import (
     PiggybackChallenged,
     RootChainSynced,
 )
-from ledger.plasma import decode_tx, params_of
+from ledger.plasma import decode_output_tx, decode_tx, params_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, InFlightExit, StandardExit, State, add_to, advance
 from proofs.keccak import keccak256
 from proofs.payment import Output, decode_utxo_pos, encode_utxo_pos
@@ -130,7 +130,7 @@ def apply_exit_started(state: State, event: ExitStarted) -> State:
     if event.exit_id in state.exits:
         raise Rejected("exit_already_started", f"exit {event.exit_id}")
     oindex = _output_index(event.utxo_pos)
-    outputs = decode_tx(event.output_tx).outputs
+    outputs = decode_output_tx(event.output_tx).outputs
     if oindex >= len(outputs):
         raise Rejected("malformed_event", f"output {oindex} of a {len(outputs)}-output transaction")
     return start_standard_exit(state, event.exit_id, event.utxo_pos, outputs[oindex])
@@ -213,7 +213,7 @@ def _input_outputs(event: InFlightExitStarted, inputs: tuple[int, ...]) -> tuple
         raise Rejected("duplicate_inputs", "an input appears twice")
     found = []
     for pos, raw in zip(inputs, event.input_txs):
-        outputs = decode_tx(raw).outputs
+        outputs = decode_output_tx(raw).outputs
         oindex = _output_index(pos)
         if oindex >= len(outputs):
             raise Rejected("malformed_event", f"input {pos} names a missing output")

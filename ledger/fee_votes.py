@@ -11,6 +11,12 @@
 - The fees collected and not yet paid out are split among the active validators pro rata
   to their stake at the close: floor(pool·stake / total). The dust left by rounding stays
   in the pool for the next epoch, so nothing is lost and nothing is paid twice.
+- Trading fees (the DEX, issue 13) follow the same rules in their own vote: a validator
+  signs, over its next nonce, a fee per pair (base < quote bytewise) in basis points of the
+  bought amount, at most 10,000; the close sets each pair's fee to the same lower
+  stake-weighted median and carries it in `FeeEpochClosed.trading_fees`. A pair nobody
+  voted on trades free; `trading_fee(bought, bps)` is what a fill pays, in the bought token,
+  and it joins the fees collected that the next close pays out.
 """
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ import attrs
 from immutables import Map
 
 from ledger.errors import Rejected
-from ledger.events import FeeEpochClosed, FeeRule, FeeVoted
+from ledger.events import FeeEpochClosed, FeeRule, FeeVoted, PairFee, TradingFeeVoted
 from ledger.plasma import params_of
 from ledger.staking import active_set, check_signed, mint_output, staking_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, State, Validator, add_to, advance
@@ -46,6 +52,40 @@ def apply_fee_voted(state: State, event: FeeVoted) -> State:
     return advance(state, staking=staking, effects=Effects(kind=FeeVoted.KIND))
 
 
+MAX_TRADING_FEE_BPS = 10_000  # the whole bought amount
+
+
+def trading_vote_digest(separator: bytes, validator: bytes, fees: tuple[PairFee, ...], nonce: int) -> bytes:
+    body = b"".join(f.base + f.quote + f.bps.to_bytes(32, "big") for f in fees)
+    return keccak256(b"omg-ledger trading fee vote" + separator + validator + nonce.to_bytes(32, "big") + body)
+
+
+def check_pair_fees(fees: tuple[PairFee, ...]) -> None:
+    """One fee per pair, named base < quote, none above the whole bought amount."""
+    for fee in fees:
+        if not fee.base < fee.quote:
+            raise Rejected("malformed_fee_schedule", f"a pair is named base < quote: 0x{fee.base.hex()}, 0x{fee.quote.hex()}")
+        if fee.bps > MAX_TRADING_FEE_BPS:
+            raise Rejected("trading_fee_too_high", f"{fee.bps} bps > {MAX_TRADING_FEE_BPS}")
+    pairs = [(f.base, f.quote) for f in fees]
+    if len(set(pairs)) != len(pairs):
+        raise Rejected("malformed_fee_schedule", "one fee per pair")
+
+
+def apply_trading_fee_voted(state: State, event: TradingFeeVoted) -> State:
+    staking = staking_of(state)
+    validator = staking.validators.get(event.validator)
+    if validator is None:
+        raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
+    check_pair_fees(event.fees)
+    digest = trading_vote_digest(state.params.domain_separator, event.validator, event.fees, validator.nonce)
+    check_signed(digest, event.signature, event.validator, "unauthorized_vote")
+    vote = Map({(f.base, f.quote): f.bps for f in event.fees})
+    updated = attrs.evolve(validator, trading_fee_vote=vote, nonce=validator.nonce + 1)
+    staking = attrs.evolve(staking, validators=staking.validators.set(event.validator, updated))
+    return advance(state, staking=staking, effects=Effects(kind=TradingFeeVoted.KIND))
+
+
 def weighted_median(votes: list[tuple[int, int]]) -> int:
     """The lowest fee at which the stake voting at most it reaches half the voting stake."""
     total = sum(stake for _, stake in votes)
@@ -57,15 +97,25 @@ def weighted_median(votes: list[tuple[int, int]]) -> int:
     raise ValueError("no votes")
 
 
+def medians(ballots: list[tuple[Map, int]]) -> dict | None:
+    """Per key voted on, the stake-weighted median of (vote, stake) ballots; None if no one voted."""
+    votes: dict = {}
+    for vote, stake in ballots:
+        for key, fee in vote.items():
+            votes.setdefault(key, []).append((fee, stake))
+    return {key: weighted_median(votes[key]) for key in sorted(votes)} if votes else None
+
+
 def median_schedule(validators: list[tuple[bytes, Validator]]) -> tuple[FeeRule, ...] | None:
     """The stake-weighted median per voted key, in (tx type, token) order; None if no one voted."""
-    votes: dict[tuple[int, bytes], list[tuple[int, int]]] = {}
-    for _, validator in validators:
-        for key, fee in validator.fee_vote.items():
-            votes.setdefault(key, []).append((fee, validator.bonded))
-    if not votes:
-        return None
-    return tuple(FeeRule(t, token, weighted_median(votes[(t, token)])) for t, token in sorted(votes))
+    computed = medians([(v.fee_vote, v.bonded) for _, v in validators])
+    return None if computed is None else tuple(FeeRule(t, token, fee) for (t, token), fee in computed.items())
+
+
+def median_trading_fees(validators: list[tuple[bytes, Validator]]) -> tuple[PairFee, ...] | None:
+    """The stake-weighted median per voted pair, in (base, quote) order; None if no one voted."""
+    computed = medians([(v.trading_fee_vote, v.bonded) for _, v in validators])
+    return None if computed is None else tuple(PairFee(base, quote, bps) for (base, quote), bps in computed.items())
 
 
 def next_schedule(state: State) -> tuple[FeeRule, ...]:
@@ -73,6 +123,26 @@ def next_schedule(state: State) -> tuple[FeeRule, ...]:
     computed = median_schedule(active_set(staking_of(state)))
     current = tuple(FeeRule(t, token, fee) for (t, token), fee in sorted(params_of(state).fee_schedule.items()))
     return current if computed is None else computed
+
+
+def next_trading_fees(state: State) -> tuple[PairFee, ...]:
+    """The trading fees the next epoch close must carry: the votes' median, or the current ones."""
+    staking = staking_of(state)
+    computed = median_trading_fees(active_set(staking))
+    current = tuple(PairFee(base, quote, bps) for (base, quote), bps in sorted(staking.trading_fees.items()))
+    return current if computed is None else computed
+
+
+def trading_fee_bps(state: State, sell_token: bytes, buy_token: bytes) -> int:
+    """The trading fee of the pair, in basis points of the bought amount; 0 if none was set."""
+    if state.staking is None:
+        return 0
+    return state.staking.trading_fees.get((min(sell_token, buy_token), max(sell_token, buy_token)), 0)
+
+
+def trading_fee(bought: int, bps: int) -> int:
+    """What a fill of `bought` pays, in the bought token: rounded down, so never above bps."""
+    return bought * bps // 10_000
 
 
 def undistributed(state: State) -> Map:
@@ -93,6 +163,9 @@ def apply_fee_epoch_closed(state: State, event: FeeEpochClosed) -> State:
     expected = next_schedule(state)
     if tuple(event.schedule) != expected:
         raise Rejected("wrong_fee_schedule", f"the stake-weighted median is {expected}")
+    trading = next_trading_fees(state)
+    if tuple(event.trading_fees) != trading:
+        raise Rejected("wrong_fee_schedule", f"the stake-weighted median of the trading fees is {trading}")
     total = sum(v.bonded for _, v in validators)
     created, distributed = [], staking.fees_distributed
     for token, pool in sorted(undistributed(state).items()):
@@ -104,6 +177,7 @@ def apply_fee_epoch_closed(state: State, event: FeeEpochClosed) -> State:
                 created.append(output)
                 distributed = add_to(distributed, token, share)
     schedule = Map({(r.tx_type, r.token): r.amount for r in expected})
-    staking = attrs.evolve(staking, epoch=event.epoch, fees_distributed=distributed)
+    trading_fees = Map({(f.base, f.quote): f.bps for f in trading})
+    staking = attrs.evolve(staking, epoch=event.epoch, fees_distributed=distributed, trading_fees=trading_fees)
     return advance(state, params=attrs.evolve(params, fee_schedule=schedule), staking=staking,
                    effects=Effects(kind=FeeEpochClosed.KIND, created=tuple(created)))

@@ -14,13 +14,15 @@ import attrs
 
 from ledger import events, witnesses
 from ledger.errors import Rejected
-from ledger.events import BlockSealed, Event, FeeCollected, Payment, StateCheckpoint
+from ledger.dex import settlement_for
+from ledger.events import BatchSettled, BlockSealed, Event, FeeCollected, Payment, StateCheckpoint
 from ledger.plasma import open_block_root
 from ledger.replay import Hook, Replay, SnapshotRefused, replay, verified_snapshot
 from ledger.state import State
 from ledger.snapshot import encode_and_hash
 from ledger.store import EventStore, Snapshot, StoreError
 from ledger.transition import apply
+from proofs.order import encode_settlement
 from ledger.witnesses import Batch, Prefetcher
 
 
@@ -175,10 +177,15 @@ class Node:
         self.store.save_snapshot(Snapshot(index, head_hash, digest, encoded))
 
     def seal(self) -> list[Outcome]:
-        """Collect the open block's fees and seal it with the root of its transactions."""
-        state = self.state
+        """Settle the open block's batch if open orders cross, collect the block's fees and seal
+        it with the root of its transactions."""
+        state, closing = self.state, []
+        settlement = settlement_for(state) if state.settled_blknum != state.next_child_blknum else None
+        if settlement is not None:
+            closing.append(BatchSettled(state.next_child_blknum, encode_settlement(settlement)))
+            state = apply(state, closing[-1])  # its leaf and its trading fees close the block too
         leaves = state.open_block_txs
-        closing: list[Event] = [
+        closing += [
             FeeCollected(state.next_child_blknum, token, amount) for token, amount in sorted(state.open_block_fees.items())
         ]
         closing.append(BlockSealed(state.next_child_blknum, open_block_root(leaves), len(leaves)))

@@ -21,7 +21,7 @@ from ledger.state import CHILD_BLOCK_INTERVAL, Block, Effects, Params, State, ad
 from proofs import eip712, merkle
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
-from proofs.order import OUTPUT_TYPE_ORDER
+from proofs.order import OUTPUT_TYPE_ORDER, OrderTx, SettlementTx, decode_transaction
 from proofs.payment import (
     BLOCK_OFFSET,
     PAYMENT_TX_TYPE,
@@ -44,6 +44,14 @@ def params_of(state: State) -> Params:
 def decode_tx(raw: bytes) -> PaymentTx:
     try:
         return decode(raw)
+    except DecodeError as exc:
+        raise Rejected(exc.reason, exc.detail) from None
+
+
+def decode_output_tx(raw: bytes) -> PaymentTx | OrderTx | SettlementTx:
+    """A transaction whose outputs an exit names: a payment, an order or a settlement."""
+    try:
+        return decode_transaction(raw)
     except DecodeError as exc:
         raise Rejected(exc.reason, exc.detail) from None
 

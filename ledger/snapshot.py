@@ -248,8 +248,10 @@ def _exit_from_rlp(item: rlp.Item) -> StandardExit | InFlightExit:
 
 EXIT = Codec(_exit_encode, _exit_from_rlp)
 STAKING_PARAMS = record(StakingParams, token=ADDRESS, **{f.name: UINT for f in attrs.fields(StakingParams)[1:]})
+PAIR_KEY = tuple_of(ADDRESS, ADDRESS)  # (base, quote)
 VALIDATOR = record(
     Validator,
+    1,  # trading_fee_vote
     bls_key=BYTES,
     bonded=UINT,
     jailed=FLAG,
@@ -259,10 +261,12 @@ VALIDATOR = record(
     fee_vote=map_of(FEE_KEY, UINT),
     missed=UINT,
     expected=UINT,
+    trading_fee_vote=map_of(PAIR_KEY, UINT),
 )
 UNBONDING = record(Unbonding, validator=ADDRESS, amount=UINT, mature_at=UINT)
 STAKING = record(
     Staking,
+    1,  # trading_fees
     params=STAKING_PARAMS,
     validators=map_of(ADDRESS, VALIDATOR),
     unbonding=map_of(tuple_of(ADDRESS, UINT), UNBONDING),
@@ -274,6 +278,7 @@ STAKING = record(
     evidence=map_of(tuple_of(ADDRESS, UINT), ADDRESS),
     epoch=UINT,
     fees_distributed=TOKEN_TOTALS,
+    trading_fees=map_of(PAIR_KEY, UINT),
 )
 _STATE_FIELDS: dict[str, Codec] = dict(
     params=optional(PARAMS),

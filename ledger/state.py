@@ -95,6 +95,7 @@ class Validator:
     fee_vote: Map = Map()  # (tx_type, token) -> voted fee
     missed: int = 0  # bit i set: missed the i-th most recent commit it was expected to sign
     expected: int = 0  # commits it was in the active set for, since bonding or its last downtime slash
+    trading_fee_vote: Map = Map()  # (base, quote) -> voted trading fee in basis points
 
 
 @attrs.frozen
@@ -117,6 +118,7 @@ class Staking:
     evidence: Map = Map()  # (validator, blknum) -> reporter: each equivocation slashed once
     epoch: int = 0  # fee epochs closed
     fees_distributed: Map = Map()  # token -> paid out to validators
+    trading_fees: Map = Map()  # (base, quote) -> trading fee in basis points, set at epoch closes
 
 
 @attrs.frozen

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ledger import checkpoints, events, exits, fee_votes, plasma, staking
+from ledger import checkpoints, dex, events, exits, fee_votes, plasma, staking
 from ledger.errors import Rejected
 from ledger.events import (
     BlockCommitted,
@@ -39,8 +39,11 @@ from ledger.events import (
     StakeWithdrawn,
     StakingOpened,
     StateCheckpoint,
+    TradingFeeVoted,
     UnbondingStarted,
     ValidatorUnjailed,
+    OrderPlaced,
+    BatchSettled,
 )
 from ledger.history import record_hash
 from ledger.state import GENESIS_STATE, State
@@ -50,7 +53,7 @@ RULES: dict[type, Callable] = {
     Deposit: plasma.apply_deposit,
     Payment: plasma.apply_payment,
     FeeCollected: plasma.apply_fee_collected,
-    BlockSealed: plasma.apply_block_sealed,
+    BlockSealed: dex.apply_block_sealed,  # the batch settled, then the Plasma seal
     BlockSubmitted: exits.apply_block_submitted,
     ExitStarted: exits.apply_exit_started,
     ExitChallenged: exits.apply_exit_challenged,
@@ -76,6 +79,9 @@ RULES: dict[type, Callable] = {
     FeeEpochClosed: fee_votes.apply_fee_epoch_closed,
     ValidatorUnjailed: staking.apply_validator_unjailed,
     StateCheckpoint: checkpoints.apply_state_checkpoint,
+    TradingFeeVoted: fee_votes.apply_trading_fee_voted,
+    OrderPlaced: dex.apply_order_placed,
+    BatchSettled: dex.apply_batch_settled,
 }
 
 

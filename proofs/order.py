@@ -27,7 +27,7 @@ to it.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import attrs
 
@@ -49,6 +49,7 @@ from proofs.eip712 import (
 )
 from proofs.errors import DecodeError
 from proofs.keccak import keccak256
+from proofs import payment
 from proofs.payment import (
     MAX_INPUTS,
     MAX_OUTPUT_INDEX,
@@ -117,6 +118,7 @@ def order_id(terms: OrderTerms) -> bytes:
 class OrderTx:
     """An ORDER transaction; `signatures` is empty in the unsigned form."""
 
+    tx_type: ClassVar[int] = ORDER_TX_TYPE
     inputs: tuple[int, ...] = attrs.field(converter=tuple)
     outputs: tuple[Output, ...] = attrs.field(converter=lambda items: tuple(Output(*o) for o in items))
     buy_token: bytes
@@ -165,6 +167,7 @@ class FillRecord(NamedTuple):
 
 @attrs.frozen
 class SettlementTx:
+    tx_type: ClassVar[int] = SETTLEMENT_TX_TYPE
     inputs: tuple[int, ...] = attrs.field(converter=tuple)
     outputs: tuple[Output, ...] = attrs.field(converter=lambda items: tuple(Output(*o) for o in items))
     records: tuple[FillRecord, ...] = attrs.field(converter=lambda items: tuple(FillRecord(*r) for r in items))
@@ -405,3 +408,13 @@ def _check_outputs(records: tuple[FillRecord, ...], outputs: tuple[Output, ...])
         at += len(expected)
     if at != len(outputs):
         raise DecodeError("malformed_settlement", f"{len(outputs) - at} outputs belong to no record")
+
+
+def decode_transaction(raw: bytes) -> payment.PaymentTx | OrderTx | SettlementTx:
+    """Any transaction a block holds, by its type: what an exit shows the root chain."""
+    _, (raw_type, *_) = _split(raw)
+    if raw_type == bytes([ORDER_TX_TYPE]):
+        return decode_order(raw)
+    if raw_type == bytes([SETTLEMENT_TX_TYPE]):
+        return decode_settlement(raw)
+    return payment.decode(raw)

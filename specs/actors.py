@@ -7,12 +7,13 @@ import functools
 
 import attrs
 
-from ledger.events import FeeRule
-from ledger.fee_votes import vote_digest
+from ledger.events import FeeRule, PairFee
+from ledger.fee_votes import trading_vote_digest, vote_digest
 from ledger.staking import commit_message, unbond_digest, unjail_digest
 from ledger.state import State
 from proofs import bls, eip712, payment, rlp
 from proofs.keccak import keccak256
+from proofs.order import decode_transaction
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
 from specs.naive import Out
 
@@ -93,6 +94,9 @@ def request_digest(meaning: tuple) -> bytes:
     if kind == "vote":
         schedule, nonce = rest
         return vote_digest(separator, validator, tuple(FeeRule(*r) for r in schedule), nonce)
+    if kind == "trading_vote":
+        fees, nonce = rest
+        return trading_vote_digest(separator, validator, tuple(PairFee(*f) for f in fees), nonce)
     return unjail_digest(separator, validator, *rest)
 
 
@@ -119,7 +123,8 @@ def deposit_bytes(outputs: tuple[Out, ...], signatures: list[bytes] | None = Non
 
 
 def outputs_of(raw: bytes) -> tuple[Out, ...]:
-    return tuple((o.owner, o.token, o.amount) for o in payment.decode(raw).outputs)
+    """The outputs of any transaction a block holds (payment, order or settlement)."""
+    return tuple((o.owner, o.token, o.amount) for o in decode_transaction(raw).outputs)
 
 
 def nested_lists(depth: int) -> bytes:

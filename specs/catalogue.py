@@ -42,7 +42,10 @@ from ledger.events import (
     PayoutFailed,
     StakeBonded,
     StakeWithdrawn,
+    TradingFeeVoted,
     UnbondingStarted,
+    OrderPlaced,
+    BatchSettled,
 )
 from ledger.staking import STAKE_RETURN_METADATA, STAKING_POOL
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, Staking, State, Unbonding, Validator
@@ -50,8 +53,19 @@ from ledger.witnesses import prefetched
 from proofs.eip712 import SECP256K1_HALF_N, signing_hash_with_separator
 from proofs.errors import DecodeError
 from proofs.keccak import address_of_public_key, keccak256
+from proofs.order import (
+    OUTPUT_TYPE_ORDER,
+    OrderTx,
+    SettlementTx,
+    decode_order,
+    decode_settlement,
+    decode_transaction,
+)
+from proofs.order import signing_hash_with_separator as order_signing_hash
 from proofs.payment import (
+    MAX_OUTPUT_INDEX,
     MAX_OUTPUTS,
+    PAYMENT_TX_TYPE,
     OUTPUT_TYPE_PAYMENT,
     Output,
     PaymentTx,
@@ -105,6 +119,26 @@ def _tx(raw: bytes) -> PaymentTx | None:
         return decode(raw)
     except DecodeError:
         return None
+
+
+@functools.lru_cache(maxsize=16)
+def _order_tx(raw: bytes) -> OrderTx | None:
+    try:
+        return decode_order(raw)
+    except DecodeError:
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _settlement_tx(raw: bytes) -> SettlementTx | None:
+    try:
+        return decode_settlement(raw)
+    except DecodeError:
+        return None
+
+
+def _dex_tx(event: OrderPlaced | BatchSettled) -> OrderTx | SettlementTx | None:
+    return _order_tx(event.tx) if isinstance(event, OrderPlaced) else _settlement_tx(event.tx)
 
 
 def _mint_position(state: State, nth: int = 0) -> int:
@@ -193,14 +227,14 @@ def _signers(raw: bytes, tx: PaymentTx, signatures: list[bytes], separator: byte
 
 # --- restated: the fee a payment owes (elixir-omg OMG.Fees, MergeTransactionValidator) ---
 
-def _fee_problem(schedule: Map, tx: PaymentTx, spent: list[Output], surplus: dict[bytes, int]) -> str | None:
+def _fee_problem(schedule: Map, tx: PaymentTx | OrderTx, spent: list[Output], surplus: dict[bytes, int]) -> str | None:
     """None if `surplus` (inputs minus outputs, per token) is the fee `tx` owes."""
     if len(surplus) > 1:
         return f"a surplus in {len(surplus)} tokens; a fee is paid in one"
     if not schedule:
         return None  # no schedule: any surplus in one token is the fee
     owners = {o.owner for o in tx.outputs} | {o.owner for o in spent}
-    if 0 < len(tx.outputs) < len(tx.inputs) and len({o.token for o in tx.outputs}) == 1 and len(owners) == 1:
+    if tx.tx_type == PAYMENT_TX_TYPE and 0 < len(tx.outputs) < len(tx.inputs) and len({o.token for o in tx.outputs}) == 1 and len(owners) == 1:
         return None if not surplus else f"a merge paid {surplus}; a merge pays no fee"
     if not surplus:  # free only where the schedule asks 0 of this tx type in some token
         return None if 0 in (fee for (tx_type, _), fee in schedule.items() if tx_type == tx.tx_type) else "no fee paid"
@@ -257,8 +291,17 @@ class Moves:
     released: tuple[Position, ...] = ()  # exiting -> spent (paid by the root chain or consumed as reserve)
 
 
+@functools.lru_cache(maxsize=16)
+def _any_tx(raw: bytes) -> PaymentTx | OrderTx | SettlementTx | None:
+    """A transaction an exit shows: a payment, an order or a settlement."""
+    try:
+        return decode_transaction(raw)
+    except DecodeError:
+        return None
+
+
 def _output_at(raw: bytes, pos: int) -> Output | None:
-    tx = _tx(raw)
+    tx = _any_tx(raw)
     oindex = decode_utxo_pos(pos)[2]
     return tx.outputs[oindex] if tx is not None and oindex < len(tx.outputs) else None
 
@@ -283,6 +326,16 @@ def _payment_moves(before: State, raw: bytes, pooled: bool) -> Moves | str:
         if not (pooled and output.owner == STAKING_POOL)  # a bond's pool outputs become stake
     )
     return Moves(spent=tx.inputs, created=created)
+
+
+def _dex_moves(before: State, event: OrderPlaced | BatchSettled) -> Moves | str:
+    """An order or a settlement is a leaf of the open block: it spends its inputs and creates
+    its outputs there, as a payment does."""
+    tx = _dex_tx(event)
+    if tx is None:
+        return f"an accepted {event.KIND} does not decode"
+    slot = (before.next_child_blknum, len(before.open_block_txs))
+    return Moves(spent=tx.inputs, created=tuple((encode_utxo_pos(*slot, i), o) for i, o in enumerate(tx.outputs)))
 
 
 def _minted_moves(before: State, outputs: Iterable[Output]) -> Moves:
@@ -349,6 +402,8 @@ def _derive_moves(before: State, event: Event) -> Moves | str:
         return Moves(created=((encode_utxo_pos(event.blknum, 0, 0), tx.outputs[0]),))
     if isinstance(event, (Payment, StakeBonded)):
         return _payment_moves(before, event.tx, pooled=isinstance(event, StakeBonded))
+    if isinstance(event, (OrderPlaced, BatchSettled)):
+        return _dex_moves(before, event)
     if isinstance(event, StakeWithdrawn) and before.staking is not None:
         entry = before.staking.unbonding.get((event.validator, event.nonce))
         if entry is None:
@@ -387,7 +442,13 @@ def value_conserved(state: State) -> str | None:
 def payment_balances(before: State, event: Event, after: State) -> str | None:
     """A payment's inputs equal its outputs plus the fee the schedule asks, token by token,
     and exactly that fee is booked to the open block."""
-    if not isinstance(event, (Payment, StakeBonded)) or (tx := _tx(event.tx)) is None or before.params is None:
+    if isinstance(event, OrderPlaced):
+        tx: PaymentTx | OrderTx | None = _order_tx(event.tx)
+    elif isinstance(event, (Payment, StakeBonded)):
+        tx = _tx(event.tx)
+    else:
+        return None
+    if tx is None or before.params is None:
         return None
     spent: list[Output] = []
     for pos in tx.inputs:
@@ -613,18 +674,23 @@ def no_double_spend(before: State, event: Event, after: State) -> str | None:
 def spends_authorized(before: State, event: Event, after: State) -> str | None:
     """Every spent input is signed by the owner of the output it spends: the i-th present
     signature of the transaction's bytes recovers to the owner of its i-th input."""
-    if not isinstance(event, (Payment, StakeBonded)) or before.params is None:
+    if not isinstance(event, (Payment, StakeBonded, OrderPlaced)) or before.params is None:
         return None
-    tx = _tx(event.tx)
+    tx = _order_tx(event.tx) if isinstance(event, OrderPlaced) else _tx(event.tx)
     if tx is None:
-        return "an accepted payment does not decode"
+        return f"an accepted {event.KIND} does not decode"
     signatures = [s for s in tx.signatures if s != NULL_SIGNATURE]  # as elixir-omg: all zero is absent
     if len(signatures) != len(tx.inputs):
         return f"{len(tx.inputs)} inputs but {len(signatures)} signatures"
     for i, signature in enumerate(signatures):
         if problem := _signature_problem(signature):
             return f"signature {i}: {problem}"
-    for pos, signer in zip(tx.inputs, _signers(event.tx, tx, signatures, before.params.domain_separator)):
+    if isinstance(tx, OrderTx):
+        digest = order_signing_hash(tx, before.params.domain_separator)
+        signers = tuple(_recover(digest, signature) for signature in signatures)
+    else:
+        signers = _signers(event.tx, tx, signatures, before.params.domain_separator)
+    for pos, signer in zip(tx.inputs, signers):
         owner = before.utxos.get(pos)
         if owner is None or signer != owner.owner:
             return f"input {pos} owned by {_hex(owner.owner) if owner else 'nobody'} signed by {_hex(signer or b'')}"
@@ -652,7 +718,7 @@ def merkle_roots(before: State, event: Event, after: State) -> str | None:
     """A block's root is the Merkle root of its transactions' unsigned bytes: each leaf is
     the unsigned body of the payment it records (or the input-less transaction of an
     output the ledger mints), and the root is recomputed when the block is sealed."""
-    if isinstance(event, (Payment, StakeBonded)):
+    if isinstance(event, (Payment, StakeBonded, OrderPlaced, BatchSettled)):
         leaf = after.open_block_txs[-1] if len(after.open_block_txs) == len(before.open_block_txs) + 1 else b""
         body = leaf[_list_header_length(leaf):] if leaf else b""
         return None if body and event.tx.endswith(body) else "the block leaf is not the transaction's unsigned body"
@@ -708,6 +774,10 @@ def _new_positions(before: State, after: State) -> list[int]:
     if after.next_child_blknum == before.next_child_blknum:
         for txindex in range(len(before.open_block_txs), len(after.open_block_txs)):
             found += [encode_utxo_pos(before.next_child_blknum, txindex, oindex) for oindex in range(MAX_OUTPUTS)]
+            oindex = MAX_OUTPUTS  # a settlement has up to two outputs per input: look on while there are more
+            while oindex <= MAX_OUTPUT_INDEX and (pos := encode_utxo_pos(before.next_child_blknum, txindex, oindex)) in after.utxos:
+                found.append(pos)
+                oindex += 1
     return found
 
 
@@ -886,6 +956,204 @@ def in_flight_instances(before: State, event: Event, after: State) -> str | None
     return None
 
 
+# --- the DEX's trading fees (issue 13) -----------------------------------------------------------
+
+MAX_TRADING_FEE_BPS = 10_000  # restated: a fee takes at most the whole bought amount
+
+
+def _lower_weighted_median(ballots: list[tuple[int, int]]) -> int:
+    """The least fee f such that the stake voting at most f is at least half the stake voting."""
+    voting = sum(stake for _, stake in ballots)
+    return min(fee for fee, _ in ballots if 2 * sum(s for g, s in ballots if g <= fee) >= voting)
+
+
+def trading_fees_follow_the_votes(before: State, event: Event, after: State) -> str | None:
+    """A trading fee vote records exactly the voted pairs (base < quote, at most 10,000 bps);
+    an epoch close sets each pair's fee to the lower stake-weighted median of the active
+    validators' votes (or keeps the fees when none voted); nothing else changes the fees."""
+    if after.staking is None:
+        return None
+    was = dict(before.staking.trading_fees) if before.staking is not None else {}
+    now = dict(after.staking.trading_fees)
+    if isinstance(event, TradingFeeVoted):
+        recorded = dict(after.staking.validators[event.validator].trading_fee_vote)
+        if recorded != {(f.base, f.quote): f.bps for f in event.fees} or len(recorded) != len(event.fees):
+            return f"{_hex(event.validator)} voted {event.fees}, recorded {recorded}"
+        if any(not base < quote or bps > MAX_TRADING_FEE_BPS for (base, quote), bps in recorded.items()):
+            return f"a malformed trading fee vote was recorded: {recorded}"
+    if not isinstance(event, FeeEpochClosed) or before.staking is None:
+        return None if now == was else f"{type(event).__name__} changed the trading fees {was} to {now}"
+    ballots: dict[tuple[bytes, bytes], list[tuple[int, int]]] = {}
+    for _, validator in _active_set(before.staking):
+        for pair, bps in validator.trading_fee_vote.items():
+            ballots.setdefault(pair, []).append((bps, validator.bonded))
+    expected = {pair: _lower_weighted_median(votes) for pair, votes in ballots.items()} if ballots else was
+    return None if now == expected else f"epoch close set the trading fees {now}, the votes' median is {expected}"
+
+
+# --- the DEX (DEX.md; issue 13): orders in restricted custody, settled per block ------------
+# Restated from the wire format and the settlement's records, never from ledger/dex.py nor the
+# clearing function: a settlement is judged by what it spent and created, against the terms the
+# ledger recorded when each order was placed.
+
+def _settled_inputs(before: State, tx: SettlementTx) -> list[tuple[int, Output, object]] | str:
+    """(position, spent order output, the order's terms as placed) per input, with its record."""
+    found = []
+    for pos, record in zip(tx.inputs, tx.records):
+        output, terms = before.utxos.get(pos), before.orders.get(pos)
+        if output is None or output.output_type != OUTPUT_TYPE_ORDER or terms is None:
+            return f"input {pos} is not an open order output"
+        if tuple(terms) != tuple(record[:7]):
+            return f"record of input {pos} carries terms {tuple(record[:7])}, the order placed was {tuple(terms)}"
+        found.append((pos, output, record))
+    return found
+
+
+def _settlement(before: State, event: Event) -> tuple[SettlementTx, list] | str | None:
+    if not isinstance(event, BatchSettled):
+        return None
+    tx = _settlement_tx(event.tx)
+    if tx is None:
+        return "an accepted settlement does not decode"
+    inputs = _settled_inputs(before, tx)
+    return inputs if isinstance(inputs, str) else (tx, inputs)
+
+
+def settlement_conserves(before: State, event: Event, after: State) -> str | None:
+    """A settlement moves value and makes none: per token, the order outputs it spends equal the
+    outputs it creates plus the trading fees it books to the open block, and each fee is the one
+    its record states, in the token bought."""
+    found = _settlement(before, event)
+    if not isinstance(found, tuple):
+        return found
+    tx, inputs = found
+    slot = (before.next_child_blknum, len(before.open_block_txs))
+    created = [after.utxos.get(encode_utxo_pos(*slot, i)) for i in range(len(tx.outputs))]
+    if created != list(tx.outputs):
+        return "the settlement's outputs are not where it puts them"
+    booked: dict[bytes, int] = {}
+    for record in tx.records:
+        booked[record.buy_token] = booked.get(record.buy_token, 0) + record.fee
+    spent, made = _totals(output for _, output, _ in inputs), _totals(tx.outputs)
+    for token in set(spent) | set(made) | set(booked):
+        fee = _change(before.open_block_fees, after.open_block_fees, token)
+        if fee != booked.get(token, 0) or spent.get(token, 0) != made.get(token, 0) + fee:
+            return f"token {_hex(token)}: in {spent.get(token, 0)}, out {made.get(token, 0)}, fees booked {fee}"
+    return None
+
+
+def fills_within_limits(before: State, event: Event, after: State) -> str | None:
+    """Every fill is at or better than its order's limit (bought·sellAmount ≥ sold·buyAmount),
+    of an order that has not expired, sells at most what is open and returns the rest to the
+    same order: a fill never exceeds the order's amount."""
+    found = _settlement(before, event)
+    if not isinstance(found, tuple):
+        return found
+    tx, inputs = found
+    slot = (before.next_child_blknum, len(before.open_block_txs))
+    at = 0
+    for pos, output, record in inputs:
+        if record.bought * record.sell_amount < record.sold * record.buy_amount:
+            return f"input {pos} sold {record.sold} for {record.bought}, below its limit {record.buy_amount}:{record.sell_amount}"
+        if before.next_child_blknum >= record.expiry:
+            return f"input {pos} filled in block {before.next_child_blknum}, expired at {record.expiry}"
+        if not 0 < record.sold <= output.amount:
+            return f"input {pos} sold {record.sold} of the {output.amount} open"
+        at += 1
+        remaining = output.amount - record.sold
+        if remaining:
+            remainder_pos = encode_utxo_pos(*slot, at)
+            if after.utxos.get(remainder_pos) != Output(OUTPUT_TYPE_ORDER, output.owner, output.token, remaining):
+                return f"input {pos} left {remaining} open; output {remainder_pos} is {after.utxos.get(remainder_pos)}"
+            at += 1
+    return None
+
+
+def one_price_per_pair(before: State, event: Event, after: State) -> str | None:
+    """A batch trades each pair at one price: every fill's quote per base is the same, and
+    what one side of the pair sells, the other side buys, in each token."""
+    found = _settlement(before, event)
+    if not isinstance(found, tuple):
+        return found
+    tx, _ = found
+    prices: dict[tuple[bytes, bytes], tuple[int, int]] = {}
+    flows: dict[tuple[bytes, bytes], int] = {}  # (pair, token) -> sold minus bought
+    for record in tx.records:
+        base, quote = sorted((record.sell_token, record.buy_token))
+        in_base, in_quote = (record.sold, record.bought) if record.sell_token == base else (record.bought, record.sold)
+        first = prices.setdefault((base, quote), (in_quote, in_base))
+        if in_quote * first[1] != first[0] * in_base:
+            return f"pair {_hex(base)}/{_hex(quote)} trades at {in_quote}/{in_base} and at {first[0]}/{first[1]}"
+        for token, amount in ((record.sell_token, record.sold), (record.buy_token, -record.bought)):
+            flows[(base + quote, token)] = flows.get((base + quote, token), 0) + amount
+    unbalanced = {key: amount for key, amount in flows.items() if amount}
+    return None if not unbalanced else f"a pair's sides do not match: {len(unbalanced)} token flows left over"
+
+
+def orders_in_custody(before: State, event: Event, after: State) -> str | None:
+    """No event leaves an order output spendable by anyone but its owner: an order output is
+    created only by an order (to the order's owner, for its sell amount) or by a settlement (the
+    remainder, to the same owner, under the same terms), and recorded with its terms, so the
+    custody rules apply to it; before its expiry, a payment spending one pays only its owner."""
+    moved = moves(before, event)
+    if isinstance(moved, str):
+        return moved
+    for pos, output in moved.created:
+        if output.output_type != OUTPUT_TYPE_ORDER:
+            continue
+        terms = after.orders.get(pos)
+        if not isinstance(event, (OrderPlaced, BatchSettled)) or terms is None:
+            return f"{event.KIND} created order output {pos} outside an order or a settlement"
+        if (terms.owner, terms.sell_token) != (output.owner, output.token) or output.amount > terms.sell_amount:
+            return f"order output {pos} of {_hex(output.owner)} is held under the terms of {_hex(terms.owner)}"
+    if isinstance(event, OrderPlaced):
+        tx = _order_tx(event.tx)
+        if tx is None or after.orders.get(moved.created[0][0]) != tx.terms or moved.created[0][1].amount != tx.terms.sell_amount:
+            return "an order's output is not recorded under the terms it was signed with"
+    for pos in moved.spent:
+        output = before.utxos.get(pos)
+        if output is None or output.output_type != OUTPUT_TYPE_ORDER:
+            continue
+        if isinstance(event, OrderPlaced):
+            return f"order output {pos} funded another order"
+        if isinstance(event, (Payment, StakeBonded)) and _paid_away(before, event.tx, pos, output):
+            return f"order output {pos} was paid away from its owner before its expiry"
+        if isinstance(event, BatchSettled) and _settled_to_others(event, pos, output):
+            return f"settlement paid order output {pos} of {_hex(output.owner)} to someone else"
+        if pos in after.orders:
+            return f"spent order output {pos} is still an open order"
+    return None
+
+
+def _paid_away(before: State, raw: bytes, pos: int, output: Output) -> bool:
+    """A payment spending an order output pays someone else before the order expires."""
+    terms, tx = before.orders.get(pos), _tx(raw)
+    if terms is None or tx is None:
+        return True
+    return before.next_child_blknum < terms.expiry and any(o.owner != output.owner for o in tx.outputs)
+
+
+def _settled_to_others(event: BatchSettled, pos: int, output: Output) -> bool:
+    tx = _settlement_tx(event.tx)
+    assert tx is not None
+    record = tx.records[tx.inputs.index(pos)]
+    return record.owner != output.owner or record.sell_token != output.token
+
+
+def order_book(state: State) -> str | None:
+    """The order book is the set of order outputs: every unspent order output has its terms
+    recorded (owner and sell token its own, no more open than the order's sell amount), and
+    every recorded order is an unspent order output."""
+    for pos, terms in state.orders.items():
+        output = state.utxos.get(pos)
+        if output is None or output.output_type != OUTPUT_TYPE_ORDER:
+            return f"order {pos} is recorded but is no unspent order output"
+        if (output.owner, output.token) != (terms.owner, terms.sell_token) or not 0 < output.amount <= terms.sell_amount:
+            return f"order output {pos} holds {output.amount} of {_hex(output.token)} for {_hex(output.owner)}: not its terms"
+    held = sum(1 for output in state.utxos.values() if output.output_type == OUTPUT_TYPE_ORDER)
+    return None if held == len(state.orders) else f"{held} order outputs, {len(state.orders)} recorded orders"
+
+
 CATALOGUE: tuple[Invariant, ...] = (
     Invariant(
         "INV-VALUE-CONSERVED",
@@ -1033,6 +1301,49 @@ CATALOGUE: tuple[Invariant, ...] = (
         "plasma-contracts PaymentExitGame: the in-flight exit id is derived from the transaction, deleteNonPiggybackedInFlightExit and processing empty the exit, outputs finalized per exit id",
         "transition",
         in_flight_instances,
+    ),
+    Invariant(
+        "INV-TRADING-FEES-VOTED",
+        "Each pair's trading fee is the lower stake-weighted median of the active validators' signed votes at the last epoch close (kept when none voted), at most the whole bought amount.",
+        "OMG design: fees set by the stakers; this ledger's payment fee rule (same vote, epoch and median), issue 13",
+        "transition",
+        trading_fees_follow_the_votes,
+    ),
+    # the DEX (issue 13)
+    Invariant(
+        "INV-DEX-CONSERVED",
+        "A settlement conserves value per token: the order outputs it spends equal the outputs it creates plus the trading fees it books.",
+        "Issue 13 (value per token conserved, in = out + fees); CoW Protocol settlement (token conservation per batch); Gnosis DFusion (Walther et al. 2019), token balance constraint",
+        "transition",
+        settlement_conserves,
+    ),
+    Invariant(
+        "INV-DEX-LIMIT",
+        "Every fill is at or better than its limit, of an unexpired order, and never beyond the amount open; the rest stays the order's.",
+        "Issue 13; CoW Protocol (limit price respected per order); Gnosis DFusion limit-price and order-volume constraints",
+        "transition",
+        fills_within_limits,
+    ),
+    Invariant(
+        "INV-DEX-ONE-PRICE",
+        "A batch settles each pair at one uniform price, and each pair's sides exchange exactly what the other side receives.",
+        "Issue 13 (one price per pair per batch); CoW Protocol uniform clearing prices; Penumbra batch swaps (one price per pair per block)",
+        "transition",
+        one_price_per_pair,
+    ),
+    Invariant(
+        "INV-DEX-CUSTODY",
+        "No event leaves an order output spendable by anyone but its owner: created only by an order or a settlement's remainder for its owner, paid only back to its owner before expiry.",
+        "Issue 13 and OmiseGO's Plasma DEX research (restricted custody); DEX.md Cancel; plasma-contracts output guards",
+        "transition",
+        orders_in_custody,
+    ),
+    Invariant(
+        "INV-DEX-ORDER-BOOK",
+        "The recorded open orders are exactly the unspent order outputs, each held under its own terms and no larger than its sell amount.",
+        "Bookkeeping identity of restricted custody (issue 13): an order output's limit terms come from the transaction that created it",
+        "full",
+        order_book,
     ),
 )
 

@@ -250,6 +250,14 @@ class VoteFees:
 class CloseEpoch:
     epoch: int
     schedule: tuple[tuple[int, bytes, int], ...]
+    trading_fees: tuple[tuple[bytes, bytes, int], ...] = ()  # (base, quote, bps)
+
+
+@dataclass(frozen=True)
+class VoteTradingFees:
+    validator: bytes
+    fees: tuple[tuple[bytes, bytes, int], ...]  # (base, quote, bps) as sent, in order
+    signature: Signed
 
 
 @dataclass(frozen=True)
@@ -258,11 +266,38 @@ class Unjail:
     signature: Signed
 
 
+# the DEX
+
+
+@dataclass(frozen=True)
+class OrderIntent:
+    """An ORDER transaction spending `inputs` into the order output of `terms` (owner, sell
+    token, buy token, sell amount, buy amount, expiry, nonce) and the `change` outputs; `signers`
+    as a payment's; `order_id` is the hash the order is known by."""
+
+    inputs: tuple[int, ...]
+    terms: tuple
+    change: tuple[Out, ...]
+    signers: tuple[bytes | None, ...]
+    leaf: bytes
+    order_id: bytes
+
+
+@dataclass(frozen=True)
+class SettleIntent:
+    """Settlement bytes sent for child block `blknum`; the model judges them against its own."""
+
+    blknum: int
+    raw: bytes
+
+
 Command = (
     DepositIntent | PaymentIntent | GarbagePayment | CollectFee | SealBlock
     | SubmitBlock | SyncRootChain | Checkpoint | StartExit | ChallengeExit | ProcessExit | StartInFlightExit | Piggyback
     | SetCanonical | ChallengePiggyback | WithdrawPiggyback | EndInFlightExit
     | OpenStaking | Bond | Unbond | WithdrawStake | Commit | Equivocate | VoteFees | CloseEpoch | Unjail
+    | VoteTradingFees
+    | OrderIntent | SettleIntent
 )
 
 

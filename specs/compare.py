@@ -42,7 +42,7 @@ def ledger_staking(s: Staking | None) -> dict | None:
     return {
         "params": attrs.astuple(s.params),
         "validators": {a: (v.bls_key, v.bonded, v.jailed, v.jailed_until, v.tombstoned, v.nonce, dict(v.fee_vote),
-                           v.missed, v.expected) for a, v in s.validators.items()},
+                           v.missed, v.expected, dict(v.trading_fee_vote)) for a, v in s.validators.items()},
         "unbonding": {key: (u.amount, u.mature_at) for key, u in s.unbonding.items()},
         "bonded total": s.bonded_total,
         "unbonding total": s.unbonding_total,
@@ -52,6 +52,7 @@ def ledger_staking(s: Staking | None) -> dict | None:
         "evidence": dict(s.evidence),
         "epoch": s.epoch,
         "fees distributed": nonzero(s.fees_distributed),
+        "trading fees": dict(s.trading_fees),
     }
 
 
@@ -62,7 +63,7 @@ def model_staking(model: Model) -> dict | None:
     return {
         "params": tuple(s.params[name] for name in STAKING_FIELDS),
         "validators": {a: (v.bls_key, v.bonded, v.jailed, v.jailed_until, v.tombstoned, v.nonce, v.vote,
-                           model.missed_mask(v), len(v.history)) for a, v in s.validators.items()},
+                           model.missed_mask(v), len(v.history), v.trading_vote) for a, v in s.validators.items()},
         "unbonding": dict(s.unbonding),
         "bonded total": sum(v.bonded for v in s.validators.values()),
         "unbonding total": sum(amount for amount, _ in s.unbonding.values()),
@@ -72,6 +73,7 @@ def model_staking(model: Model) -> dict | None:
         "evidence": s.evidence,
         "epoch": s.epoch,
         "fees distributed": nonzero(s.distributed),
+        "trading fees": s.trading_fees,
     }
 
 
@@ -100,5 +102,8 @@ def differences(model: Model, state: State) -> list[str]:
         "unbacked per token": (nonzero(model.unbacked), nonzero(state.unbacked)),
         "unclaimed payouts": (model.unclaimed, dict(state.unclaimed)),
         "staking": (model_staking(model), ledger_staking(state.staking)),
+        "orders": (model.orders, dict(state.orders)),
+        "order ids": (model.order_ids, set(state.order_ids.keys())),
+        "settled block": (model.settled, state.settled_blknum),
     }
     return [f"{name}: model {mine!r} != ledger {theirs!r}" for name, (mine, theirs) in pairs.items() if mine != theirs]

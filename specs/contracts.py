@@ -27,7 +27,7 @@ from collections.abc import Iterable
 import attrs
 from immutables import Map
 
-from ledger import events, exits, fee_votes, fees, plasma
+from ledger import clearing, dex, events, exits, fee_votes, fees, plasma
 from ledger import staking as staking_rules
 from ledger.errors import Rejected
 from ledger.events import (
@@ -587,6 +587,92 @@ def deposits_and_child_blocks_are_numbered_in_order(s0: int, s1: int, s2: int) -
         assert state.last_deposit_blknum == blknum and state.blocks[blknum].is_deposit
 
 
+# --- the DEX's clearing arithmetic (ledger/clearing.py) and trading fees ---------------------
+
+@bounded(10)
+def clearing_pro_rata_conserves(offer0: int, offer1: int, traded: int) -> None:
+    """Sharing `traded` units among two offers pro rata by largest remainder hands out
+    exactly `traded`, never more than an offer, and each share is its exact share rounded
+    down or up."""
+    assert 0 <= offer0 <= 4 and 0 <= offer1 <= 4 and 0 <= traded <= offer0 + offer1
+    offers = {b"a": offer0, b"b": offer1}
+    total = offer0 + offer1
+    shares = clearing.share_pro_rata(offers, traded)
+    assert sum(shares.values()) == traded
+    for key, offer in offers.items():
+        assert 0 <= shares[key] <= offer
+        assert total == 0 or abs(shares[key] * total - traded * offer) < total  # within one of traded·offer/total
+
+
+@bounded(10)
+def clearing_quote_bounds_respect_the_limit(base_amount: int, num: int, den: int, limit_sell: int, limit_buy: int,
+                                            seller: bool) -> None:
+    """The quote amounts an order may get (a seller) or pay (a buyer) for `base_amount` at
+    num/den are its exact amount rounded down or up, each at or better than its limit (when
+    the price is), and the range has at most two values."""
+    assert 1 <= base_amount <= 6 and 1 <= num <= 4 and 1 <= den <= 4 and 1 <= limit_sell <= 4 and 1 <= limit_buy <= 4
+    assert limit_buy * den <= num * limit_sell if seller else num * limit_buy <= den * limit_sell  # it accepts num/den
+    base, quote = b"\x01" * 20, b"\x02" * 20
+    order = clearing.Order(bytes(32), base if seller else quote, quote if seller else base, 8, limit_sell, limit_buy)
+    assert clearing.accepts(order, base, num, den)
+    lo, hi, remainder = clearing.quote_bounds(order, base, base_amount, num, den)
+    assert remainder == base_amount * num % den and hi - lo <= 1
+    for amount in range(lo, hi + 1):
+        assert abs(amount * den - base_amount * num) < den  # within one unit of the price
+        if seller:
+            assert amount * limit_sell >= base_amount * limit_buy  # gets at least its limit
+        else:
+            assert base_amount * limit_sell >= amount * limit_buy and amount >= 1  # pays at most its limit
+
+
+@bounded(10)
+def clearing_rounding_hits_the_total(lo0: int, lo1: int, up0: bool, up1: bool, rem0: int, rem1: int, total: int) -> None:
+    """Rounding two orders' quote amounts to a total both can reach gives exactly that total,
+    each order its lowest amount or one more, one more only if it may round up."""
+    assert 0 <= lo0 <= 3 and 0 <= lo1 <= 3 and 0 <= rem0 <= 3 and 0 <= rem1 <= 3
+    assert lo0 + lo1 <= total <= lo0 + up0 + lo1 + up1
+    bounds = {b"a": (lo0, lo0 + up0, rem0), b"b": (lo1, lo1 + up1, rem1)}
+    amounts = clearing.round_to_total(bounds, total)
+    assert sum(amounts.values()) == total
+    assert all(lo <= amounts[key] <= hi for key, (lo, hi, _) in bounds.items())
+
+
+def clearing_two_orders_cross_within_their_limits(seller_amount: int, seller_sell: int, seller_buy: int,
+                                                  buyer_amount: int, buyer_sell: int, buyer_buy: int) -> None:
+    """A seller and a buyer of one pair: if they trade, it is at one price, within both
+    limits and amounts, and each token is conserved."""
+    assert 1 <= seller_amount <= 50 and 1 <= buyer_amount <= 50
+    assert 1 <= seller_sell <= 9 and 1 <= seller_buy <= 9 and 1 <= buyer_sell <= 9 and 1 <= buyer_buy <= 9
+    base, quote = b"\x01" * 20, b"\x02" * 20
+    seller = clearing.Order(b"\x01" * 32, base, quote, seller_amount, seller_sell, seller_buy)
+    buyer = clearing.Order(b"\x02" * 32, quote, base, buyer_amount, buyer_sell, buyer_buy)
+    for pair in clearing.clear([buyer, seller]):
+        fills = {fill.order_id: fill for fill in pair.fills}
+        sold, bought = fills[seller.order_id], fills[buyer.order_id]
+        assert sold.sold == bought.bought and sold.bought == bought.sold
+        assert 0 < sold.sold <= seller_amount and 0 < bought.sold <= buyer_amount
+        assert sold.bought * seller_sell >= sold.sold * seller_buy and bought.bought * buyer_sell >= bought.sold * buyer_buy
+
+
+@bounded(5)
+def trading_fee_never_exceeds_the_rate(bought: int, bps: int) -> None:
+    """A fill's trading fee is its rate of the bought amount rounded down: never more than the
+    rate, less by under one unit, never more than the amount bought."""
+    assert 0 <= bought <= 2**64 and 0 <= bps <= fee_votes.MAX_TRADING_FEE_BPS
+    fee = fee_votes.trading_fee(bought, bps)
+    assert 0 <= fee <= bought and fee * 10_000 <= bought * bps < (fee + 1) * 10_000
+
+
+@bounded(5)
+def settled_owner_keeps_part_of_the_fill(bought: int, bps: int) -> None:
+    """A settlement pays every filled owner at least one unit of what it bought, whatever rate
+    the stakers voted (up to the whole): the fee is the rate's, capped one unit below the fill."""
+    assert 1 <= bought <= 2**64 and 0 <= bps <= fee_votes.MAX_TRADING_FEE_BPS
+    fee = dex.fill_fee(bought, bps)
+    assert 0 <= fee < bought and fee <= fee_votes.trading_fee(bought, bps)
+    assert fee == fee_votes.trading_fee(bought, bps) or bps == fee_votes.MAX_TRADING_FEE_BPS
+
+
 SEARCHES = (
     fee_is_the_surplus,
     utxo_pos_round_trip,
@@ -599,6 +685,7 @@ SEARCHES = (
     deposit_numbering,
     fee_collection_is_exact,
     standard_exit_pays_once,
+    clearing_two_orders_cross_within_their_limits,
 )
 """Wide contracts: CrossHair searches them for a while; most it cannot exhaust."""
 
@@ -614,6 +701,11 @@ BOUNDED = (
     fee_epoch_pays_pro_rata_and_carries_dust,
     fee_votes_take_the_lower_weighted_median,
     deposits_and_child_blocks_are_numbered_in_order,
+    clearing_pro_rata_conserves,
+    clearing_quote_bounds_respect_the_limit,
+    clearing_rounding_hits_the_total,
+    trading_fee_never_exceeds_the_rate,
+    settled_owner_keeps_part_of_the_fill,
 )
 """Fixed-shape contracts CrossHair must CONFIRM (see `specs.symbolic.bounded`)."""
 

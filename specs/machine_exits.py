@@ -116,8 +116,9 @@ class ExitSteps:
         held = sorted(pos for pos in pools.get(kind, self.outputs_ever) if self.model.tx_bytes(pos) is not None)
         if kind == "never_held" or not held:  # an output made up, at a position held or not
             out = (ADDRESSES[data.draw(KEY)], data.draw(TOKEN), data.draw(AMOUNT))
-            raw = payment.encode_unsigned(PaymentTx([], [Output(OUTPUT_TYPE_PAYMENT, *out)]))
             pos = data.draw(st.sampled_from([*held[:3], position(self.model.open_child() + 1000, 0, 0), position(1, 5, 0)]))
+            out = self._unlike_an_order(pos, out)
+            raw = payment.encode_unsigned(PaymentTx([], [Output(OUTPUT_TYPE_PAYMENT, *out)]))
             return pos, raw, (out,), frozenset()
         pos = data.draw(st.sampled_from(held))
         raw = self.model.tx_bytes(pos) or b""
@@ -129,6 +130,14 @@ class ExitSteps:
             cut = raw[: data.draw(st.integers(0, len(raw) - 1))]
             return pos, cut, None, frozenset({"malformed_transaction_rlp", "malformed_transaction"})
         return pos, raw, outputs_of(raw), frozenset()
+
+    def _unlike_an_order(self, pos: int, out: Out) -> Out:
+        """A made-up payment output, never equal in owner, token and amount to the order output
+        the ledger holds at `pos`: the model's outputs carry no type, so it could not tell them apart."""
+        held = self.state.utxos.get(pos) or self.state.exiting.get(pos)
+        if held is not None and held.output_type != OUTPUT_TYPE_PAYMENT and (held.owner, held.token, held.amount) == out:
+            return (out[0], out[1], out[2] + 1)
+        return out
 
     @precondition(lambda self: standard_exits(self.model))
     @rule(data=st.data())
@@ -156,7 +165,7 @@ class ExitSteps:
         leaf = payment.encode_unsigned(PaymentTx(inputs, [Output(OUTPUT_TYPE_PAYMENT, *o) for o in outputs]))
         input_txs = [self.model.tx_bytes(pos) or b"" for pos in inputs]  # every input was an output here
         if kind == "other_input_tx":  # the exit game saw another output at that index
-            other = (ADDRESSES[data.draw(KEY)], data.draw(TOKEN), data.draw(AMOUNT))
+            other = self._unlike_an_order(inputs[0], (ADDRESSES[data.draw(KEY)], data.draw(TOKEN), data.draw(AMOUNT)))
             input_txs[0] = payment.encode_unsigned(PaymentTx([], [Output(OUTPUT_TYPE_PAYMENT, *other)] * 4))
         held = _held(inputs, input_txs)
         positions = list(inputs)

@@ -319,6 +319,7 @@ class PlasmaSteps:
             wrong = blknum + data.draw(st.sampled_from([-1000, 1000, 1]))
             return self._collect(wrong, token, self.model.open_fees.get(token, 1))
         if flaw == "none":
+            self.settle_if_due()
             for token, amount in sorted(self.model.open_fees.items()):
                 self._collect(blknum, token, amount)
         root, count = self.model.root(), len(txs)

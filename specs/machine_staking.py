@@ -11,10 +11,12 @@ from ledger.events import (
     FeeEpochClosed,
     FeeRule,
     FeeVoted,
+    PairFee,
     StakeBonded,
     StakeWithdrawn,
     StakingOpened,
     UnbondingStarted,
+    TradingFeeVoted,
     ValidatorUnjailed,
 )
 from ledger.staking import STAKING_POOL
@@ -49,6 +51,7 @@ from specs.commands import (
     Unbond,
     Unjail,
     VoteFees,
+    VoteTradingFees,
     WithdrawStake,
 )
 from specs.model import Model
@@ -60,6 +63,7 @@ from specs.strategies import (
     REQUEST_FLAWS,
     SIGNATURE,
     STAKING_PARAMS,
+    TRADING_VOTE,
     VOTE,
     mostly,
 )
@@ -349,8 +353,23 @@ class StakingSteps:
         rules = tuple(FeeRule(*r) for r in schedule)
         self.submit(VoteFees(validator, tuple(schedule), signed), FeeVoted(validator, rules, signature))
 
+    @precondition(lambda self: registered_validators(self.model))
+    @rule(data=st.data(), fees=TRADING_VOTE, ordered=st.integers(0, 4))
+    def vote_trading_fees(self, data: st.DataObject, fees: list[tuple[bytes, bytes, int]], ordered: int) -> None:
+        """A validator (or anyone) votes trading fees per pair, mostly naming each pair base <
+        quote; maybe a pair twice, reversed or of one token, or a fee above 10,000 bps."""
+        assert self.model.stakes is not None
+        if ordered:
+            fees = [(min(a, b), max(a, b), bps) for a, b, bps in fees]
+        validator = self._validator(data)
+        record = self.model.stakes.validators.get(validator)
+        signature, signed = self._request(data, validator, ("trading_vote", CONTRACT, validator, tuple(fees),
+                                                             record.nonce if record else 0))
+        pair_fees = tuple(PairFee(*f) for f in fees)
+        self.submit(VoteTradingFees(validator, tuple(fees), signed), TradingFeeVoted(validator, pair_fees, signature))
+
     @precondition(lambda self: self.model.stakes is not None)
-    @rule(data=st.data(), flaw=st.sampled_from(("none", "none", "epoch", "schedule")), wait=st.booleans())
+    @rule(data=st.data(), flaw=st.sampled_from(("none", "none", "epoch", "schedule", "trading")), wait=st.booleans())
     def close_epoch(self, data: st.DataObject, flaw: str, wait: bool) -> None:
         """Close the next fee epoch, once its blocks are sealed (`wait`) or at once, with the
         schedule the model expects (or a flawed one)."""
@@ -358,9 +377,14 @@ class StakingSteps:
         if wait:
             self._seal_until((self.model.stakes.epoch + 1) * self.model.stakes.param("epoch_blocks") * 1000 + 1000, data)
         epoch, schedule = self.model.stakes.epoch + 1, self.model.expected_schedule()
+        trading = self.model.expected_trading_fees()
         if flaw == "epoch":
             epoch += data.draw(st.sampled_from([-1, 1]))
         elif flaw == "schedule":
             dearer = tuple((tx_type, token, fee + 1) for tx_type, token, fee in schedule)
             schedule = data.draw(st.sampled_from([schedule[1:], schedule[::-1], dearer]))
-        self.submit(CloseEpoch(epoch, schedule), FeeEpochClosed(epoch, tuple(FeeRule(*r) for r in schedule)))
+        elif flaw == "trading":
+            dearer_pairs = tuple((base, quote, bps + 1) for base, quote, bps in trading)
+            trading = data.draw(st.sampled_from([trading[1:], trading[::-1], dearer_pairs]))
+        rules, pair_fees = tuple(FeeRule(*r) for r in schedule), tuple(PairFee(*f) for f in trading)
+        self.submit(CloseEpoch(epoch, schedule, trading), FeeEpochClosed(epoch, rules, pair_fees))

@@ -62,6 +62,8 @@ from specs.commands import (
     Equivocate,
     FailPayout,
     GarbagePayment,
+    OrderIntent,
+    SettleIntent,
     OpenStaking,
     PaymentIntent,
     Piggyback,
@@ -77,9 +79,11 @@ from specs.commands import (
     Unjail,
     Verdict,
     VoteFees,
+    VoteTradingFees,
     WithdrawPiggyback,
     WithdrawStake,
 )
+from specs.model_dex import DexRules
 from specs.model_exits import ExitRules
 from specs.model_staking import StakingRules
 from specs.naive import (
@@ -101,7 +105,7 @@ from specs.records import ExitRecord, InFlightRecord, Stakes
 
 
 @dataclass
-class Model(ExitRules, StakingRules):
+class Model(ExitRules, StakingRules, DexRules):
     """The ledger as plain containers; `step` judges a command and applies it if accepted."""
 
     fee_schedule: dict[tuple[int, bytes], int]  # (tx type, token) -> exact fee; empty: no fee required
@@ -124,6 +128,9 @@ class Model(ExitRules, StakingRules):
     unclaimed: dict[tuple[bytes, bytes], int] = field(default_factory=dict)  # (receiver, token) -> kept by a vault
     stakes: Stakes | None = None
     accepted: int = 0  # commands accepted so far: a checkpoint is true only where it was taken
+    orders: dict = field(default_factory=dict)  # position -> OrderTerms of an order output unspent here
+    order_ids: set[bytes] = field(default_factory=set)  # every order id ever placed
+    settled: int = 0  # the last child block whose batch was settled
 
     # -- derived, recomputed every time ----------------------------------------------
 
@@ -197,6 +204,9 @@ class Model(ExitRules, StakingRules):
             VoteFees: self._vote,
             CloseEpoch: self._close_epoch,
             Unjail: self._unjail,
+            VoteTradingFees: self._vote_trading,
+            OrderIntent: self._place_order,
+            SettleIntent: self._settle,
         }[type(command)]
         verdict = judge(command)
         self.accepted += verdict.accept
@@ -229,6 +239,8 @@ class Model(ExitRules, StakingRules):
     def _payment_codes(self, c: PaymentIntent) -> tuple[set[str], dict[bytes, int]]:
         codes = shape_codes(c.outputs, len(c.inputs))
         codes |= self._input_codes(c)
+        if not codes:
+            codes |= self.custody_codes(c.inputs, c.outputs)
         fee: dict[bytes, int] = {}
         if all(pos in self.utxos for pos in c.inputs):
             fee, fee_codes = self._fee(c)
@@ -298,6 +310,7 @@ class Model(ExitRules, StakingRules):
         for pos in c.inputs:
             del self.utxos[pos]
             self.spent.add(pos)
+            self.orders.pop(pos, None)
         for oindex, out in enumerate(c.outputs):
             self.utxos[position(blknum, txindex, oindex)] = out
         self.open_txs.append(c.leaf)
@@ -324,6 +337,8 @@ class Model(ExitRules, StakingRules):
         codes = set()
         if c.blknum != self.open_child():
             codes.add("wrong_block_number")
+        elif self.settlement_due():
+            codes.add("settlement_missing")
         if any(self.open_fees.values()):
             codes.add("fees_not_collected")
         if c.tx_count != len(self.open_txs):

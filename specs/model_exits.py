@@ -84,6 +84,7 @@ class ExitRules:
         if self.utxos.get(pos) == out:
             del self.utxos[pos]
             self.exiting[pos] = out
+            self.orders.pop(pos, None)  # an exiting order is no longer in the book
 
     def _pay_out(self, pos: int | None, out: Out) -> None:
         """The root chain paid `out`: from what an exit took off, else unbacked."""

@@ -15,6 +15,7 @@ from specs.commands import (
     Unjail,
     Verdict,
     VoteFees,
+    VoteTradingFees,
     WithdrawStake,
 )
 from specs.naive import (
@@ -62,6 +63,17 @@ class StakingRules:
                 votes.setdefault(key, []).append((fee, v.bonded))
         chosen = {key: lower_weighted_median(pairs) for key, pairs in votes.items()} if votes else self.fee_schedule
         return tuple((tx_type, token, fee) for (tx_type, token), fee in sorted(chosen.items()))
+
+    def expected_trading_fees(self) -> tuple[tuple[bytes, bytes, int], ...]:
+        """The same median per pair over the active set's trading votes; the current fees if
+        nobody active voted on any pair."""
+        votes: dict[tuple[bytes, bytes], list[tuple[int, int]]] = {}
+        for _, v in self.active_set():
+            for pair, bps in v.trading_vote.items():
+                votes.setdefault(pair, []).append((bps, v.bonded))
+        assert self.stakes is not None
+        chosen = {pair: lower_weighted_median(pairs) for pair, pairs in votes.items()} if votes else self.stakes.trading_fees
+        return tuple((base, quote, bps) for (base, quote), bps in sorted(chosen.items()))
 
     def missed_mask(self, v: ValidatorRecord) -> int:
         """Bit i set: missed the i-th most recent commit of the window."""
@@ -253,6 +265,27 @@ class StakingRules:
             v.nonce += 1
         return Verdict.of(codes)
 
+    def _vote_trading(self, c: VoteTradingFees) -> Verdict:
+        """A trading fee vote: pairs named base < quote, once each, at most 10,000 bps (the whole
+        bought amount), signed over the validator's next nonce."""
+        if self.stakes is None:
+            return Verdict.of({"staking_not_open"})
+        v = self.stakes.validators.get(c.validator)
+        if v is None:
+            return Verdict.of({"unknown_validator"})
+        codes = set()
+        pairs = [(base, quote) for base, quote, _ in c.fees]
+        if len(set(pairs)) != len(pairs) or any(base >= quote for base, quote in pairs):
+            codes.add("malformed_fee_schedule")
+        if any(bps > BPS for _, _, bps in c.fees):
+            codes.add("trading_fee_too_high")
+        meaning = ("trading_vote", self.contract, c.validator, c.fees, v.nonce)
+        codes |= self._signature_codes(c.signature, c.validator, meaning, "unauthorized_vote")
+        if not codes:
+            v.trading_vote = {(base, quote): bps for base, quote, bps in c.fees}
+            v.nonce += 1
+        return Verdict.of(codes)
+
     def _close_epoch(self, c: CloseEpoch) -> Verdict:
         if self.stakes is None:
             return Verdict.of({"staking_not_open"})
@@ -261,8 +294,8 @@ class StakingRules:
             codes.add("wrong_epoch")
         if self.open_child() <= c.epoch * self.stakes.param("epoch_blocks") * CHILD_INTERVAL:
             codes.add("epoch_not_over")
-        expected = self.expected_schedule()
-        if c.schedule != expected:
+        expected, trading = self.expected_schedule(), self.expected_trading_fees()
+        if c.schedule != expected or c.trading_fees != trading:
             codes.add("wrong_fee_schedule")
         if codes:
             return Verdict.of(codes)
@@ -276,6 +309,7 @@ class StakingRules:
                     self._mint((address, token, share))
                     add(self.stakes.distributed, token, share)
         self.fee_schedule = {(tx_type, token): fee for tx_type, token, fee in expected}
+        self.stakes.trading_fees = {(base, quote): bps for base, quote, bps in trading}
         self.stakes.epoch = c.epoch
         return Verdict.of(set())
 

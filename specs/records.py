@@ -40,6 +40,7 @@ class ValidatorRecord:
     nonce: int = 0
     vote: dict[tuple[int, bytes], int] = field(default_factory=dict)
     history: list[bool] = field(default_factory=list)  # signed or not, each commit it was due to sign since its last reset
+    trading_vote: dict[tuple[bytes, bytes], int] = field(default_factory=dict)  # (base, quote) -> bps
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Stakes:
     evidence: dict[tuple[bytes, int], bytes] = field(default_factory=dict)  # (validator, blknum) -> reporter
     epoch: int = 0
     distributed: dict[bytes, int] = field(default_factory=dict)
+    trading_fees: dict[tuple[bytes, bytes], int] = field(default_factory=dict)  # (base, quote) -> bps
 
     def param(self, name: str) -> int:
         value = self.params[name]

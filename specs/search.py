@@ -15,7 +15,8 @@ challenges, responses and withdrawals, payouts a vault kept and their claims, th
 cursor); and proof of stake
 (staking opened, bonds with BLS keys and proofs of possession, unbonding and withdrawal,
 commits by the validator set with some validators offline, equivocation evidence, fee
-votes, epoch closes, unjailing). Byzantine commands are honest ones with mutations (wrong
+votes, epoch closes, unjailing); and the DEX (orders placed and answered by counter-orders,
+cancels, each block's settlement, honest, skimmed or for the wrong block). Byzantine commands are honest ones with mutations (wrong
 key, forged, malleable or missing signature, double spend, unknown or duplicate input,
 amounts off, stale nonce, wrong proposer, short quorum, a signature that does not match
 its bitmap, ...), replays of any accepted event, unknown exit ids and double processing;
@@ -48,6 +49,7 @@ from ledger.state import GENESIS_STATE, State
 from specs.commands import Command
 from specs.compare import as_out, differences
 from specs.hooks import InvariantHook
+from specs.machine_dex import DexSteps
 from specs.machine_exits import ExitSteps
 from specs.machine_plasma import PlasmaSteps
 from specs.machine_staking import StakingSteps
@@ -58,7 +60,7 @@ ApplyFn = Callable[[State, Event], State]
 BATCH_EXAMPLES = 25  # examples per Hypothesis run; the time bound is checked between runs
 
 
-class LedgerMachine(PlasmaSteps, ExitSteps, StakingSteps, RuleBasedStateMachine):
+class LedgerMachine(PlasmaSteps, ExitSteps, StakingSteps, DexSteps, RuleBasedStateMachine):
     """Drives `apply_event` and the model in lock step; every rule ends in `submit`."""
 
     apply_event: ClassVar[ApplyFn] = staticmethod(transition.apply)

@@ -6,17 +6,19 @@ from hypothesis import strategies as st
 
 from ledger.events import FeeRule
 from proofs import payment
+from proofs.order import ORDER_TX_TYPE
 from specs.actors import KEYS, TOKENS
 
 KEY = st.integers(0, len(KEYS) - 1)
 TOKEN = st.sampled_from(TOKENS)
 AMOUNT = st.integers(1, 1000) | st.integers(1, 2**128)
 FEE_SCHEDULE = st.lists(
-    st.builds(FeeRule, st.sampled_from([payment.PAYMENT_TX_TYPE, 2]), TOKEN, st.sampled_from([2, 5, 1, 3, 0])),  # 0: a free tx type
+    st.builds(FeeRule, st.sampled_from([payment.PAYMENT_TX_TYPE, 2, ORDER_TX_TYPE]), TOKEN, st.sampled_from([2, 5, 1, 3, 0])),  # 0: a free tx type
     max_size=3,
     unique_by=lambda r: (r.tx_type, r.token),
 ).map(tuple)
 VOTE = st.lists(st.tuples(st.sampled_from([payment.PAYMENT_TX_TYPE, 2]), TOKEN, st.integers(0, 5)), max_size=3)
+TRADING_VOTE = st.lists(st.tuples(TOKEN, TOKEN, st.sampled_from([0, 5, 30, 10_000, 10_001])), max_size=3)
 STAKING_PARAMS = st.tuples(
     TOKEN,
     st.sampled_from([4, 2, 1, 3]),  # max validators
@@ -35,6 +37,8 @@ STRUCTURAL = ("dup_input", "unknown_input", "spent_input", "exiting_input", "add
 SIGNATURE = ("wrong_key", "garbage_sig", "other_tx_sig", "malleable_sig", "drop_sig", "extra_sig", "swap_sigs",
              "null_sig", "add_null_sig")
 SEAL_FLAWS = ("none", "none", "root", "count", "blknum", "uncollected", "fee_amount", "fee_blknum")
+ORDER_FLAWS = ("none",) * 6 + ("order_input", "unlisted", "zero_buy", "expired", "overdrawn", "wrong_key", "drop_sig")
+SETTLE_FLAWS = ("none", "none", "none", "blknum", "skim", "garbage")
 DAMAGES = ("truncate", "append", "flip", "deep_nesting")
 DEPOSIT_FLAWS = ("blknum", "zero_amount", "two_outputs", "no_outputs", "empty_signature_list", "signed")
 REQUEST_FLAWS = ("none",) * 5 + ("wrong_key", "stale_nonce", "other_chain", "garbage", "malleable")

@@ -18,7 +18,8 @@ from pathlib import Path
 import atheris
 
 # One harness module tests/fuzz/test_fuzz_<target>.py each.
-TARGETS = ("rlp", "payment", "eip712", "merkle", "bls", "fraud", "events", "snapshot", "replay", "cli", "follower")
+TARGETS = ("rlp", "payment", "eip712", "merkle", "bls", "fraud", "events", "snapshot", "replay", "cli", "follower",
+           "order")
 INSTRUMENTED = ["proofs", "ledger", "specs", "adapters", "wallet"]
 
 

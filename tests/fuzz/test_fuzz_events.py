@@ -19,6 +19,8 @@ FIELDS = {
     id(events.ADDRESS): st.binary(min_size=20, max_size=20),
     id(events.HASH): st.binary(min_size=32, max_size=32),
     id(events.FEE_RULES): st.lists(st.builds(events.FeeRule, uints, st.binary(min_size=20, max_size=20), uints), max_size=3).map(tuple),
+    id(events.PAIR_FEES): st.lists(st.builds(events.PairFee, st.binary(min_size=20, max_size=20),
+                                             st.binary(min_size=20, max_size=20), uints), max_size=3).map(tuple),
     id(events.UINTS): st.lists(uints, max_size=4).map(tuple),
     id(events.BYTES_LIST): st.lists(st.binary(max_size=60), max_size=4).map(tuple),
     id(events.FLAG): st.booleans(),

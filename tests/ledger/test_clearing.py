@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.clearing import Fill, Order, PairClearing, clear, share_lots, simplest_between
+from ledger.clearing import (
+    Fill,
+    Order,
+    PairClearing,
+    accepts,
+    clear,
+    lot_fills,
+    rounded_fills,
+    share_pro_rata,
+    simplest_between,
+)
 
 BASE, QUOTE, THIRD = b"\x01" * 20, b"\x02" * 20, b"\x03" * 20
 
@@ -65,15 +75,17 @@ def test_pro_rata_dust_goes_to_the_largest_remainders_then_the_lower_ids():
     assert pair.fills == fills((1, 7, 7), (2, 7, 7), (3, 6, 6), (9, 20, 20))
 
 
-def test_a_buyer_limit_inside_the_interval_and_lots_of_two_base():
+def test_a_buyer_limit_inside_the_interval_and_quote_rounded_both_ways():
     # Seller 10 base at >= 1; buyers 20 quote at <= 4 and 4 quote at <= 2.
     # V(1) = min(10, 24) = 10, V(2) = min(10, 12) = 10, V(4) = min(10, 5) = 5: interval
     # [1, 2] (the buyers above 2 pay 20, 20/10 = 2), central half [5/4, 7/4], simplest 3/2.
-    # Lots of 2 base / 3 quote: the seller offers 5 lots, the buyers 6 and 1, 5 trade:
-    # 5*6/7 = 4 r 2, 5*1/7 = 0 r 5, the lot left goes to the larger remainder (id 3).
+    # Base: the seller sells 10; the buyers can buy 20*2//3 = 13 and 4*2//3 = 2 of it:
+    # 10*13/15 = 8 r 10, 10*2/15 = 1 r 5, the unit left to the larger remainder: 9 and 1.
+    # Quote: the seller gets exactly 15; the buyers owe 13.5 and 1.5, 15 in all: one rounds
+    # up, equal remainders, so the lower id pays 14 and the other 1.
     (pair,) = clear([sell(1, 10, 1, 1), buy(2, 20, 4, 1), buy(3, 4, 2, 1)])
     assert (pair.price_num, pair.price_den) == (3, 2)
-    assert pair.fills == fills((1, 10, 15), (2, 12, 8), (3, 3, 2))
+    assert pair.fills == fills((1, 10, 15), (2, 14, 9), (3, 1, 1))
 
 
 def test_the_interval_ends_where_the_buyers_demand_meets_the_supply():
@@ -83,11 +95,44 @@ def test_the_interval_ends_where_the_buyers_demand_meets_the_supply():
     assert pair.fills == fills((1, 10, 20), (2, 20, 10))
 
 
-def test_what_does_not_make_a_whole_lot_stays_unsold():
-    # Price 3/2 (seller >= 1, buyer <= 2 with plenty): lots of 2 base, the seller's 7th unit stays.
+def test_the_total_quote_is_rounded_down():
+    # Price 3/2 (seller >= 1, buyer <= 2 with plenty): 7 base are worth 10.5 quote; the seller
+    # may get 10 (its limit asks 7) and the buyer may pay 10, so 10 it is.
     (pair,) = clear([sell(1, 7, 1, 1), buy(2, 100, 2, 1)])
     assert (pair.price_num, pair.price_den) == (3, 2)
-    assert pair.fills == fills((1, 6, 9), (2, 9, 6))
+    assert pair.fills == fills((1, 7, 10), (2, 10, 7))
+
+
+def test_a_seller_exactly_at_the_price_rounds_up_and_a_buyer_pays_for_it():
+    # Seller of 5 base at >= 3/2, buyer of 5 quote at <= 2: V(3/2) = min(5, 10/3) and the
+    # volume falls above 3/2, so the seller's limit is the price. The buyer can buy
+    # 5*2//3 = 3 base, worth 4.5 quote. The seller may not get 4 (its limit asks 4.5), so
+    # the total is 5: the buyer pays 5 for 3 (5/3 <= 2), half a unit over the price.
+    (pair,) = clear([sell(1, 5, 2, 3), buy(2, 5, 2, 1)])
+    assert (pair.price_num, pair.price_den) == (3, 2)
+    assert pair.fills == fills((1, 3, 5), (2, 5, 3))
+
+
+def test_orders_exactly_at_the_price_on_both_sides_trade_in_whole_lots():
+    # Everyone at exactly 1/2 quote per base: sellers of 1, 1 and 2 base, a buyer of 2 quote.
+    # Rounded, the sellers would be owed 1/2, 1/2 and 1 and may not round down (3 in all),
+    # the buyer owes exactly 2 and may not round up: no total fits, so lots of 2 base for
+    # 1 quote: the sellers offer 0, 0 and 1 lot, the buyer 2; one lot trades.
+    (pair,) = clear([sell(1, 1, 2, 1), sell(2, 1, 2, 1), sell(3, 2, 2, 1), buy(4, 2, 1, 2)])
+    assert (pair.price_num, pair.price_den) == (1, 2)
+    assert pair.fills == fills((3, 2, 1), (4, 1, 2))
+
+
+def test_a_limit_with_large_terms_sets_the_price_and_still_trades_finely():
+    # A seller of 1.234567891234567891 base (18 decimals) asking 2469.135782 quote (6 decimals)
+    # for it: the limit in lowest terms has a 19-digit denominator. A buyer of 1000 quote at up
+    # to 2100 per base is short there, so that limit is the price; the buyer spends all its
+    # 1000 quote for floor(1000e6 * 1234567891234567891 / 2469135782) base.
+    amount = 1234567891234567891
+    (pair,) = clear([sell(1, amount, amount, 2469135782), buy(2, 1000 * 10**6, 2100 * 10**6, 10**18)])
+    assert (pair.price_num, pair.price_den) == (2469135782, amount)
+    bought = 1000 * 10**6 * amount // 2469135782
+    assert pair.fills == fills((1, bought, 1000 * 10**6), (2, 1000 * 10**6, bought))
 
 
 def test_several_pairs_clear_independently_sorted_by_pair():
@@ -129,10 +174,10 @@ def test_simplest_fraction_between_two_bounds():
     assert simplest_between(Fraction(2), Fraction(3)) == 2
 
 
-def test_share_lots_conserves_and_respects_offers():
-    assert share_lots({b"a": 1, b"b": 1, b"c": 1}, 2) == {b"a": 1, b"b": 1, b"c": 0}
-    assert share_lots({b"a": 5, b"b": 3}, 8) == {b"a": 5, b"b": 3}
-    assert share_lots({b"a": 5, b"b": 3}, 0) == {b"a": 0, b"b": 0}
+def test_share_pro_rata_conserves_and_respects_offers():
+    assert share_pro_rata({b"a": 1, b"b": 1, b"c": 1}, 2) == {b"a": 1, b"b": 1, b"c": 0}
+    assert share_pro_rata({b"a": 5, b"b": 3}, 8) == {b"a": 5, b"b": 3}
+    assert share_pro_rata({b"a": 5, b"b": 3}, 0) == {b"a": 0, b"b": 0}
 
 
 # Properties -----------------------------------------------------------------------------
@@ -160,7 +205,7 @@ def base_volume(orders: list[Order], base: bytes, price: Fraction) -> Fraction:
 
 
 @settings(max_examples=300)
-@given(batches())
+@given(st.one_of(batches(), batches(max_amount=10**24, max_term=10**20)))
 def test_every_pair_conserves_each_token_and_trades_at_its_one_price(orders):
     by_id = {o.order_id: o for o in orders}
     seen = set()
@@ -175,12 +220,13 @@ def test_every_pair_conserves_each_token_and_trades_at_its_one_price(orders):
             assert {order.sell_token, order.buy_token} == {pair.base, pair.quote}
             assert 0 < fill.sold <= order.amount
             assert fill.bought * order.limit_sell >= fill.sold * order.limit_buy  # at or better
+            # within one unit of quote of the uniform price: |quote - base * p| < 1
             if order.sell_token == pair.base:
                 base_sold, quote_bought = base_sold + fill.sold, quote_bought + fill.bought
-                assert fill.bought * pair.price_den == fill.sold * pair.price_num  # exactly at p
+                assert abs(fill.bought * pair.price_den - fill.sold * pair.price_num) < pair.price_den
             else:
                 quote_sold, base_bought = quote_sold + fill.sold, base_bought + fill.bought
-                assert fill.sold * pair.price_den == fill.bought * pair.price_num
+                assert abs(fill.sold * pair.price_den - fill.bought * pair.price_num) < pair.price_den
         assert base_sold == base_bought > 0 and quote_sold == quote_bought > 0
 
 
@@ -207,20 +253,20 @@ def test_the_price_maximises_the_base_volume_over_every_candidate(orders):
 
 @settings(max_examples=300)
 @given(batches())
-def test_only_a_lot_or_the_long_side_is_left_unsold(orders):
-    """The short side sells all its whole lots; a pair that does not trade has no lot to match."""
+def test_the_short_side_trades_all_it_can_unless_the_pair_falls_back_to_lots(orders):
     for pair in clear(orders):
+        num, den = pair.price_num, pair.price_den
+        mine = sorted((o for o in orders if {o.sell_token, o.buy_token} == {pair.base, pair.quote}),
+                      key=lambda o: o.order_id)
+        takers = [o for o in mine if accepts(o, pair.base, num, den)]
         filled = {f.order_id: f for f in pair.fills}
-        mine = [o for o in orders if {o.sell_token, o.buy_token} == {pair.base, pair.quote}]
-        takers = [o for o in mine if (Fraction(o.limit_buy, o.limit_sell) <= Fraction(pair.price_num, pair.price_den)
-                                      if o.sell_token == pair.base else
-                                      Fraction(o.limit_sell, o.limit_buy) >= Fraction(pair.price_num, pair.price_den))]
-        lots = {o.order_id: o.amount // (pair.price_den if o.sell_token == pair.base else pair.price_num) for o in takers}
-        sides = [[o for o in takers if o.sell_token == token] for token in (pair.base, pair.quote)]
-        traded = [sum(filled[o.order_id].sold if o.order_id in filled else 0 for o in side) for side in sides]
-        offered = [sum(lots[o.order_id] for o in side) for side in sides]
-        short = 0 if offered[0] <= offered[1] else 1  # both counted in lots
-        for o in sides[short]:
-            lot = pair.price_den if o.sell_token == pair.base else pair.price_num
-            assert (filled[o.order_id].sold if o.order_id in filled else 0) == lots[o.order_id] * lot
-        assert traded[0] > 0
+        if rounded_fills(pair.base, takers, num, den) is None:
+            assert pair.fills == lot_fills(pair.base, takers, num, den)
+            continue
+        # in base: what each seller sells, what each buyer's amount pays for at the price
+        caps = {o.order_id: o.amount if o.sell_token == pair.base else o.amount * den // num for o in takers}
+        traded = {o.order_id: (filled[o.order_id].sold if o.sell_token == pair.base else filled[o.order_id].bought)
+                  if o.order_id in filled else 0 for o in takers}
+        sides = [[o.order_id for o in takers if (o.sell_token == pair.base) == is_seller] for is_seller in (True, False)]
+        short = min(sides, key=lambda side: sum(caps[key] for key in side))
+        assert all(traded[key] == caps[key] for key in short)

@@ -30,8 +30,10 @@ from ledger.events import (
     InFlightExitPiggybacked,
     InFlightExitStarted,
     InFlightExitWithdrawn,
+    PairFee,
     Payment,
     StakeWithdrawn,
+    TradingFeeVoted,
     UnbondingStarted,
 )
 from ledger.fee_votes import next_schedule
@@ -556,3 +558,45 @@ def test_ife_instance_sees_an_end_that_moves_value_a_restart_that_drops_the_rese
         fires("INV-IFE-INSTANCE", ended, start, attrs.evolve(restarted, exits=restarted.exits.set(9, wrong)))
     flipped = attrs.evolve(ended.exits[9], canonical=False)
     fires("INV-IFE-INSTANCE", ended, InFlightExitChallenged(9, 0), attrs.evolve(ended, exits=ended.exits.set(9, flipped)))
+
+
+# --- INV-TRADING-FEES-VOTED: votes recorded as signed, the median set at the close ----------
+
+def _with_trading_votes(state: State, votes: dict[int, int]) -> State:
+    pair = (ETH, TOKEN)
+    validators = state.staking.validators
+    for who, bps in votes.items():
+        validators = validators.set(ADDRS[who], attrs.evolve(validators[ADDRS[who]], trading_fee_vote=Map({pair: bps})))
+    return attrs.evolve(state, staking=attrs.evolve(state.staking, validators=validators))
+
+
+def test_trading_fees_voted_sees_a_close_that_takes_the_mean_or_counts_a_jailed_vote(funded):
+    """Stakes 100, 200, 300 (key 2 jailed), votes 10, 40, 90: the active median is 40 (200 of 300)."""
+    state = _with_trading_votes(make_staking(seal(funded), {0: 100, 1: 200, 2: 300}, jailed=(2,)), {0: 10, 1: 40, 2: 90})
+    event = FeeEpochClosed(1, next_schedule(state), (PairFee(ETH, TOKEN, 40),))
+    honest = apply(state, event)
+    assert verdict("INV-TRADING-FEES-VOTED", state, event, honest) is None
+    for wrong in (25, 90):  # the mean of the active votes, the jailed validator's vote
+        bad = attrs.evolve(honest.staking, trading_fees=Map({(ETH, TOKEN): wrong}))
+        assert "median is {" in fires("INV-TRADING-FEES-VOTED", state, event, attrs.evolve(honest, staking=bad))
+
+
+def test_trading_fees_voted_sees_fees_kept_when_votes_were_withdrawn_and_changed_by_another_event(funded):
+    state = make_staking(seal(funded), {0: 100, 1: 200})
+    set_fees = attrs.evolve(state, staking=attrs.evolve(state.staking, trading_fees=Map({(ETH, TOKEN): 7})))
+    event = FeeEpochClosed(1, next_schedule(set_fees), (PairFee(ETH, TOKEN, 7),))  # nobody voted: kept
+    assert verdict("INV-TRADING-FEES-VOTED", set_fees, event, apply(set_fees, event)) is None
+    cleared = attrs.evolve(apply(set_fees, event).staking, trading_fees=Map())
+    fires("INV-TRADING-FEES-VOTED", set_fees, event, attrs.evolve(set_fees, staking=cleared))
+    sealed = seal(set_fees)
+    fires("INV-TRADING-FEES-VOTED", set_fees, BlockSealed(1, bytes(32), 0), attrs.evolve(sealed, staking=cleared))
+
+
+def test_trading_fees_voted_sees_a_vote_recorded_other_than_signed(funded):
+    state = make_staking(seal(funded), {0: 100})
+    event = TradingFeeVoted(ADDRS[0], (PairFee(ETH, TOKEN, 12),), b"")  # the check reads the record, not the signature
+    recorded = _with_trading_votes(state, {0: 12})
+    assert verdict("INV-TRADING-FEES-VOTED", state, event, recorded) is None
+    fires("INV-TRADING-FEES-VOTED", state, event, _with_trading_votes(state, {0: 13}))
+    over = _with_trading_votes(state, {0: 10_001})
+    assert "malformed" in fires("INV-TRADING-FEES-VOTED", state, TradingFeeVoted(ADDRS[0], (PairFee(ETH, TOKEN, 10_001),), b""), over)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ledger import fees
+from ledger import clearing, fees
 from ledger import staking as staking_rules
 from ledger.errors import Rejected
 from proofs.payment import MAX_TX_INDEX, decode_utxo_pos
@@ -102,3 +102,19 @@ def test_a_bounded_contract_that_does_not_confirm_fails_the_check() -> None:
     assert not result.ok and result.unconfirmed == (f"{__name__}:too_wide_to_confirm",)
     assert "NOT CONFIRMED within its 0.5 s budget" in result.summary()
     assert ", 1 bounded not confirmed (1 contracts," in result.summary()
+
+
+def test_bounded_contracts_catch_rounding_bugs_in_the_clearing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quote range that always lets a seller round down (its limit forgotten), and a pro-rata
+    share that never hands out the units left by rounding: each its contract refutes."""
+    real_bounds = clearing.quote_bounds
+
+    def forgetful(order, base, base_amount, num, den):  # type: ignore[no-untyped-def]
+        _, hi, remainder = real_bounds(order, base, base_amount, num, den)
+        return base_amount * num // den, hi, remainder
+
+    monkeypatch.setattr(clearing, "quote_bounds", forgetful)
+    monkeypatch.setattr(clearing, "share_pro_rata", lambda offered, traded: {
+        key: traded * units // max(sum(offered.values()), 1) for key, units in offered.items()})
+    result = run_symbolic(functions=["clearing_quote_bounds_respect_the_limit", "clearing_pro_rata_conserves"])
+    assert [v.status for v in result.verdicts] == ["COUNTEREXAMPLE", "COUNTEREXAMPLE"], result.summary()
