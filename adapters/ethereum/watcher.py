@@ -33,7 +33,7 @@ from ledger.store import EventStore
 from proofs import merkle, order
 from proofs.fraud import DoubleSpendProof, InvalidExitProof, Spend
 from proofs.keccak import keccak256
-from proofs.payment import MAX_INPUTS, decode_utxo_pos, encode_utxo_pos
+from proofs.payment import MAX_INPUTS, decode_utxo_pos, encode_utxo_pos, unsigned_bytes
 
 # Fields of the exit game's StandardExit and InFlightExit structs (plasma-contracts' order).
 EXITABLE = 0
@@ -114,11 +114,14 @@ class Watcher:
         return self.index.spends.get(utxo_pos) or self._settled.get(utxo_pos)
 
     def _spend(self, utxo_pos: int) -> Spend:
+        """The log's spend of `utxo_pos` as the exit game takes it: unsigned, with its witness."""
         spent = self._spent(utxo_pos)
         assert spent is not None
-        if tx_type_of(spent.signed_tx) == SETTLEMENT_TX_TYPE:
+        if tx_type_of(spent.signed_tx) == SETTLEMENT_TX_TYPE:  # a block's leaf: unsigned, no witness
             return Spend(spent.signed_tx, spent.input_index, b"")
-        return Spend.of(spent.signed_tx, utxo_pos)
+        inputs, witnesses = inputs_and_witnesses(spent.signed_tx)  # a payment's or an ORDER's
+        index = inputs.index(utxo_pos)
+        return Spend(unsigned_bytes(spent.signed_tx), index, witnesses[index])
 
     def _invalid_exit_proof(self, exit_id: int, record: StandardExit) -> InvalidExitProof | None:
         spent = self._spent(record.utxo_pos)
