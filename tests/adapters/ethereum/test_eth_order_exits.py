@@ -191,3 +191,16 @@ def test_an_owner_refuses_a_made_up_settlement_in_flight_with_a_cancel(chain):
     args = (b.leaves[1], b.b_pos, tx, 1, encode_unsigned(cancel), 0, 0, b"", chain.sign(cancel, BOB))
     chain.send(game(chain, SETTLEMENT_TX).functions.challengeInFlightExitNotCanonical(args), BOB)
     assert process(chain) == {}  # Alice's 18 TKN stay Bob's; his order output is still his to exit
+
+
+def test_a_cancel_in_a_withheld_block_exits_in_flight_by_the_payment_game(chain):
+    """A cancel is a payment spending an order output: the payment exit game asks the order
+    condition for the owner's signature, and Alice's funds come back from the in-flight cancel."""
+    b = book(chain)
+    cancel = PaymentTx([b.a_pos], [pay(chain, ALICE, ETH, 6 * ONE)])
+    inputs = [(b.leaves[0], b.a_pos, merkle.proof(b.leaves, 0))]
+    with reverts("Tx is not signed correctly"):
+        ife(chain, PAYMENT_TX, CAROL, encode_unsigned(cancel), inputs, [chain.sign(cancel, BOB)])
+    ife(chain, PAYMENT_TX, CAROL, encode_unsigned(cancel), inputs, [chain.sign(cancel, ALICE)])
+    piggyback(chain, PAYMENT_TX, ALICE, encode_unsigned(cancel), 0)
+    assert process(chain) == {(chain.accounts[ALICE], ETH_HEX): 6 * ONE}
