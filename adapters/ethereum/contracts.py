@@ -27,9 +27,16 @@ EVM_VERSION = "cancun"  # transient storage (nonreentrant) and MCOPY; accepted b
 ETH_VAULT_ID = 1  # plasma-contracts' deployment: vault 1 holds ETH, vault 2 ERC20
 ERC20_VAULT_ID = 2
 PAYMENT_TX_TYPE = 1
+ORDER_TX_TYPE = 4  # the DEX's (DEX.md): an order placed, and a batch's settlement
+SETTLEMENT_TX_TYPE = 5
+OUTPUT_TYPE_PAYMENT = 1
+OUTPUT_TYPE_ORDER = 3
+# (output type, spending tx type) pairs OrderSpendingCondition decides; the exit game decides (1, 1).
+ORDER_SPENDING_CONDITIONS = ((OUTPUT_TYPE_PAYMENT, ORDER_TX_TYPE), (OUTPUT_TYPE_ORDER, PAYMENT_TX_TYPE),
+                             (OUTPUT_TYPE_ORDER, SETTLEMENT_TX_TYPE))
 PROTOCOL_MORE_VP = 2
 INITIAL_IMMUNE_VAULTS = 2  # deploy_plasma's ETH and ERC20 vaults
-INITIAL_IMMUNE_EXIT_GAMES = 1  # and its payment exit game
+INITIAL_IMMUNE_EXIT_GAMES = 3  # and its exit games of payments, orders and settlements
 ETH_TOKEN = "0x" + "00" * 20
 MIN_EXIT_PERIOD_S_DEFAULT = 7 * 24 * 3600
 STANDARD_EXIT_BOND_WEI_DEFAULT = 14_000_000_000_000_000  # plasma-contracts' initial standard exit bond
@@ -145,6 +152,10 @@ class RootChain(NamedTuple):
     authority: str
     in_flight_exit_code: Any = None  # PaymentInFlightExitGame: code only, never called at its own address
 
+    def exit_game_of(self, w3: Any, tx_type: int) -> Any:
+        """The exit game registered for `tx_type` (the same code for payments, orders, settlements)."""
+        return at(w3, "PaymentExitGame", self.framework.functions.exitGames(tx_type).call())
+
 
 def _transact(w3: Any, call: Any, sender: str) -> None:
     receipt = w3.eth.wait_for_transaction_receipt(call.transact({"from": sender}))
@@ -160,30 +171,33 @@ def deploy_plasma(
     in_flight_exit_bond_wei: int = IN_FLIGHT_EXIT_BOND_WEI_DEFAULT,
     piggyback_bond_wei: int = PIGGYBACK_BOND_WEI_DEFAULT,
 ) -> RootChain:
-    """Deploy and wire the root chain: framework, ETH and ERC20 vaults, payment exit game."""
+    """Deploy and wire the root chain: framework, ETH and ERC20 vaults, and one exit game per tx type
+    (payment, ORDER, SETTLEMENT: the same code, as v1.0.4 deploys PaymentExitGame per supportTxType)
+    with the spending conditions of order outputs."""
     authority = authority or w3.eth.accounts[0]
     queue_blueprint = deploy_blueprint(w3, "PriorityQueue", sender=authority)
-    # The two vaults and the exit game registered below are the initial immune ones: no quarantine.
+    # The two vaults and the three exit games registered below are the initial immune ones: no quarantine.
     framework = deploy(w3, "PlasmaFramework", min_exit_period_s, INITIAL_IMMUNE_VAULTS, INITIAL_IMMUNE_EXIT_GAMES,
                        queue_blueprint, sender=authority)
     eth_vault = deploy(w3, "EthVault", framework.address, sender=authority)
     erc20_vault = deploy(w3, "Erc20Vault", framework.address, sender=authority)
     disputes_code = deploy(w3, "PaymentInFlightExitDisputes", sender=authority)
     in_flight_exit_code = deploy(w3, "PaymentInFlightExitGame", disputes_code.address, sender=authority)
-    exit_game = deploy(
-        w3,
-        "PaymentExitGame",
-        framework.address,
-        ETH_VAULT_ID,
-        ERC20_VAULT_ID,
-        standard_exit_bond_wei,
-        in_flight_exit_bond_wei,
-        piggyback_bond_wei,
-        in_flight_exit_code.address,
-        sender=authority,
-    )
+    conditions = deploy(w3, "SpendingConditionRegistry", sender=authority)
+    order_condition = deploy(w3, "OrderSpendingCondition", framework.address, sender=authority)
+    for output_type, spending_tx_type in ORDER_SPENDING_CONDITIONS:
+        _transact(w3, conditions.functions.registerSpendingCondition(output_type, spending_tx_type, order_condition.address),
+                  authority)
+    _transact(w3, conditions.functions.renounceOwnership(), authority)  # no exit game's rules change later
+    games = {
+        tx_type: deploy(w3, "PaymentExitGame", framework.address, ETH_VAULT_ID, ERC20_VAULT_ID, standard_exit_bond_wei,
+                        in_flight_exit_bond_wei, piggyback_bond_wei, in_flight_exit_code.address, tx_type,
+                        conditions.address, sender=authority)
+        for tx_type in (PAYMENT_TX_TYPE, ORDER_TX_TYPE, SETTLEMENT_TX_TYPE)
+    }
     _transact(w3, framework.functions.registerVault(ETH_VAULT_ID, eth_vault.address), authority)
     _transact(w3, framework.functions.registerVault(ERC20_VAULT_ID, erc20_vault.address), authority)
-    _transact(w3, framework.functions.registerExitGame(PAYMENT_TX_TYPE, exit_game.address, PROTOCOL_MORE_VP), authority)
+    for tx_type, game in games.items():
+        _transact(w3, framework.functions.registerExitGame(tx_type, game.address, PROTOCOL_MORE_VP), authority)
     _transact(w3, framework.functions.addExitQueue(ETH_VAULT_ID, ETH_TOKEN), authority)
-    return RootChain(framework, eth_vault, erc20_vault, exit_game, authority, in_flight_exit_code)
+    return RootChain(framework, eth_vault, erc20_vault, games[PAYMENT_TX_TYPE], authority, in_flight_exit_code)

@@ -23,14 +23,15 @@ from web3._utils.events import get_event_data
 from web3.exceptions import LogTopicError, MismatchedABI, TransactionNotFound, Web3Exception
 
 from adapters.ethereum.chain import call_args
-from adapters.ethereum.contracts import RootChain
+from adapters.ethereum.client import inputs_and_witnesses
+from adapters.ethereum.contracts import ORDER_TX_TYPE, SETTLEMENT_TX_TYPE, RootChain
 from ledger import events as ev
 from ledger.blocks import BlockIndex
 from ledger.node import Node, Outcome
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
 from proofs import merkle
 from proofs.keccak import keccak256
-from proofs.payment import decode, decode_utxo_pos, deposit_tx, encode
+from proofs.payment import decode_utxo_pos, deposit_tx, encode
 
 
 # What decoding a log entry that is not one of the contracts' raises (a missing field, no topics,
@@ -54,6 +55,7 @@ class Log:
     name: str
     args: Any
     tx_hash: bytes
+    address: str = ""  # the contract that logged it (which exit game: payments, ORDER or SETTLEMENT)
 
 
 class Follower:
@@ -61,14 +63,24 @@ class Follower:
                  start_block: int = 0, span: int = 2_000) -> None:
         self.w3, self.root, self.node = w3, root, node
         self.confirmations, self.start_block, self.span = confirmations, start_block, span
+        self._games = {game.address: game for game in self._exit_games()}
         self._topics = self._topic_table()
         self._handlers = self._handler_table()
         self._block_index: BlockIndex | None = None
 
+    def _exit_games(self) -> list[Any]:
+        """The payment exit game and those of the DEX's ORDER and SETTLEMENT transactions (the same
+        code and events): exits of order outputs and of settlements' proceeds are facts too."""
+        games = [self.root.exit_game]
+        for tx_type in (ORDER_TX_TYPE, SETTLEMENT_TX_TYPE):
+            if int(self.root.framework.functions.exitGames(tx_type).call(), 16):
+                games.append(self.root.exit_game_of(self.w3, tx_type))
+        return games
+
     def _topic_table(self) -> dict[tuple[str, bytes], tuple[str, Any]]:
         table = {}
         for source, contract in (("framework", self.root.framework), ("vault", self.root.eth_vault),
-                                 ("vault", self.root.erc20_vault), ("exit_game", self.root.exit_game)):
+                                 ("vault", self.root.erc20_vault), *(("exit_game", game) for game in self._games.values())):
             for abi in contract.abi:
                 if abi["type"] == "event":
                     signature = f"{abi['name']}({','.join(i['type'] for i in abi['inputs'])})"
@@ -113,7 +125,8 @@ class Follower:
             return None
         source, abi = known
         data = get_event_data(self.w3.codec, abi, entry)
-        return Log(entry["blockNumber"], entry["logIndex"], source, abi["name"], data.args, bytes(entry["transactionHash"]))
+        return Log(entry["blockNumber"], entry["logIndex"], source, abi["name"], data.args, bytes(entry["transactionHash"]),
+                   entry["address"])
 
     def _facts(self, logs: list[Log], state: State) -> Iterator[ev.Event]:
         """Ledger events for `logs`, in chain order; exit ids resolved against `state` plus
@@ -159,7 +172,7 @@ class Follower:
         logged it, checked to be the output of that exit id."""
         utxo_pos, output_tx = self._standard_exit_output(log, index)
         is_deposit = decode_utxo_pos(utxo_pos)[0] % CHILD_BLOCK_INTERVAL != 0
-        if self.root.exit_game.functions.getStandardExitId(is_deposit, output_tx, utxo_pos).call() != log.args.exitId:
+        if self._game(log).functions.getStandardExitId(is_deposit, output_tx, utxo_pos).call() != log.args.exitId:
             raise FollowError("exit_unrecoverable", f"exit {log.args.exitId}: its start call names another exit")
         return [ev.ExitStarted(log.args.exitId, utxo_pos, output_tx)]
 
@@ -171,7 +184,7 @@ class Follower:
         if args is not None:
             return args["utxoPos"], bytes(args["rlpOutputTx"])
         try:
-            (record,) = self.root.exit_game.functions.standardExits([log.args.exitId]).call(block_identifier=log.block)
+            (record,) = self._game(log).functions.standardExits([log.args.exitId]).call(block_identifier=log.block)
         except (Web3Exception, ValueError) as exc:  # a block the node does not have, or no such exit
             raise FollowError("exit_unrecoverable", f"{log.name} in Ethereum block {log.block}: the exit game's "
                               f"storage is not readable there ({type(exc).__name__})") from None
@@ -188,18 +201,22 @@ class Follower:
             positions = tuple(args["inputUtxosPos"])
         else:
             in_flight_tx = self._own_tx_by_hash(bytes(log.args.txHash), log)
-            positions = tuple(decode(in_flight_tx).inputs)
+            positions = inputs_and_witnesses(in_flight_tx)[0]
             input_txs = tuple(self._own_tx(pos, log, index) for pos in positions)
         if keccak256(in_flight_tx) != bytes(log.args.txHash):
             raise FollowError("exit_unrecoverable", f"in-flight exit 0x{bytes(log.args.txHash).hex()}: its start call names another transaction")
-        exit_id = self.root.exit_game.functions.getInFlightExitId(in_flight_tx).call()
+        exit_id = self._game(log).functions.getInFlightExitId(in_flight_tx).call()
         return [ev.InFlightExitStarted(exit_id, in_flight_tx, input_txs, positions)]
+
+    def _game(self, log: Log) -> Any:
+        """The exit game that logged `log`."""
+        return self._games[log.address]
 
     def _start_args(self, log: Log, function: str) -> dict[str, Any] | None:
         """The struct argument (by field name) of the exit game's `function` call that logged `log`;
         None when the log came from a call made through another contract."""
         try:
-            params = call_args(self.w3, self.root.exit_game, log.tx_hash, function)
+            params = call_args(self.w3, self._game(log), log.tx_hash, function)
         except TransactionNotFound:
             params = None
         return None if params is None else dict(params["args"])

@@ -25,14 +25,15 @@ import attrs
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from adapters.ethereum.chain import ChainError, call_args
-from adapters.ethereum.client import RootChainClient
-from ledger.blocks import BlockIndex
+from adapters.ethereum.client import RootChainClient, inputs_and_witnesses, tx_type_of
+from adapters.ethereum.contracts import SETTLEMENT_TX_TYPE
+from ledger.blocks import BlockIndex, SpentBy
 from ledger.state import CHILD_BLOCK_INTERVAL, InFlightExit, StandardExit, State
 from ledger.store import EventStore
-from proofs import merkle
+from proofs import merkle, order
 from proofs.fraud import DoubleSpendProof, InvalidExitProof, Spend
 from proofs.keccak import keccak256
-from proofs.payment import MAX_INPUTS, decode, decode_utxo_pos, unsigned_bytes
+from proofs.payment import MAX_INPUTS, decode_utxo_pos, encode_utxo_pos, unsigned_bytes
 
 # Fields of the exit game's StandardExit and InFlightExit structs (plasma-contracts' order).
 EXITABLE = 0
@@ -56,10 +57,14 @@ class Watcher:
         self._verified_blocks = 0  # child blocks below this number match the log
         self._sent: dict[tuple, bytes] = {}  # challenge -> the hash of our last transaction sending it
         self._witnesses: dict[bytes, list[bytes]] = {}  # in-flight tx hash -> its signatures
+        # Spends by SETTLEMENTs in the log's blocks (unsigned: the index of signed spends lacks them)
+        self._settled: dict[int, SpentBy] = {}
+        self._scanned: set[int] = set()  # blocks whose settlements are in _settled
 
     def check(self, state: State) -> list[Report]:
         """Report every byzantine condition now visible; challenge invalid exits when a challenger is set."""
         self.index.follow(self.store)
+        self._find_settlements()
         return [*self._blocks(state), *self._standard_exits(state), *self._in_flight_exits(state)]
 
     def _blocks(self, state: State) -> list[Report]:
@@ -92,18 +97,44 @@ class Watcher:
                                   challenged=challenged))
         return reports
 
+    def _find_settlements(self) -> None:
+        """Index the order outputs each SETTLEMENT of a sealed block spends: a settlement carries no
+        signature, the record of each input is what the exit game checks instead."""
+        for blknum, leaves in self.index.blocks.items():
+            if blknum in self._scanned:
+                continue
+            self._scanned.add(blknum)
+            for txindex, leaf in enumerate(leaves):
+                if tx_type_of(leaf) == SETTLEMENT_TX_TYPE:
+                    for input_index, pos in enumerate(order.decode_settlement(leaf).inputs):
+                        self._settled[pos] = SpentBy(leaf, input_index, encode_utxo_pos(blknum, txindex, 0))
+
+    def _spent(self, utxo_pos: int) -> SpentBy | None:
+        """The log's spend of `utxo_pos`: a signed one (payment, ...) or a settlement's."""
+        return self.index.spends.get(utxo_pos) or self._settled.get(utxo_pos)
+
+    def _spend(self, utxo_pos: int) -> Spend:
+        """The log's spend of `utxo_pos` as the exit game takes it: unsigned, with its witness."""
+        spent = self._spent(utxo_pos)
+        assert spent is not None
+        if tx_type_of(spent.signed_tx) == SETTLEMENT_TX_TYPE:  # a block's leaf: unsigned, no witness
+            return Spend(spent.signed_tx, spent.input_index, b"")
+        inputs, witnesses = inputs_and_witnesses(spent.signed_tx)  # a payment's or an ORDER's
+        index = inputs.index(utxo_pos)
+        return Spend(unsigned_bytes(spent.signed_tx), index, witnesses[index])
+
     def _invalid_exit_proof(self, exit_id: int, record: StandardExit) -> InvalidExitProof | None:
-        spent = self.index.spends.get(record.utxo_pos)
+        spent = self._spent(record.utxo_pos)
         try:
             exiting_tx, _ = self.index.exit_data(record.utxo_pos)
         except KeyError:
             return None
         if spent is None:
             return None
-        return InvalidExitProof(exit_id, record.utxo_pos, exiting_tx, Spend.of(spent.signed_tx, record.utxo_pos))
+        return InvalidExitProof(exit_id, record.utxo_pos, exiting_tx, self._spend(record.utxo_pos))
 
     def _challenge(self, exit_id: int, proof: InvalidExitProof) -> bool:
-        return self._send(("standard", exit_id), lambda: bool(self._standard_exit(exit_id)[EXITABLE]),
+        return self._send(("standard", exit_id), lambda: bool(self._standard_exit(proof.exiting_tx, exit_id)[EXITABLE]),
                           lambda: self.client.challenge_standard_exit(self.challenger, proof))
 
     def _in_flight_exits(self, state: State) -> list[Report]:
@@ -125,7 +156,7 @@ class Watcher:
                 reports.append(Report("noncanonical_ife", f"input {pos} of in-flight exit {exit_id} is spent elsewhere",
                                       exit_id, challenged=challenged))
             if (False, input_index) in record.piggybacked:
-                challenged = self._send(("input", *_instance(exit_id, record), input_index), self._piggybacked(exit_id, input_index),
+                challenged = self._send(("input", *_instance(exit_id, record), input_index), self._piggybacked(exit_id, record, input_index),
                                         lambda: self.client.challenge_input_spent(self.challenger, proof))
                 reports.append(Report("invalid_piggyback", f"piggybacked input {pos} is spent", exit_id, challenged=challenged))
         taken = record.piggybacked | record.withdrawn
@@ -147,7 +178,7 @@ class Watcher:
         if blknum > state.submitted_blknum:  # the contract could not see the inclusion yet
             return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is in unsubmitted block {blknum}", exit_id)]
         inclusion = merkle.proof(self.index.leaves(blknum), txindex)
-        responded = self._send(("respond", *_instance(exit_id, record)), lambda: self._non_canonical(exit_id),
+        responded = self._send(("respond", *_instance(exit_id, record)), lambda: self._non_canonical(exit_id, record),
                                lambda: self.client.respond_to_non_canonical(self.challenger, record.tx, tx_pos, inclusion))
         return [Report("invalid_ife_challenge", f"in-flight exit {exit_id} is included at {tx_pos}", exit_id,
                        challenged=responded)]
@@ -158,37 +189,39 @@ class Watcher:
         reports = []
         for is_output, index in sorted(record.piggybacked):
             pos = tx_pos + index if is_output and tx_pos is not None else None
-            spent = self.index.spends.get(pos) if pos is not None else None
-            if spent is None:
+            if pos is None or self._spent(pos) is None:
                 continue
-            challenged = self._send(("output", *_instance(exit_id, record), index), self._piggybacked(exit_id, MAX_INPUTS + index),
-                                    lambda: self._challenge_output_spent(record, tx_pos, Spend.of(spent.signed_tx, pos)))
+            spend = self._spend(pos)
+            challenged = self._send(("output", *_instance(exit_id, record), index), self._piggybacked(exit_id, record, MAX_INPUTS + index),
+                                    lambda: self._challenge_output_spent(record, tx_pos, spend))
             reports.append(Report("invalid_piggyback", f"piggybacked output {pos} is spent", exit_id, challenged=challenged))
         return reports
 
     def _challenge_output_spent(self, record: InFlightExit, tx_pos: int, spend: Spend) -> Any:
         blknum, txindex, _ = decode_utxo_pos(tx_pos)
         inclusion = merkle.proof(self.index.leaves(blknum), txindex)
-        output_pos = decode(spend.tx).inputs[spend.input_index]
+        output_pos = inputs_and_witnesses(spend.tx)[0][spend.input_index]
         return self.client.challenge_output_spent(self.challenger, record.tx, inclusion, output_pos, spend)
 
     def _double_spend(self, record: InFlightExit, input_index: int) -> DoubleSpendProof | None:
         """A proof that input `input_index` of the in-flight transaction is spent by another one."""
         pos = record.inputs[input_index][0]
-        spent = self.index.spends.get(pos)
-        if spent is None or keccak256(unsigned_bytes(spent.signed_tx)) == record.tx_hash:
+        if self._spent(pos) is None:
+            return None
+        spend = self._spend(pos)
+        if keccak256(spend.tx) == record.tx_hash:
             return None
         input_tx, _ = self.index.exit_data(pos)
         signature = self._in_flight_signature(record, input_index)
         in_flight = Spend(record.tx, input_index, signature)
-        return DoubleSpendProof(pos, input_tx, in_flight, Spend.of(spent.signed_tx, pos))
+        return DoubleSpendProof(pos, input_tx, in_flight, spend)
 
     def _in_flight_signature(self, record: InFlightExit, input_index: int) -> bytes:
         """The witness the exit's start call carried (the ledger keeps only the tx, v1.0.4's
         InFlightExitStarted only its hash); read from the chain once per exit, as a confirmed
         transaction does not change."""
         if record.tx_hash not in self._witnesses:
-            game = self.client.root.exit_game
+            game = self.client.game(record.tx)
             logs = game.events.InFlightExitStarted().get_logs(from_block=0, argument_filters={"txHash": record.tx_hash})
             if not logs:
                 raise LookupError(f"no InFlightExitStarted for 0x{record.tx_hash.hex()}")
@@ -203,7 +236,7 @@ class Watcher:
         ranked = position or NOT_INCLUDED
 
         def needed() -> bool:  # as the exit game checks: canonical, and no competitor as old is known
-            ife = self._in_flight_exit(exit_id)
+            ife = self._in_flight_exit(exit_id, record)
             return bool(ife[IS_CANONICAL]) and (ife[OLDEST_COMPETITOR] == 0 or ife[OLDEST_COMPETITOR] > ranked)
 
         return self._send(("canonicity", *_instance(exit_id, record)), needed,
@@ -214,7 +247,8 @@ class Watcher:
         for its block; else position 0 and no proof, a competitor not included (as elixir-omg sends
         one it knows outside a valid block), which the exit game ranks after any included one: an
         inclusion against another root (a withheld or wrong block) would revert."""
-        spent = self.index.spends[proof.utxo_pos]
+        spent = self._spent(proof.utxo_pos)
+        assert spent is not None
         if not spent.tx_pos:
             return 0, b""
         blknum, txindex, _ = decode_utxo_pos(spent.tx_pos)
@@ -223,20 +257,22 @@ class Watcher:
             return 0, b""
         return spent.tx_pos, merkle.proof(leaves, txindex)
 
-    def _standard_exit(self, exit_id: int) -> Any:
-        return self.client.root.exit_game.functions.standardExits([exit_id]).call()[0]
+    def _standard_exit(self, exiting_tx: bytes, exit_id: int) -> Any:
+        """The exit as the exit game of its output's transaction (payment, ORDER, SETTLEMENT) holds it."""
+        return self.client.game(exiting_tx).functions.standardExits([exit_id]).call()[0]
 
-    def _in_flight_exit(self, exit_id: int) -> Any:
-        return self.client.root.exit_game.functions.inFlightExits([exit_id]).call()[0]
+    def _in_flight_exit(self, exit_id: int, record: InFlightExit) -> Any:
+        """The exit as the exit game of its transaction's type holds it."""
+        return self.client.game(record.tx).functions.inFlightExits([exit_id]).call()[0]
 
-    def _non_canonical(self, exit_id: int) -> bool:
+    def _non_canonical(self, exit_id: int, record: InFlightExit) -> bool:
         """Whether the exit game's head holds the exit open and non-canonical (an ended one reads as empty)."""
-        ife = self._in_flight_exit(exit_id)
+        ife = self._in_flight_exit(exit_id, record)
         return bool(ife[STARTED]) and not ife[IS_CANONICAL]
 
-    def _piggybacked(self, exit_id: int, bit: int) -> Callable[[], bool]:
+    def _piggybacked(self, exit_id: int, record: InFlightExit, bit: int) -> Callable[[], bool]:
         """Whether the exit game's head still holds piggyback `bit` (inputs 0-3, outputs 4-7)."""
-        return lambda: bool(self._in_flight_exit(exit_id)[EXIT_MAP] >> bit & 1)
+        return lambda: bool(self._in_flight_exit(exit_id, record)[EXIT_MAP] >> bit & 1)
 
     def _send(self, key: tuple, needed: Callable[[], bool], challenge: Callable[[], Any]) -> bool:
         """Send a challenge whenever the exit game's head still `needed` it: none yet, ours dropped

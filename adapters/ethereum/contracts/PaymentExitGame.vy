@@ -22,6 +22,7 @@ import rlp
 import payment
 import merkle
 import exit_data
+import order
 
 # The storage both this contract and the in-flight exit code it delegates to run on: first, and alone.
 initializes: exit_data
@@ -87,6 +88,8 @@ def __init__(
     inFlightExitBondWei: uint256,
     piggybackBondWei: uint256,
     inFlightExitCode: address,
+    supportTxType: uint256,
+    spendingConditionRegistry: address,
 ):
     assert ethVaultId != 0 and erc20VaultId != 0, "Vault IDs must not be 0"
     assert inFlightExitCode.is_contract, "In-flight exit code must be a contract"
@@ -97,6 +100,8 @@ def __init__(
     exit_data.startIFEBondSize = convert(inFlightExitBondWei, uint128)
     exit_data.piggybackBondSize = convert(piggybackBondWei, uint128)
     inFlightExitGame = inFlightExitCode
+    exit_data.supportTxType = supportTxType
+    exit_data.spendingConditionRegistry = spendingConditionRegistry
 
 
 @external
@@ -147,10 +152,11 @@ def startStandardExit(args: StartStandardExitArgs):
     assert msg.value == convert(exit_data.startStandardExitBondSize, uint256), "Input value must match msg.value"
     pos: payment.Position = payment.decode_pos(args.utxoPos)
     output_tx: payment.Transaction = payment.decode(args.rlpOutputTx)
-    assert output_tx.tx_type == payment.PAYMENT_TX_TYPE, "Unsupported transaction type of the exit game"
+    assert output_tx.tx_type == exit_data.supportTxType, "Unsupported transaction type of the exit game"
     assert pos.oindex < len(output_tx.outputs), "Output index out of range"
     output: payment.Output = output_tx.outputs[pos.oindex]
-    assert output.output_type == payment.OUTPUT_TYPE_PAYMENT, "Unsupported output type of the exit game"
+    # an order output is its owner's too (the DEX's restricted custody keeps the exit)
+    assert output.output_type == payment.OUTPUT_TYPE_PAYMENT or output.output_type == order.OUTPUT_TYPE_ORDER, "Unsupported output type of the exit game"
     assert output.output_guard == msg.sender, "Only output owner can start an exit"
 
     root: bytes32 = empty(bytes32)
@@ -197,12 +203,8 @@ def challengeStandardExit(args: ChallengeStandardExitArgs):
     pos: payment.Position = payment.decode_pos(exit.utxoPos)
     is_deposit: bool = payment.is_deposit(pos.blknum)
     assert exit_data.output_id(is_deposit, args.exitingTx, exit.utxoPos, pos.oindex) == exit.outputId, "Invalid exiting tx causing outputId mismatch"
-    owner: address = payment.decode(args.exitingTx).outputs[pos.oindex].output_guard
-
-    challenge_tx: payment.Transaction = empty(payment.Transaction)
-    digest: bytes32 = empty(bytes32)
-    challenge_tx, digest = exit_data.decode_spending(args.challengeTx)
-    exit_data.check_spend(owner, exit.utxoPos, challenge_tx, digest, convert(args.inputIndex, uint256), args.challengeTxSig)
+    output: payment.Output = payment.decode(args.exitingTx).outputs[pos.oindex]
+    exit_data.check_spend_any(output, args.exitingTx, exit.utxoPos, args.challengeTx, convert(args.inputIndex, uint256), args.challengeTxSig)
 
     exit_data.standardExits[args.exitId] = empty(exit_data.StandardExit)
     exit_data.challengedOutputs[exit.outputId] = True

@@ -141,11 +141,8 @@ def challengeInFlightExitNotCanonical(args: ChallengeCanonicityArgs):
     output, output_id = exit_data.input_output(args.inputTx, args.inputUtxoPos)
     assert output_id == exit_data.inFlightExits[exit_id].inputs[i].outputId, "Provided inputs data does not point to the same outputId from the in-flight exit"
     self._check_is_input(args.inFlightTx, i, args.inputUtxoPos)
-    competing: payment.Transaction = empty(payment.Transaction)
-    digest: bytes32 = empty(bytes32)
-    competing, digest = exit_data.decode_spending(args.competingTx)
-    exit_data.check_spend(
-        output.output_guard, args.inputUtxoPos, competing, digest, convert(args.competingTxInputIndex, uint256), args.competingTxWitness
+    exit_data.check_spend_any(
+        output, args.inputTx, args.inputUtxoPos, args.competingTx, convert(args.competingTxInputIndex, uint256), args.competingTxWitness
     )
 
     position: uint256 = NOT_INCLUDED
@@ -213,11 +210,8 @@ def challengeInFlightExitInputSpent(args: ChallengeInputSpentArgs):
     output, output_id = exit_data.input_output(args.inputTx, args.inputUtxoPos)
     assert output_id == piggyback.outputId, "Spent input is not the same as piggybacked input"
     self._check_is_input(args.inFlightTx, i, args.inputUtxoPos)
-    challenging: payment.Transaction = empty(payment.Transaction)
-    digest: bytes32 = empty(bytes32)
-    challenging, digest = exit_data.decode_spending(args.challengingTx)
-    exit_data.check_spend(
-        output.output_guard, args.inputUtxoPos, challenging, digest, convert(args.challengingTxInputIndex, uint256), args.challengingTxWitness
+    exit_data.check_spend_any(
+        output, args.inputTx, args.inputUtxoPos, args.challengingTx, convert(args.challengingTxInputIndex, uint256), args.challengingTxWitness
     )
 
     self._block_piggyback(exit_id, i, piggyback.piggybackBondSize)
@@ -239,11 +233,9 @@ def challengeInFlightExitOutputSpent(args: ChallengeOutputSpent):
     assert included, "In-flight transaction must be standard finalized (included in Plasma) to be able to spend"
 
     piggyback: exit_data.WithdrawData = exit_data.inFlightExits[exit_id].outputs[o]
-    challenging: payment.Transaction = empty(payment.Transaction)
-    digest: bytes32 = empty(bytes32)
-    challenging, digest = exit_data.decode_spending(args.challengingTx)
-    exit_data.check_spend(
-        piggyback.exitTarget, args.outputUtxoPos, challenging, digest, convert(args.challengingTxInputIndex, uint256), args.challengingTxWitness
+    output: payment.Output = payment.decode(args.inFlightTx).outputs[o]
+    exit_data.check_spend_any(
+        output, args.inFlightTx, args.outputUtxoPos, args.challengingTx, convert(args.challengingTxInputIndex, uint256), args.challengingTxWitness
     )
 
     self._block_piggyback(exit_id, MAX_INPUTS + o, piggyback.piggybackBondSize)

@@ -111,7 +111,7 @@ def startInFlightExit(args: StartExitArgs):
     n: uint256 = len(args.inputTxs)
     assert len(args.inputUtxosPos) == n, "Number of input transactions does not match number of provided input utxos positions"
     assert exit_data.inFlightExits[exit_id].exitStartTimestamp == 0, "There is an active in-flight exit from this transaction"
-    assert in_flight.tx_type == payment.PAYMENT_TX_TYPE, "Unsupported transaction type of the exit game"
+    assert in_flight.tx_type == exit_data.supportTxType, "Unsupported transaction type of the exit game"
     assert n != 0, "In-flight transaction must have inputs"
     assert n == len(in_flight.inputs), "Number of input transactions does not match number of in-flight transaction inputs"
     assert len(args.inputTxsInclusionProofs) == n, "Number of input transactions inclusion proofs does not match the number of in-flight transaction inputs"
@@ -132,7 +132,10 @@ def startInFlightExit(args: StartExitArgs):
         output: payment.Output = empty(payment.Output)
         output_id: bytes32 = empty(bytes32)
         output, output_id = exit_data.input_output(args.inputTxs[i], utxo_pos)
-        exit_data.check_spend(output.output_guard, utxo_pos, in_flight, digest, i, args.inFlightTxWitnesses[i])
+        if output.output_type == payment.OUTPUT_TYPE_PAYMENT and in_flight.tx_type == payment.PAYMENT_TX_TYPE:
+            exit_data.check_spend(output.output_guard, utxo_pos, in_flight, digest, i, args.inFlightTxWitnesses[i])
+        else:  # an order placed, cancelled or settled in flight
+            exit_data.check_spend_any(output, args.inputTxs[i], utxo_pos, args.inFlightTx, i, args.inFlightTxWitnesses[i])
         ife.inputs[i] = exit_data.WithdrawData(
             outputId=output_id, exitTarget=output.output_guard, token=output.token, amount=output.amount, piggybackBondSize=0
         )

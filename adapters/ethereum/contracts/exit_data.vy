@@ -24,6 +24,12 @@ interface PlasmaFramework:
     def batchFlagOutputsFinalized(outputIds: DynArray[bytes32, MAX_IFE_OUTPUT_IDS], exitId: uint160): nonpayable
     def enqueue(vaultId: uint256, token: address, exitableAt: uint32, txPos: uint256, exitId: uint160) -> uint256: nonpayable
 
+interface SpendingConditionRegistry:
+    def spendingConditions(outputType: uint256, spendingTxType: uint256) -> address: view
+
+interface SpendingCondition:
+    def verify(inputTx: Bytes[rlp.MAX_BYTES], utxoPos: uint256, spendingTx: Bytes[rlp.MAX_BYTES], inputIndex: uint16, witness: Bytes[65]) -> bool: view
+
 interface EthVault:
     def withdraw(receiver: address, amount: uint256): nonpayable
 
@@ -87,6 +93,11 @@ inFlightExits: HashMap[uint160, InFlightExit]
 # deleted nor emptied, so never restarted under the same id, while it has an entry.
 ifeQueued: HashMap[uint160, HashMap[address, bool]]
 ifeQueueCount: HashMap[uint160, uint256]
+# The transaction type this instance exits (v1.0.4's supportTxType): the same code runs for
+# payments (1), ORDER (4) and SETTLEMENT (5) transactions, one registered exit game each.
+supportTxType: uint256
+# Who decides spends other than a payment output's by a payment (SpendingConditionRegistry).
+spendingConditionRegistry: address
 
 
 @pure
@@ -139,23 +150,35 @@ def is_piggybacked(exit_id: uint160, bit: uint256) -> bool:
 @view
 @internal
 def input_output(tx_bytes: Bytes[rlp.MAX_BYTES], utxo_pos: uint256) -> (payment.Output, bytes32):
-    """The payment output at `utxo_pos` of the payment transaction `tx_bytes`, and its output id."""
+    """The output at `utxo_pos` of the transaction `tx_bytes` (of any type: who may spend it is
+    the spending condition's question), and its output id."""
     pos: payment.Position = payment.decode_pos(utxo_pos)
     decoded: payment.Transaction = payment.decode(tx_bytes)
-    assert decoded.tx_type == payment.PAYMENT_TX_TYPE, "Input tx is an unsupported payment tx type"
     assert pos.oindex < len(decoded.outputs), "Output index out of range"
     output: payment.Output = decoded.outputs[pos.oindex]
-    assert output.output_type == payment.OUTPUT_TYPE_PAYMENT, "Spending condition contract not found"
     return output, self.output_id(payment.is_deposit(pos.blknum), tx_bytes, utxo_pos, pos.oindex)
 
 
 @view
 @internal
-def decode_spending(tx_bytes: Bytes[rlp.MAX_BYTES]) -> (payment.Transaction, bytes32):
-    """A spending payment transaction and the EIP-712 digest its input owners sign."""
-    decoded: payment.Transaction = payment.decode(tx_bytes)
-    assert decoded.tx_type == payment.PAYMENT_TX_TYPE, "Spending condition contract not found"
-    return decoded, eip712.hash_tx(decoded, self.framework)
+def check_spend_any(
+    output: payment.Output, input_tx: Bytes[rlp.MAX_BYTES], utxo_pos: uint256, spending_tx: Bytes[rlp.MAX_BYTES],
+    input_index: uint256, witness: Bytes[65],
+):
+    """Input `input_index` of `spending_tx` spends `output` (at `utxo_pos` of `input_tx`): a payment
+    output spent by a payment is checked here, any other pair by its registered spending condition."""
+    spending: payment.Transaction = payment.decode(spending_tx)
+    if output.output_type == payment.OUTPUT_TYPE_PAYMENT and spending.tx_type == payment.PAYMENT_TX_TYPE:
+        self.check_spend(output.output_guard, utxo_pos, spending, eip712.hash_tx(spending, self.framework), input_index, witness)
+        return
+    condition: address = staticcall SpendingConditionRegistry(self.spendingConditionRegistry).spendingConditions(
+        output.output_type, spending.tx_type
+    )
+    assert condition != empty(address), "Spending condition contract not found"
+    verified: bool = staticcall SpendingCondition(condition).verify(
+        input_tx, utxo_pos, spending_tx, convert(input_index, uint16), witness
+    )
+    assert verified, "Spending condition failed"
 
 
 @pure

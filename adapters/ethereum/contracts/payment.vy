@@ -65,7 +65,9 @@ def _output(data: Bytes[rlp.MAX_BYTES], item: rlp.Item) -> Output:
 @internal
 @pure
 def decode(data: Bytes[rlp.MAX_BYTES]) -> Transaction:
-    """The unsigned payment transaction in `data`; reverts on anything the contracts reject."""
+    """The unsigned transaction in `data`, of any type with the payment's shape (GenericTransaction
+    and its fungible outputs); reverts on anything the contracts reject. A payment's txData is 0;
+    another type's txData is left to the code of that type (order.vy)."""
     items: DynArray[rlp.Item, rlp.MAX_ITEMS] = rlp.children(data, rlp.whole(data))
     assert len(items) == TX_NUM_ITEMS, "Invalid encoding of transaction"
     tx_type: uint256 = rlp.to_uint(data, items[0])
@@ -86,8 +88,11 @@ def decode(data: Bytes[rlp.MAX_BYTES]) -> Transaction:
     for raw: rlp.Item in raw_outputs:
         outputs.append(self._output(data, raw))
 
-    tx_data: uint256 = rlp.to_uint(data, items[3])
-    assert tx_data == 0, "txData must be 0"
+    tx_data: uint256 = 0
+    if tx_type == PAYMENT_TX_TYPE:
+        tx_data = rlp.to_uint(data, items[3])
+        assert tx_data == 0, "txData must be 0"
+    # Other types (order.vy's ORDER and SETTLEMENT) carry their terms in txData, read where needed.
     metadata: bytes32 = rlp.to_bytes32(data, items[4])
     return Transaction(tx_type=tx_type, inputs=inputs, outputs=outputs, tx_data=tx_data, metadata=metadata)
 

@@ -18,17 +18,22 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from web3.logs import DISCARD
 
-from adapters.ethereum import chain
+from adapters.ethereum import chain, contracts
 from adapters.ethereum.chain import ChainError
+from adapters.ethereum.client import tx_type_of
 from adapters.ethereum.anchor import Deployment, Operator
-from ledger.events import Genesis, Payment
+from ledger.events import Genesis, OrderPlaced, Payment
 from ledger.node import Node
 from ledger.store import EventStore
 from proofs import eip712, merkle
 from proofs.fraud import DoubleSpendProof, Spend
+from proofs.order import OrderTerms, encode_order_unsigned, encode_settlement_unsigned, order_tx, sign_order
 from proofs.payment import (
     OUTPUT_TYPE_PAYMENT, Output, PaymentTx, decode, encode, encode_unsigned, encode_utxo_pos, unsigned_bytes,
 )
+from tests.adapters.ethereum import orders
+from tests.adapters.ethereum.orders import ONE
+from tests.adapters.ethereum.rootchain import ALICE, AUTHORITY, BOB, CAROL, ETH_HEX, reverts
 
 PERIOD = 1000
 ETH = bytes(20)
@@ -215,3 +220,122 @@ def exit_everything(plasma: Plasma, flying: list[bytes], bad_blknum: int) -> Non
         for oindex, output in enumerate(tx.outputs):
             owner = plasma.accounts[[plasma.addr(u) for u in USERS].index(output.owner) + 1]
             plasma.client.piggyback(owner, encode_unsigned(tx), True, oindex)
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["open", "settled-in-withheld-block"])
+def test_traders_with_open_orders_get_their_funds_back_when_the_operator_withholds(chain, settled):
+    """Issue 13: Alice's and Bob's crossing orders are in submitted block 1000; Carol's order and
+    (when `settled`) the settlement of Alice's and Bob's are only in block 2000, which the operator
+    withholds while exiting its loot from it. Alice and Bob exit their order outputs and change;
+    Carol exits her order in flight. A settlement the operator makes up below the limits cannot
+    challenge; the withheld one can, and then Alice and Bob exit it in flight, the proceeds theirs.
+    Every trader is paid exactly what the orders and fills make theirs; the operator nothing."""
+    b = orders.book(chain)
+    c_blk, c_deposit = chain.deposit_eth(CAROL, 5 * ONE)
+    c_terms = OrderTerms(chain.addr(CAROL), ETH, b.tkn, 5 * ONE, 20 * ONE, orders.EXPIRY, 3)
+    c_order = order_tx((encode_utxo_pos(c_blk, 0, 0),), c_terms)
+    fair = orders.settlement(b, *orders.FAIR)
+    loot = PaymentTx([encode_utxo_pos(1, 0, 0)], [orders.pay(chain, AUTHORITY, ETH, chain.w3.eth.get_balance(chain.eth_vault.address))])
+    withheld = [encode_order_unsigned(c_order), *([encode_settlement_unsigned(fair)] if settled else []), encode_unsigned(loot)]
+    blknum = orders.submit(chain, withheld)
+    orders.start_exit(chain, contracts.PAYMENT_TX_TYPE, AUTHORITY, encode_utxo_pos(blknum, len(withheld) - 1, 0),
+                      withheld[-1], merkle.proof(withheld, len(withheld) - 1))
+
+    exits = {}
+    for account, txindex in ((ALICE, 0), (BOB, 1)):  # orders in the submitted block: standard exits
+        for oindex in (0, 1):
+            exits[(account, oindex)] = orders.start_exit(chain, orders.ORDER_TX, account, encode_utxo_pos(b.blknum, txindex, oindex),
+                                                         b.leaves[txindex], merkle.proof(b.leaves, txindex))
+    carol_tx = encode_order_unsigned(c_order)  # Carol's order in the withheld block: in flight
+    orders.ife(chain, orders.ORDER_TX, CAROL, carol_tx, [(c_deposit, encode_utxo_pos(c_blk, 0, 0), merkle.proof([c_deposit], 0))],
+               [orders.order_signature(chain, c_order, CAROL)])
+    orders.piggyback(chain, orders.ORDER_TX, CAROL, carol_tx, 0)
+
+    made_up = orders.settlement(b, (6 * ONE, 6 * ONE, 0), (30 * ONE, 6 * ONE, 0))  # all of both, at the operator's price
+    for index, account in enumerate((ALICE, BOB)):
+        with reverts("Settlement breaks the order's limit"):
+            chain_challenge(chain, exits[(account, 0)], b.leaves[index], encode_settlement_unsigned(made_up), index)
+    owed = {(ALICE, ETH): 10 * ONE, (BOB, b.tkn): 40 * ONE, (CAROL, ETH): 5 * ONE}
+    if settled:  # the operator shows the withheld settlement: Alice and Bob exit it in flight
+        settlement_tx = encode_settlement_unsigned(fair)
+        for index, account in enumerate((ALICE, BOB)):
+            chain_challenge(chain, exits[(account, 0)], b.leaves[index], settlement_tx, index)
+        inputs = [(b.leaves[i], pos, merkle.proof(b.leaves, i)) for i, pos in enumerate((b.a_pos, b.b_pos))]
+        orders.ife(chain, orders.SETTLEMENT_TX, ALICE, settlement_tx, inputs, [b"", b""])
+        for account, oindex in ((ALICE, 0), (BOB, 1), (BOB, 2)):
+            orders.piggyback(chain, orders.SETTLEMENT_TX, account, settlement_tx, oindex)
+        fee = fair.records[0].fee
+        owed = {(ALICE, ETH): 4 * ONE, (ALICE, b.tkn): 15 * ONE - fee, (BOB, ETH): 6 * ONE, (BOB, b.tkn): 25 * ONE,
+                (CAROL, ETH): 5 * ONE}
+
+    paid = orders.process(chain)
+    token_of = {ETH_HEX: ETH, chain.token.address: b.tkn}
+    assert {(chain.accounts.index(who), token_of[token]): amount for (who, token), amount in paid.items()} == owed
+    assert chain.w3.eth.get_balance(chain.eth_vault.address) == 0  # the loot exit found nothing left
+
+
+def chain_challenge(chain, exit_id: int, exiting: bytes, settlement_tx: bytes, index: int) -> None:
+    """The operator challenges a trader's exit of an order output with a settlement."""
+    exits = orders.game(chain, orders.ORDER_TX)
+    args = (exit_id, exiting, settlement_tx, index, b"", chain.sender_data(AUTHORITY))
+    chain.send(exits.functions.challengeStandardExit(args), AUTHORITY)
+
+
+def test_the_operator_and_watcher_keep_traders_whole_through_fills_and_a_withheld_block():
+    """End to end with the ledger: in block 1000 Alice's and Bob's orders cross and the node's
+    settlement fills them; Carol's order stays open. Alice then places another order that only the
+    open block holds when the operator commits a rogue block 2000. Alice also tries to exit her
+    filled order output: the watcher challenges it with the settlement. Everyone else exits what the
+    log says they own (orders, proceeds, remainders, change), Alice's new order in flight."""
+    with TemporaryDirectory() as home:
+        plasma = Plasma(Path(home), challenges=True)
+        u1, u2, u3 = USERS
+        w3, accounts = plasma.w3, plasma.accounts
+        erc20 = contracts.deploy(w3, "TestERC20", "Test token", "TST", sender=plasma.root.authority)
+        tkn = bytes.fromhex(erc20.address[2:])
+        chain.send(w3, plasma.root.framework.functions.addExitQueue(contracts.ERC20_VAULT_ID, erc20.address), accounts[u2])
+        chain.send(w3, erc20.functions.mint(accounts[u2], 40 * ONE), accounts[u2])
+        deposits = {u1: plasma.client.deposit(accounts[u1], ETH, 10 * ONE), u2: plasma.client.deposit(accounts[u2], tkn, 40 * ONE),
+                    u3: plasma.client.deposit(accounts[u3], ETH, 5 * ONE)}
+        plasma.op.step()
+
+        def place(user: int, inputs: list[int], sell: bytes, buy: bytes, amount: int, limit: int, change: int = 0) -> bytes:
+            terms = OrderTerms(plasma.addr(user), sell, buy, amount, limit, orders.EXPIRY, user)
+            rest = (Output(OUTPUT_TYPE_PAYMENT, plasma.addr(user), sell, change),) if change else ()
+            signed = sign_order(order_tx(tuple(inputs), terms, rest), (KEYS[user],), plasma.vc)
+            assert plasma.node.submit([OrderPlaced(signed)])[0].accepted
+            return signed
+
+        place(u1, [encode_utxo_pos(deposits[u1], 0, 0)], ETH, tkn, 6 * ONE, 12 * ONE, change=4 * ONE)
+        place(u2, [encode_utxo_pos(deposits[u2], 0, 0)], tkn, ETH, 30 * ONE, 10 * ONE, change=10 * ONE)
+        place(u3, [encode_utxo_pos(deposits[u3], 0, 0)], ETH, tkn, 5 * ONE, 100 * ONE)  # far from the market
+        plasma.op.step()  # block 1000: the three orders and the settlement of Alice's and Bob's
+        assert [tx_type_of(leaf) for leaf in plasma.op.watcher.index.leaves(1000)] == [4, 4, 4, 5]
+        flying = place(u1, [encode_utxo_pos(1000, 0, 1)], ETH, tkn, 4 * ONE, 100 * ONE)  # her change, in the open block
+        user_of = {plasma.addr(u): u for u in USERS}
+        owed: dict[tuple[int, bytes], int] = {}
+        for output in plasma.node.state.utxos.values():
+            owed[(user_of[output.owner], output.token)] = owed.get((user_of[output.owner], output.token), 0) + output.amount
+        assert owed[(u1, tkn)] and owed[(u2, ETH)] and owed[(u3, ETH)] == 5 * ONE  # fills paid, Carol's order open
+
+        blknum, _, _ = plasma.rogue_block()
+        filled = plasma.client.start_standard_exit(accounts[u1], encode_utxo_pos(1000, 0, 0), plasma.op.watcher.index)
+        reports = plasma.op.step(seal=False).reports
+        assert ("invalid_exit", filled, True) in {(r.condition, r.exit_id, r.challenged) for r in reports}
+        assert ("block_withholding", blknum) in {(r.condition, r.blknum) for r in reports}
+        index = plasma.op.watcher.index
+        for pos, output in plasma.node.state.utxos.items():
+            if pos // 10**9 < blknum and pos != encode_utxo_pos(1000, 0, 1):
+                plasma.client.start_standard_exit(accounts[user_of[output.owner]], pos, index)
+        plasma.client.start_in_flight_exit(accounts[OPERATOR], flying, index)
+        plasma.client.piggyback(accounts[u1], unsigned_bytes(flying), True, 0)
+
+        chain.travel(w3, 2 * PERIOD + 1)
+        paid: dict[tuple[int, bytes], int] = {}
+        for token, name, vault in ((ETH, "EthWithdrawn", plasma.root.eth_vault), (tkn, "Erc20Withdrawn", plasma.root.erc20_vault)):
+            receipt = plasma.client.process_exits(accounts[OPERATOR], token, count=100)
+            for event in getattr(vault.events, name)().process_receipt(receipt, errors=DISCARD):
+                who = (accounts.index(event.args.receiver), token)
+                paid[who] = paid.get(who, 0) + event.args.amount
+        assert paid == owed
+        plasma.node.store.close()
