@@ -8,12 +8,10 @@ from fractions import Fraction
 import attrs
 import pytest
 
-from ledger.events import Deposit, FeeRule, Genesis
 from proofs.order import decode_order, encode_order_unsigned
-from proofs.payment import deposit_tx, encode
-from tests.adapters.http.conftest import serve
-from tests.conftest import ETH, TOKEN, VC
+from tests.conftest import ETH, TOKEN
 from tests.wallet.nodes import ALICE, ALICE_KEY, BOB, BOB_KEY
+from tests.wallet.nodes import market  # noqa: F401 (fixture)
 from wallet.account import Account
 from wallet.client import NodeClient
 from wallet.errors import WalletError
@@ -21,20 +19,8 @@ from wallet.orders import Trader, book, clearing_prices, order
 from wallet.watch import OrderExpired, OrderFilled, Watcher
 
 
-def market(node) -> None:
-    node.submit([Genesis(VC, (FeeRule(1, ETH, 1), FeeRule(4, ETH, 1), FeeRule(4, TOKEN, 2)))])
-    for owner, token, amount in [(ALICE, ETH, 100), (ALICE, ETH, 5), (BOB, TOKEN, 300)]:
-        [outcome] = node.submit([Deposit(node.state.next_deposit_blknum, encode(deposit_tx(owner, token, amount)))])
-        assert outcome.accepted, outcome
-
-
-@pytest.fixture
-def api(tmp_path):
-    yield from serve(tmp_path, market)
-
-
-def test_place_watch_fills_cancel_and_expire(api):
-    node = NodeClient(api.url)
+def test_place_watch_fills_cancel_and_expire(market):
+    node = NodeClient(market.url)
     alice, bob = Trader(Account(node, ALICE_KEY)), Trader(Account(node, BOB_KEY))
     watcher = Watcher(node, addresses=[ALICE, BOB])
     asked, _ = alice.place(ETH, 50, TOKEN, 100)  # at least 2 TOKEN per ETH
@@ -44,7 +30,7 @@ def test_place_watch_fills_cancel_and_expire(api):
     assert [o.order_id for o in alice.open_orders()] == [asked]
     assert watcher.poll() == []
 
-    sealed = api.ok("block.seal")
+    sealed = market.ok("block.seal")
     fills = [e for e in watcher.poll() if isinstance(e, OrderFilled)]
     assert sorted((e.trade.owner, e.trade.sold, e.trade.bought) for e in fills) == sorted([(ALICE, 30, 60), (BOB, 60, 30)])
     assert all(e.trade.price == Fraction(2) and e.trade.blknum == sealed["blknum"] for e in fills)
@@ -62,9 +48,9 @@ def test_place_watch_fills_cancel_and_expire(api):
         alice.cancel(asked)
     assert closed.value.code == "order_closed"
 
-    soon = api.node.state.next_child_blknum + 1000
+    soon = market.node.state.next_child_blknum + 1000
     brief, _ = bob.place(TOKEN, 100, ETH, 1000, expiry=soon)  # pays its fee in TOKEN
-    api.ok("block.seal")
+    market.ok("block.seal")
     assert [e.order.order_id for e in watcher.poll() if isinstance(e, OrderExpired)] == [brief]
     assert watcher.poll() == [] and book(node) == []
     with pytest.raises(WalletError) as foreign:
@@ -74,8 +60,8 @@ def test_place_watch_fills_cancel_and_expire(api):
     assert node.balance(BOB) == {ETH: 29, TOKEN: 300 - 60 - 2 - 100 - 2 + 100}  # two order fees
 
 
-def test_the_sdk_signs_only_the_order_it_asked_for(api, monkeypatch):
-    node = NodeClient(api.url)
+def test_the_sdk_signs_only_the_order_it_asked_for(market, monkeypatch):
+    node = NodeClient(market.url)
     alice = Trader(Account(node, ALICE_KEY))
     honest = node.call
 
