@@ -18,7 +18,7 @@ from proofs.order import ORDER_TX_TYPE, OrderTerms, encode_order_unsigned, order
 from proofs.order import typed_data as order_typed_data
 from proofs.payment import MAX_INPUTS, MAX_OUTPUTS, NULL_METADATA, OUTPUT_TYPE_PAYMENT, Output, PaymentTx, \
     decode_utxo_pos, encode_unsigned
-from wallet.payments import WalletError, fee_for, utxos_of
+from wallet.payments import DEFAULT_EXPIRY_BLOCKS, WalletError, fee_for, utxos_of
 
 ACTION = "create"
 
@@ -111,7 +111,6 @@ def typed_data(tx: PaymentTx, verifying_contract: bytes) -> dict[str, Any]:
 # --- order.create ---------------------------------------------------------------------------
 
 ORDER_ACTION = "order.create"
-DEFAULT_EXPIRY_BLOCKS = 100  # child blocks an order stays open when the request names no expiry
 
 
 def create_order(view: View, request: OrderCreate) -> dict[str, Any]:

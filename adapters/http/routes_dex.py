@@ -20,12 +20,9 @@ from adapters.http.routes_omg import ok, ok_page, paged, service
 from adapters.http.view import Trade, View
 from proofs.order import OrderTerms, decode_order, order_id
 from proofs.payment import BLOCK_OFFSET, TX_OFFSET
+from wallet.payments import depth, pair_of
 
 router = APIRouter()
-
-
-def _pair(a: bytes, b: bytes) -> tuple[bytes, bytes]:
-    return min(a, b), max(a, b)
 
 
 def _live(view: View, terms: OrderTerms) -> bool:
@@ -41,26 +38,14 @@ def order_create(request: Request, body: m.OrderCreate) -> dict:
 @router.post("/order.book", tags=["DEX"], **ok(list[m.Book]))
 def order_book(request: Request, body: m.Pair | None = None) -> dict:
     """Depth per pair: price levels of the open, unexpired orders, open amounts summed per level."""
-    view = service(request).view()
-    wanted = _pair(*body.tokens) if body is not None and body.tokens else None
-    sides: dict[tuple[bytes, bytes], tuple[dict, dict]] = {}
-    for pos, terms in view.state.orders.items():
-        pair = _pair(terms.sell_token, terms.buy_token)
-        if not _live(view, terms) or (wanted is not None and pair != wanted):
-            continue
-        asking = terms.sell_token == pair[0]
-        price = Fraction(terms.buy_amount, terms.sell_amount) if asking else Fraction(terms.sell_amount, terms.buy_amount)
-        level = sides.setdefault(pair, ({}, {}))[0 if asking else 1].setdefault(price, [0, 0])
-        level[0] += view.state.utxos[pos].amount
-        level[1] += 1
-    return envelope([{"base": to_hex(base), "quote": to_hex(quote),
-                      "asks": _levels(sides[(base, quote)][0], reverse=False),
-                      "bids": _levels(sides[(base, quote)][1], reverse=True)} for base, quote in sorted(sides)])
+    wanted = pair_of(*body.tokens) if body is not None and body.tokens else None
+    return envelope([{"base": to_hex(base), "quote": to_hex(quote), "asks": _levels(asks), "bids": _levels(bids)}
+                     for (base, quote), (asks, bids) in depth(service(request).view().state, wanted).items()])
 
 
-def _levels(levels: dict[Fraction, list[int]], reverse: bool) -> list[dict[str, int]]:
+def _levels(levels: list[tuple[Fraction, int, int]]) -> list[dict[str, int]]:
     return [{"price_num": p.numerator, "price_den": p.denominator, "amount": amount, "orders": count}
-            for p, (amount, count) in sorted(levels.items(), reverse=reverse)]
+            for p, amount, count in levels]
 
 
 @router.post("/order.all", tags=["DEX"], **ok_page(list[m.OrderInfo]))
@@ -119,10 +104,10 @@ def trade_all(request: Request, body: m.TradeFilter | None = None) -> dict:
     if body.address is not None:
         indexes: Iterable[int] = view.trades_by_owner.get(body.address, ())
     elif body.tokens:
-        indexes = view.trades_by_pair.get(_pair(*body.tokens), ())
+        indexes = view.trades_by_pair.get(pair_of(*body.tokens), ())
     else:
         indexes = range(len(view.trades))
-    wanted = _pair(*body.tokens) if body.tokens else None
+    wanted = pair_of(*body.tokens) if body.tokens else None
     trades = (t for t in (view.trades[i] for i in reversed(indexes)) if wanted is None or t.pair == wanted)
     return paged([_trade(t) for t in page(trades, body.page, body.limit)], body)
 
@@ -131,7 +116,7 @@ def trade_all(request: Request, body: m.TradeFilter | None = None) -> dict:
 def clearing_prices(request: Request, body: m.Pair | None = None) -> dict:
     """Per pair, the uniform price of its last batch with matched volume, and that block."""
     view = service(request).view()
-    wanted = _pair(*body.tokens) if body is not None and body.tokens else None
+    wanted = pair_of(*body.tokens) if body is not None and body.tokens else None
     return envelope([{"base": to_hex(base), "quote": to_hex(quote), "price_num": num, "price_den": den, "blknum": blknum}
                      for (base, quote), (num, den, blknum) in sorted(view.prices.items())
                      if wanted is None or (base, quote) == wanted])
@@ -142,7 +127,7 @@ def fees_trading(request: Request, body: m.Pair | None = None) -> dict:
     """The trading fee per pair (basis points of the bought amount) set by the last epoch close;
     a pair not listed pays none."""
     staking = service(request).view().state.staking
-    wanted = _pair(*body.tokens) if body is not None and body.tokens else None
+    wanted = pair_of(*body.tokens) if body is not None and body.tokens else None
     fees = sorted(staking.trading_fees.items()) if staking is not None else []
     return envelope([{"base": to_hex(base), "quote": to_hex(quote), "bps": bps}
                      for (base, quote), bps in fees if wanted is None or (base, quote) == wanted])
