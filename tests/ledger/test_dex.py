@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import dex, events
+from ledger.blocks import BlockIndex
 from ledger.events import BatchSettled, BlockSealed, Deposit, FeeCollected, FeeRule, OrderPlaced, Payment
 from ledger.node import Node
 from ledger.plasma import open_block_root
@@ -351,6 +352,20 @@ def test_the_node_settles_before_it_seals_and_the_audit_rederives_every_fill(tmp
     store.close()
     restarted = Node(EventStore(tmp_path / "ledger.db"))
     assert restarted.state.orders == node.state.orders and restarted.state.utxos == node.state.utxos
+
+
+def test_the_block_index_names_the_order_that_spent_each_funding_output(tmp_path):
+    """A watcher challenges an exit of a funding output with the ORDER that spent it: the index
+    must know that spend, signed, and where its block put it."""
+    store = EventStore(tmp_path / "ledger.db")
+    _trading_node(store)
+    index = BlockIndex()
+    index.follow(store)
+    for blknum, txindex in ((1, 0), (2, 1), (3, 0), (4, 1)):
+        spend = index.spends[encode_utxo_pos(blknum, 0, 0)]
+        order_tx = o.decode_order(spend.signed_tx)
+        assert spend.input_index == 0 and order_tx.inputs == (encode_utxo_pos(blknum, 0, 0),)
+        assert spend.tx_pos == encode_utxo_pos(1000 if blknum < 3 else 2000, txindex, 0)
 
 
 def test_a_tampered_settlement_in_a_copied_log_fails_the_audit_at_that_event(tmp_path):
