@@ -35,6 +35,32 @@ export function rlp(item) {
   return concat(lengthPrefix(bytes.length, 0x80, 0xb7), bytes);
 }
 
+/** RLP bytes back to nested arrays of Uint8Array (the explorer reads ORDER and SETTLEMENT txData). */
+export function unrlp(bytes) {
+  const [item, end] = rlpItem(bytes, 0);
+  if (end !== bytes.length) throw new Error("trailing bytes after the RLP item");
+  return item;
+}
+
+function rlpItem(b, at) {
+  const lead = b[at];
+  if (lead === undefined) throw new Error("truncated RLP");
+  if (lead < 0x80) return [b.subarray(at, at + 1), at + 1];
+  const list = lead >= 0xc0, base = list ? 0xc0 : 0x80, short = lead - base <= 55;
+  let start = at + 1, length = lead - base;
+  if (!short) {
+    const n = length - 55;
+    length = Number(b.subarray(start, start + n).reduce((v, x) => (v << 8n) | BigInt(x), 0n));
+    start += n;
+  }
+  const end = start + length;
+  if (end > b.length) throw new Error("truncated RLP");
+  if (!list) return [b.subarray(start, end), end];
+  const items = [];
+  for (let i = start; i < end;) { const [item, next] = rlpItem(b, i); items.push(item); i = next; }
+  return [items, end];
+}
+
 const word = (value) => {
   const b = intBytes(value);
   if (b.length > 32) throw new Error(`not a uint256: ${value}`);

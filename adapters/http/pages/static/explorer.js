@@ -1,7 +1,8 @@
 // The explorer for auditors: every view reads the node's JSON API; the hash names the view
-// (#/tx/0x…, #/block/N, #/account/0x…, #/utxo/N) so a search result is a link.
+// (#/tx/0x…, #/block/N, #/account/0x…, #/utxo/N, #/order/0x…, #/pair/BASE:QUOTE) so a search result is a link.
 import { ApiError, applyBrand, call, el, formatAmount, short, table, tokenOf } from "./api.js";
-import { isAddress, splitPos } from "./omg.js";
+import { unrlp } from "./eth.js";
+import { fromHex, isAddress, splitPos, toHex } from "./omg.js";
 
 const $ = (id) => document.getElementById(id);
 let brand;
@@ -17,12 +18,74 @@ const amountOf = (amount, currency) => {
 const section = (title, ...body) => el("section", {}, el("h2", {}, title), ...body);
 const facts = (pairs) => el("dl", {}, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 const code = (text) => el("code", { class: "wrap" }, text);
+const symbol = (currency) => tokenOf(brand, currency).symbol;
+const pairLink = (base, quote) => link(`pair/${base}:${quote}`, `${symbol(base)}/${symbol(quote)}`);
+const orderLink = (id) => link(`order/${id}`, short(id));
+/** A price in base units of each token: quote per base, exact (num/den) when not whole. */
+const priceOf = (num, den, quote) => `${BigInt(den) === 1n ? String(num) : `${num}/${den}`} ${symbol(quote)}`;
+const limitOf = (o) => `${amountOf(o.buy_amount, o.buy_token)} for ${amountOf(o.sell_amount, o.sell_token)}`;
+
+function tradeRows(trades) {
+  return trades.map((t) => [blockLink(t.blknum), txLink(t.txhash), pairLink(t.base, t.quote), priceOf(t.price_num, t.price_den, t.quote),
+    accountLink(t.owner), amountOf(t.sold, t.sell_token), amountOf(t.bought, t.buy_token), amountOf(t.fee, t.buy_token), orderLink(t.order_id)]);
+}
+const TRADE_HEADERS = ["Block", "Settlement", "Pair", "Price", "Owner", "Sold", "Bought", "Fee", "Order"];
+
+function orderRows(orders) {
+  return orders.map((o) => [orderLink(o.order_id), accountLink(o.owner), `${symbol(o.sell_token)} → ${symbol(o.buy_token)}`,
+    limitOf(o), amountOf(o.amount, o.sell_token), String(o.expiry), o.status]);
+}
+const ORDER_HEADERS = ["Order", "Owner", "Sells → buys", "Limit (at least)", "Open", "Expiry block", "Status"];
+
+function levelRows(levels, quote, amountToken) {
+  return levels.map((l) => [priceOf(l.price_num, l.price_den, quote), amountOf(l.amount, amountToken), String(l.orders)]);
+}
+
+/** An ORDER's or a SETTLEMENT's txData, read from its signed bytes: [sigs, type, inputs, outputs, txData, metadata]. */
+function txData(txbytes) {
+  const data = unrlp(fromHex(txbytes))[4];
+  const int = (b) => BigInt(b.length ? toHex(b) : 0).toString();
+  const address = (b) => toHex(b);
+  return { int, address, data };
+}
+
+function orderSection(tx) {
+  const { int, address, data } = txData(tx.txbytes);
+  const [buyToken, buyAmount, expiry, nonce] = data;
+  const order = tx.outputs[0];
+  return section("Order terms", facts([["Owner", accountLink(order.owner)],
+    ["Sells", amountOf(order.amount, order.currency)], ["For at least", amountOf(int(buyAmount), address(buyToken))],
+    ["Pair", pairLink(...[order.currency, address(buyToken)].sort())], ["Expiry block", int(expiry)], ["Nonce", int(nonce)],
+    ["Order output", link(`utxo/${order.utxo_pos}`, String(order.utxo_pos))]]));
+}
+
+function settlementSection(tx) {
+  const { int, address, data } = txData(tx.txbytes);
+  return section("Fills (one per input, in input order)", table(["Input", "Owner", "Limit (at least)", "Sold", "Bought", "Fee", "Expiry"],
+    data.map(([owner, sell, buy, sellAmount, buyAmount, expiry, , sold, bought, fee], i) => {
+      const input = tx.inputs[i];
+      return [input ? link(`utxo/${input.utxo_pos}`, String(input.utxo_pos)) : String(i), accountLink(address(owner)),
+        `${amountOf(int(buyAmount), address(buy))} for ${amountOf(int(sellAmount), address(sell))}`,
+        amountOf(int(sold), address(sell)), amountOf(int(bought), address(buy)), amountOf(int(fee), address(buy)), int(expiry)];
+    })));
+}
+const TX_TYPES = { 1: "payment", 3: "fee", 4: "order", 5: "settlement" };
+
+async function orderView(id) {
+  const o = await call("order.get", { id });
+  return [section(`Order ${id}`, facts([["Status", o.status], ["Owner", accountLink(o.owner)],
+    ["Pair", pairLink(...[o.sell_token, o.buy_token].sort())], ["Sells", amountOf(o.sell_amount, o.sell_token)],
+    ["For at least", amountOf(o.buy_amount, o.buy_token)], ["Still open", amountOf(o.amount, o.sell_token)],
+    ["Order output", o.utxo_pos != null ? link(`utxo/${o.utxo_pos}`, String(o.utxo_pos)) : "none"],
+    ["Expiry block", String(o.expiry)], ["Nonce", String(o.nonce)], ["Placed by", txLink(o.placed_txhash)]])),
+  section("Fills", table(TRADE_HEADERS, tradeRows(o.fills)))];
+}
 
 /** Where a search goes: an address, a 32-byte hash, a UTXO position (>= 10^9) or a block. */
 export function searchTarget(query) {
   const q = query.trim();
   if (isAddress(q)) return `account/${q}`;
-  if (/^0x[0-9a-fA-F]{64}$/.test(q)) return `tx/${q.toLowerCase()}`;
+  if (/^0x[0-9a-fA-F]{64}$/.test(q)) return `tx/${q.toLowerCase()}`; // or an order id: the view tries both
   if (/^\d+$/.test(q)) return BigInt(q) >= 1000000000n ? `utxo/${q}` : `block/${q}`;
   return null;
 }
@@ -64,19 +127,52 @@ const views = {
     section("Transactions", table(TX_HEADERS, txRows(txs)))];
   },
   async tx(hash) {
-    const tx = await call("transaction.get", { id: hash });
+    const tx = await call("transaction.get", { id: hash }).catch(async (err) => {
+      if (await call("order.get", { id: hash }).then(() => true, () => false)) return null;
+      throw err;
+    });
+    if (tx === null) return orderView(hash); // a 32-byte hash that is an order id
+    const dex = tx.txtype === 4 ? [orderSection(tx)] : tx.txtype === 5 ? [settlementSection(tx)] : [];
     return [section("Transaction", facts([["Hash", code(tx.txhash)],
       ["Block", tx.block ? blockLink(tx.block.blknum) : "open (not yet sealed)"], ["Index", String(tx.txindex)],
-      ["Type", String(tx.txtype)], ["Metadata", code(tx.metadata)], ["Signed bytes", code(tx.txbytes)]])),
-    section("Inputs", table(UTXO_HEADERS, utxoRows(tx.inputs))), section("Outputs", table(UTXO_HEADERS, utxoRows(tx.outputs)))];
+      ["Type", `${tx.txtype} (${TX_TYPES[tx.txtype] ?? "unknown"})`], ["Metadata", code(tx.metadata)], ["Signed bytes", code(tx.txbytes)]])),
+    ...dex, section("Inputs", table(UTXO_HEADERS, utxoRows(tx.inputs))), section("Outputs", table(UTXO_HEADERS, utxoRows(tx.outputs)))];
+  },
+  order: orderView,
+  async dex() {
+    const [books, prices, fees] = await Promise.all([call("order.book"), call("clearing.prices"), call("fees.trading")]);
+    const pairs = new Map([...books, ...prices, ...fees].map((p) => [`${p.base}:${p.quote}`, p]));
+    const price = (p) => prices.find((c) => c.base === p.base && c.quote === p.quote);
+    const book = (p) => books.find((b) => b.base === p.base && b.quote === p.quote);
+    return [section("Markets", table(["Pair", "Last clearing price", "Block", "Asks", "Bids", "Trading fee"],
+      [...pairs.values()].map((p) => [pairLink(p.base, p.quote), price(p) ? priceOf(price(p).price_num, price(p).price_den, p.quote) : "none",
+        price(p) ? blockLink(price(p).blknum) : "", String(book(p)?.asks.length ?? 0), String(book(p)?.bids.length ?? 0),
+        `${fees.find((f) => f.base === p.base && f.quote === p.quote)?.bps ?? 0} bps`]))),
+    section("Latest trades", table(TRADE_HEADERS, tradeRows(await call("trade.all", { limit: 20 }))))];
+  },
+  async pair(id) {
+    const tokens = id.split(":");
+    const [[book], [price], [fee], trades] = await Promise.all([call("order.book", { tokens }), call("clearing.prices", { tokens }),
+      call("fees.trading", { tokens }), call("trade.all", { tokens, limit: 100 })]);
+    const [base, quote] = tokens;
+    return [section(`Pair ${symbol(base)}/${symbol(quote)}`, facts([["Base", code(base)], ["Quote", code(quote)],
+      ["Last clearing price", price ? `${priceOf(price.price_num, price.price_den, quote)} per ${symbol(base)}` : "no batch has matched yet"],
+      ["Cleared in block", price ? blockLink(price.blknum) : "none"], ["Trading fee", `${fee?.bps ?? 0} bps of the bought amount`]])),
+    section("Order book", el("h3", {}, `Asks (selling ${symbol(base)}, lowest first)`),
+      table(["Price", "Open", "Orders"], levelRows(book?.asks ?? [], quote, base)),
+      el("h3", {}, `Bids (selling ${symbol(quote)}, highest first)`),
+      table(["Price", "Open", "Orders"], levelRows(book?.bids ?? [], quote, quote))),
+    section("Trades", table(TRADE_HEADERS, tradeRows(trades)))];
   },
   async account(address) {
     const [balances, utxos, txs] = await Promise.all([call("account.get_balance", { address }),
       call("account.get_utxos", { address }), call("account.get_transactions", { address, limit: 100 })]);
     const validator = await call("validator.get", { address }).catch(() => null);
+    const [orders, trades] = await Promise.all([call("order.all", { address, limit: 100 }), call("trade.all", { address, limit: 100 })]);
     return [section(`Account ${address}`, table(["Token", "Balance"], balances.map((b) => [tokenOf(brand, b.currency).symbol,
       amountOf(b.amount, b.currency)])), validator ? facts([["Validator", `bonded ${validator.bonded}, ${validator.active ? "active" : "inactive"}${validator.jailed ? ", jailed" : ""}`]]) : ""),
-    section("Unspent outputs", table(UTXO_HEADERS, utxoRows(utxos))), section("Transactions", table(TX_HEADERS, txRows(txs)))];
+    section("Unspent outputs", table(UTXO_HEADERS, utxoRows(utxos))), section("Transactions", table(TX_HEADERS, txRows(txs))),
+    section("Orders in custody", table(ORDER_HEADERS, orderRows(orders))), section("Trades", table(TRADE_HEADERS, tradeRows(trades)))];
   },
   async utxo(pos) {
     const { blknum, txindex, oindex } = splitPos(pos);
@@ -111,9 +207,11 @@ const views = {
       [blockLink(c.blknum), short(c.root), short(c.log_head), c.signers_bitmap ?? "none"])))];
   },
   async fees() {
-    const [fees, epoch] = await Promise.all([call("fees.all"), call("fee_epoch.get")]);
+    const [fees, epoch, trading] = await Promise.all([call("fees.all"), call("fee_epoch.get"), call("fees.trading")]);
     const rows = Object.entries(fees).flatMap(([type, items]) => items.map((f) => [type, amountOf(f.amount, f.currency)]));
     return [section("Fees", table(["Transaction type", "Fee"], rows)),
+      section("Trading fees (basis points of the bought amount, per pair)", table(["Pair", "Fee"],
+        trading.map((f) => [pairLink(f.base, f.quote), `${f.bps} bps`]))),
       section(`Fee epoch ${epoch.epoch}`, facts([["Blocks per epoch", String(epoch.epoch_blocks)]]),
         table(["Distributed"], epoch.fees_distributed.map((f) => [amountOf(f.amount, f.currency)])),
         table(["Validator", "Voted schedule"], epoch.votes.map((v) => [accountLink(v.validator),
@@ -171,7 +269,7 @@ async function start() {
     e.preventDefault();
     const target = searchTarget($("search").value);
     if (target) location.hash = `#/${target}`;
-    else { $("status").textContent = "Search for an address, a transaction hash, a block number or a UTXO position."; $("status").className = "status error"; }
+    else { $("status").textContent = "Search for an address, a transaction hash, an order id, a block number or a UTXO position."; $("status").className = "status error"; }
   });
   window.addEventListener("hashchange", render);
   await render();

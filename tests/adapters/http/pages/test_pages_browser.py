@@ -17,7 +17,7 @@ from tests.conftest import ADDRS, ETH, KEYS
 
 A0, A1 = "0x" + ADDRS[0].hex(), "0x" + ADDRS[1].hex()
 ETH_HEX = "0x" + ETH.hex()
-EXPLORER_VIEWS = ("", "blocks", "txs", "exits", "validators", "commits", "fees", "audit")
+EXPLORER_VIEWS = ("", "blocks", "txs", "exits", "validators", "commits", "dex", "fees", "audit")
 ETHER = 10**18
 
 
