@@ -21,12 +21,18 @@ const code = (text) => el("code", { class: "wrap" }, text);
 const symbol = (currency) => tokenOf(brand, currency).symbol;
 const pairLink = (base, quote) => link(`pair/${base}:${quote}`, `${symbol(base)}/${symbol(quote)}`);
 const orderLink = (id) => link(`order/${id}`, short(id));
-/** A price in base units of each token: quote per base, exact (num/den) when not whole. */
-const priceOf = (num, den, quote) => `${BigInt(den) === 1n ? String(num) : `${num}/${den}`} ${symbol(quote)}`;
+/** A uniform price (quote units per base unit, num/den) in whole tokens: quote per one base,
+ * with up to 8 decimals and "…" when that is not exact. */
+function priceOf(num, den, quote, base) {
+  const n = BigInt(num) * 10n ** BigInt(tokenOf(brand, base).decimals), d = BigInt(den) * 10n ** BigInt(tokenOf(brand, quote).decimals);
+  const scaled = (n * 10n ** 8n) / d, whole = scaled / 10n ** 8n;
+  const frac = (scaled % 10n ** 8n).toString().padStart(8, "0").replace(/0+$/, "");
+  return `${whole}${frac ? `.${frac}` : ""}${scaled * d === n * 10n ** 8n ? "" : "…"} ${symbol(quote)} per ${symbol(base)}`;
+}
 const limitOf = (o) => `${amountOf(o.buy_amount, o.buy_token)} for ${amountOf(o.sell_amount, o.sell_token)}`;
 
 function tradeRows(trades) {
-  return trades.map((t) => [blockLink(t.blknum), txLink(t.txhash), pairLink(t.base, t.quote), priceOf(t.price_num, t.price_den, t.quote),
+  return trades.map((t) => [blockLink(t.blknum), txLink(t.txhash), pairLink(t.base, t.quote), priceOf(t.price_num, t.price_den, t.quote, t.base),
     accountLink(t.owner), amountOf(t.sold, t.sell_token), amountOf(t.bought, t.buy_token), amountOf(t.fee, t.buy_token), orderLink(t.order_id)]);
 }
 const TRADE_HEADERS = ["Block", "Settlement", "Pair", "Price", "Owner", "Sold", "Bought", "Fee", "Order"];
@@ -37,8 +43,8 @@ function orderRows(orders) {
 }
 const ORDER_HEADERS = ["Order", "Owner", "Sells → buys", "Limit (at least)", "Open", "Expiry block", "Status"];
 
-function levelRows(levels, quote, amountToken) {
-  return levels.map((l) => [priceOf(l.price_num, l.price_den, quote), amountOf(l.amount, amountToken), String(l.orders)]);
+function levelRows(levels, base, quote, amountToken) {
+  return levels.map((l) => [priceOf(l.price_num, l.price_den, quote, base), amountOf(l.amount, amountToken), String(l.orders)]);
 }
 
 /** An ORDER's or a SETTLEMENT's txData, read from its signed bytes: [sigs, type, inputs, outputs, txData, metadata]. */
@@ -145,7 +151,7 @@ const views = {
     const price = (p) => prices.find((c) => c.base === p.base && c.quote === p.quote);
     const book = (p) => books.find((b) => b.base === p.base && b.quote === p.quote);
     return [section("Markets", table(["Pair", "Last clearing price", "Block", "Asks", "Bids", "Trading fee"],
-      [...pairs.values()].map((p) => [pairLink(p.base, p.quote), price(p) ? priceOf(price(p).price_num, price(p).price_den, p.quote) : "none",
+      [...pairs.values()].map((p) => [pairLink(p.base, p.quote), price(p) ? priceOf(price(p).price_num, price(p).price_den, p.quote, p.base) : "none",
         price(p) ? blockLink(price(p).blknum) : "", String(book(p)?.asks.length ?? 0), String(book(p)?.bids.length ?? 0),
         `${fees.find((f) => f.base === p.base && f.quote === p.quote)?.bps ?? 0} bps`]))),
     section("Latest trades", table(TRADE_HEADERS, tradeRows(await call("trade.all", { limit: 20 }))))];
@@ -156,12 +162,12 @@ const views = {
       call("fees.trading", { tokens }), call("trade.all", { tokens, limit: 100 })]);
     const [base, quote] = tokens;
     return [section(`Pair ${symbol(base)}/${symbol(quote)}`, facts([["Base", code(base)], ["Quote", code(quote)],
-      ["Last clearing price", price ? `${priceOf(price.price_num, price.price_den, quote)} per ${symbol(base)}` : "no batch has matched yet"],
+      ["Last clearing price", price ? priceOf(price.price_num, price.price_den, quote, base) : "no batch has matched yet"],
       ["Cleared in block", price ? blockLink(price.blknum) : "none"], ["Trading fee", `${fee?.bps ?? 0} bps of the bought amount`]])),
     section("Order book", el("h3", {}, `Asks (selling ${symbol(base)}, lowest first)`),
-      table(["Price", "Open", "Orders"], levelRows(book?.asks ?? [], quote, base)),
+      table(["Price", "Open", "Orders"], levelRows(book?.asks ?? [], base, quote, base)),
       el("h3", {}, `Bids (selling ${symbol(quote)}, highest first)`),
-      table(["Price", "Open", "Orders"], levelRows(book?.bids ?? [], quote, quote))),
+      table(["Price", "Open", "Orders"], levelRows(book?.bids ?? [], base, quote, quote))),
     section("Trades", table(TRADE_HEADERS, tradeRows(trades)))];
   },
   async account(address) {

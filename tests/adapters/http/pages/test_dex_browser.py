@@ -41,12 +41,12 @@ def test_the_explorer_shows_a_settled_batch(dex, browser):
 
     open_view(browser, dex.url + "/explorer", f"#/pair/{base}:{quote}")
     shown = text(browser, "view")
-    assert f"Last clearing price\n2 {short(quote)} per ETH" in shown, shown
+    assert f"Last clearing price\n2000000000000000000 {short(quote)} per ETH" in shown, shown  # 2 units per wei; the unlisted token has 0 decimals
     assert f"Cleared in block\n{sealed['blknum']}" in shown
     trades = browser.find_elements(By.XPATH, "//section[h2='Trades']//tbody/tr")
     assert len(trades) == 2 and all(any(short(hexa(ADDRS[i])) in r.text for r in trades) for i in (0, 1))
     asks = browser.find_elements(By.XPATH, "//section[h2='Order book']/table[1]//tbody/tr")
-    assert [r.text for r in asks] == ["2 " + short(quote) + " 0.00000000000000002 ETH 1"]
+    assert [r.text for r in asks] == [f"2000000000000000000 {short(quote)} per ETH 0.00000000000000002 ETH 1"]
 
     browser.find_element(By.LINK_TEXT, short(settlement)).click()
     wait(browser, lambda d: d.find_element(By.ID, "view").get_attribute("data-rendered") == f"#/tx/{settlement}")
