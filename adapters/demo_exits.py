@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.anchor import Step
 from adapters.ethereum.chain import ETHER
+from adapters.demo_dex import start_exit
 from ledger.state import StandardExit
 from proofs.payment import decode
 from wallet.client import ExitData, NodeError, Utxo
@@ -40,9 +41,9 @@ def exits_act(service: Served, kept: ExitData, watcher: bytes, omg_token: bytes,
     say("\n== exits on the root chain (minimum exit period %d days)" % (period // 86400))
     service.step()
     bob_eth, bob_omg = (largest(client.exitable_utxos(bob.address), token) for token in (ETH, omg_token))
-    honest = bob.root.start_exit(client.exit_data(bob_eth.utxo_pos))
+    honest = start_exit(bob.root, client.exit_data(bob_eth.utxo_pos))  # an ORDER's change exits by its game
     say(f"bob      starts a standard exit of {bob_eth.amount} wei at {bob_eth.utxo_pos} (exit {honest})")
-    honest_omg = bob.root.start_exit(client.exit_data(bob_omg.utxo_pos))
+    honest_omg = start_exit(bob.root, client.exit_data(bob_omg.utxo_pos))
     say(f"bob      starts a standard exit of {bob_omg.amount} OMG base units at {bob_omg.utxo_pos} (exit {honest_omg})")
 
     spent = kept.utxo_pos

@@ -226,7 +226,7 @@ def apply_in_flight_exit_started(state: State, event: InFlightExitStarted) -> St
     A start under the id of an ended exit of the same transaction is that exit restarted."""
     params_of(state)
     previous = _previous_instance(state, event)
-    tx = decode_tx(event.tx)
+    tx = decode_output_tx(event.tx)  # payments, and ORDER and SETTLEMENT txs (their exit games are the same code)
     inputs = _input_outputs(event, tx.inputs)
     record = _restarted(InFlightExit(event.tx, keccak256(event.tx), inputs, tx.outputs), previous)
     locks = _unspent_locks(state, inputs)
