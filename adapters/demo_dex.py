@@ -8,20 +8,18 @@ conserved; the batch's settlement is a transaction of its block. The open order'
 exactly its funds back when the exit queues are processed (in the exits act that follows)."""
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from adapters.demo_exits import game_root, refusal
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.chain import ETHER
-from adapters.ethereum.client import tx_type_of
 from proofs.order import decode_order, decode_settlement, encode_order_unsigned
 from proofs.payment import OUTPUT_TYPE_PAYMENT, Output, PaymentTx
 from wallet.account import Account
-from wallet.client import ExitData
-from wallet.orders import Trade, Trader, book, clearing_prices, order, trades
-from wallet.rootchain import InFlightData, RootChain, in_flight_data
+from wallet.orders import Order, Trade, Trader, book, clearing_prices, order, trades
+from wallet.rootchain import InFlightData, in_flight_data
 
 if TYPE_CHECKING:
     from adapters.demo import Served
@@ -39,19 +37,6 @@ def deploy_pair_token(w3: chain.Web3, root: contracts.RootChain, holders: list[s
     for holder in holders:
         chain.send(w3, tkn.functions.mint(holder, TKN_DEPOSIT), root.authority)
     return bytes.fromhex(tkn.address[2:])
-
-
-def game_root(wallet_root: RootChain, tx_type: int) -> RootChain:
-    """The wallet's root-chain client aimed at the exit game of `tx_type` (the SDK's RootChain
-    only knows the payment game's; ORDER and SETTLEMENT outputs exit by their own)."""
-    aimed = copy.copy(wallet_root)
-    aimed.exit_game = wallet_root._contract("PaymentExitGame", wallet_root.framework.functions.exitGames(tx_type).call())
-    return aimed
-
-
-def start_exit(wallet_root: RootChain, data: ExitData) -> int:
-    """A standard exit by the game of the output's transaction type (a payment, or an ORDER's change)."""
-    return game_root(wallet_root, tx_type_of(data.txbytes)).start_exit(data)
 
 
 def dex_round(service: Served, omg: bytes, tkn: bytes, say: Say, expect: Expect) -> tuple[int, int]:
@@ -84,20 +69,43 @@ def dex_round(service: Served, omg: bytes, tkn: bytes, say: Say, expect: Expect)
     say(f"order.book: {len(depth)} pairs, " + "; ".join(f"{len(b.asks)} ask and {len(b.bids)} bid levels"
                                                          for b in depth.values()))
     expect(len(depth) == 3, f"order.book shows {len(depth)} pairs, not ETH/OMG, OMG/TKN, ETH/TKN")
+    refuse_order_spends(service, order(client, cancelled)[0], say, expect)
     dave.cancel(cancelled)
     expect(order(client, cancelled)[0].status == "cancelled", "dave's cancelled order is not cancelled")
     say("dave     cancels his order with the SDK (a payment of the order output back to him): order.get says cancelled")
 
     blknum = next_blknum
     seal(service)
-    check_batch(service, blknum, placed, say, expect)
+    check_batch(service, blknum, placed, {ETH: "ETH", omg: "OMG", tkn: "TKN"}, say, expect)
     expect(order(client, expiring)[0].status == "expired", "carol's order did not expire")
     carol.cancel(expiring)
     say("carol    her order reached its expiry unfilled: order.get says expired; she takes it back with the SDK")
     return open_order_exit(service, omg, say, expect)
 
 
-def check_batch(service: Served, blknum: int, placed: dict[str, bytes], say: Say, expect: Expect) -> None:
+def refuse_order_spends(service: Served, open_order: Order, say: Say, expect: Expect) -> None:
+    """Restricted custody over transaction.submit: nobody else spends an open order output, and its
+    owner only back to itself before expiry; an order already expired is refused; nothing stored."""
+    client, node = service.client, service.operator.node
+    bob, dave = service.wallets["bob"].account, service.wallets["dave"].account
+    stolen = PaymentTx([open_order.utxo_pos], [Output(OUTPUT_TYPE_PAYMENT, bob.address, open_order.sell_token, open_order.amount)])
+    cases = [
+        ("bob spends dave's open order output", lambda: client.submit(bob.sign(stolen)), "submit:unauthorized_spend"),
+        ("dave pays his open order output to bob", lambda: client.submit(dave.sign(stolen)),
+         "submit:order_output_restricted"),
+        ("an order expiring at the open block", lambda: Trader(bob).place(ETH, ETHER, open_order.sell_token, ETHER,
+                                                                           expiry=node.state.next_child_blknum), None),
+    ]
+    before = (node.store.count, node.state)
+    for what, call, code in cases:
+        got = refusal(call)
+        expect(got is not None and (code is None or got == code), f"{what}: expected {code}, got {got}")
+        say(f"rejected  {what:42} -> {got}")
+    expect((node.store.count, node.state) == before, "a refused spend of an order output changed the ledger")
+
+
+def check_batch(service: Served, blknum: int, placed: dict[str, bytes], symbols: dict[bytes, str], say: Say,
+                expect: Expect) -> None:
     """The fills of block `blknum`, read over the API, against the clearing rule and its settlement."""
     client = service.client
     fills = [t for t in trades(client) if t.blknum == blknum]
@@ -107,13 +115,14 @@ def check_batch(service: Served, blknum: int, placed: dict[str, bytes], say: Say
         terms, _ = order(client, trade.order_id)
         at_limit = trade.bought * terms.sell_amount >= trade.sold * terms.buy_amount
         expect(at_limit and 0 < trade.sold <= terms.sell_amount, f"fill of 0x{trade.order_id.hex()} beyond its limit")
-        say(f"fill     {name_of(service, trade.owner):6} sold {trade.sold} bought {trade.bought} (fee {trade.fee})"
-            f" at {float(trade.price):.6g}, limit {float(Fraction(terms.buy_amount, terms.sell_amount)):.6g}: at or better")
+        say(f"fill     {name_of(service, trade.owner):6} sold {trade.sold / ETHER:g} {symbols[trade.sell_token]}"
+            f" for {trade.bought / ETHER:g} {symbols[trade.buy_token]} (fee {trade.fee}) at {describe(trade, terms)}")
     for pair in {tuple(sorted((t.sell_token, t.buy_token))) for t in fills}:
         check_pair(pair, [t for t in fills if {t.sell_token, t.buy_token} == set(pair)], prices, expect)
     partial, _ = order(client, placed["bob sells 400 OMG for at least 2 ETH"])
     expect(partial.status == "open" and 0 < partial.amount < partial.sell_amount, "bob's order is not partly filled")
-    say(f"bob's order partly filled: {partial.amount} OMG base units still open at its remainder output")
+    say(f"bob's order partly filled: {partial.amount / ETHER:g} of its {partial.sell_amount / ETHER:g} OMG still open"
+        " (a remainder order output of the settlement)")
     [txhash] = {t.txhash for t in fills}
     settled = client.transaction(txhash)
     records = decode_settlement(settled.txbytes).records
@@ -160,6 +169,13 @@ def check_payout(service: Served, exit_id: int, amount: int, before: int, omg: b
 def omg_held(service: Served, omg: bytes) -> int:
     token = contracts.at(service.eth, "TestERC20", chain.Web3.to_checksum_address(omg))
     return token.functions.balanceOf(service.wallets["alice"].root.address).call()
+
+
+def describe(trade: Trade, terms: Order) -> str:
+    """The fill's price and the order's limit, both in quote units per base unit (base < quote bytewise)."""
+    if trade.sell_token < trade.buy_token:  # sells base: a floor
+        return f"{float(trade.price):g}, limit >= {float(Fraction(terms.buy_amount, terms.sell_amount)):g}"
+    return f"{float(trade.price):g}, limit <= {float(Fraction(terms.sell_amount, terms.buy_amount)):g}"
 
 
 def name_of(service: Served, address: bytes) -> str:

@@ -42,7 +42,7 @@ from ledger.events import (
     PiggybackChallenged,
     RootChainSynced,
 )
-from ledger.plasma import decode_output_tx, decode_tx, params_of
+from ledger.plasma import decode_output_tx, params_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, InFlightExit, StandardExit, State, add_to, advance
 from proofs.keccak import keccak256
 from proofs.payment import Output, decode_utxo_pos, encode_utxo_pos
