@@ -10,7 +10,9 @@ on it (the exit period), keep it across the node's restart, and reconcile the lo
 Users act only through the wallet SDK (wallet/) over HTTP: accounts deposit ETH and an ERC20
 through the vaults at `/eth`; hundreds of payments are planned, signed and submitted by the
 SDK and blocks sealed with `block.seal`; forged and double-spending payments are refused with
-OMG's error codes; exits start with the node's `utxo.get_exit_data` and
+OMG's error codes; a trading round (adapters/demo_dex.py: orders placed and cancelled with the
+SDK, fills checked against the clearing rule, an open order exited in flight from a withheld
+block); exits start with the node's `utxo.get_exit_data` and
 `in_flight_exit.get_data` (honest, invalid and challenged, in flight with piggybacks), a
 wallet's watcher sees the challenge due and the exits processable, and they are processed
 after the exit period; the node audits its own log (`audit.get`).

@@ -205,6 +205,7 @@ def open_order_exit(service: Served, omg: bytes, say: Say, expect: Expect) -> tu
     if record is None or (True, 0) not in record.piggybacked:
         raise DemoFailed("the ledger did not follow alice's in-flight exit of her order")
     expect(order(client, oid)[0].status == "exited", "alice's exiting order is still open")
+    expect(oid not in {o.order_id for o in Trader(alice.account).open_orders()}, "order.all still lists the exiting order")
     say(f"alice    exits her open order in flight (ORDER exit game, exit {exit_id}) and piggybacks the order output:"
-        " order.get says exited, the clearing leaves it out")
+        " order.get says exited, order.all no longer lists it")
     return exit_id, amount
