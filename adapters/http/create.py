@@ -120,6 +120,8 @@ def create_order(view: View, request: OrderCreate) -> dict[str, Any]:
     Without a nonce, the first input's position is the nonce: an output is spent once, so two
     orders planned this way never share an id even with equal terms."""
     state = view.state
+    if state.params is None:
+        raise ApiError(ORDER_ACTION, "no_genesis", "the ledger has no genesis yet")
     if request.sell_token == request.buy_token:
         raise ApiError(ORDER_ACTION, "same_token_pair")
     fee_token = request.fee.currency if request.fee is not None else request.sell_token

@@ -108,3 +108,11 @@ def test_dex_refusals_are_omg_errors(dex):
     expired = o.sign_order(o.order_tx(tx.inputs, tx.terms._replace(expiry=1), tx.outputs[1:]), (KEYS[2],), VC)
     assert dex.error("transaction.submit", {"transaction": hexa(expired)})["code"] == "submit:order_expired"
     assert dex.ok("order.book") == [] and dex.ok("trade.all") == [] and dex.ok("fees.trading") == []
+
+
+def test_a_ledger_without_genesis_plans_no_order(tmp_path):
+    for api in serve(tmp_path, lambda node: None):
+        body = {"owner": hexa(ADDRS[0]), "sell_token": hexa(ETH), "buy_token": hexa(TOKEN), "sell_amount": 1,
+                "buy_amount": 1}
+        assert api.error("order.create", body)["code"] == "order.create:no_genesis"
+        assert api.ok("order.book") == [] and api.ok("clearing.prices") == []
