@@ -417,6 +417,20 @@ def test_an_exit_shows_a_settlement_and_the_remainder_it_holds(market):
     assert rejected(state, events.ExitStarted(8, remainder, b"\xc2\x05\xc0")) == "malformed_transaction"
 
 
+def test_an_order_exits_in_flight_and_its_piggybacked_order_output_leaves_the_book(market):
+    """The ORDER exit game takes in-flight exits of orders (an operator withholding their block):
+    the follower's event must apply, not halt it as an unknown transaction type."""
+    state, at = market
+    state, sell_eth = place(state, [at["a"]], terms(0, ETH, TOKEN, 100, 200))
+    state, _ = place(state, [at["b"]], terms(1, TOKEN, ETH, 300, 100))
+    funding = encode(deposit_tx(TRADERS[0][1], ETH, 100))
+    started = checked(state, events.InFlightExitStarted(9, state.open_block_txs[0], (funding,), (at["a"],)))
+    assert started.exits[9].outputs[0].output_type == o.OUTPUT_TYPE_ORDER and sell_eth in started.orders
+    after = checked(started, events.InFlightExitPiggybacked(9, True, 0))
+    assert sell_eth not in after.utxos and sell_eth not in after.orders
+    assert dex.settlement_for(after) is None  # the exiting order is no longer matched
+
+
 # --- staker-voted trading fees ------------------------------------------------------------------
 
 
