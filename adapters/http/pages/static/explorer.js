@@ -2,7 +2,7 @@
 // (#/tx/0x…, #/block/N, #/account/0x…, #/utxo/N, #/order/0x…, #/pair/BASE:QUOTE) so a search result is a link.
 import { ApiError, applyBrand, call, el, formatAmount, short, table, tokenOf } from "./api.js";
 import { unrlp } from "./eth.js";
-import { fromHex, isAddress, splitPos, toHex } from "./omg.js";
+import { fromHex, isAddress, orderId, splitPos, toHex } from "./omg.js";
 
 const $ = (id) => document.getElementById(id);
 let brand;
@@ -59,7 +59,9 @@ function orderSection(tx) {
   const { int, address, data } = txData(tx.txbytes);
   const [buyToken, buyAmount, expiry, nonce] = data;
   const order = tx.outputs[0];
-  return section("Order terms", facts([["Owner", accountLink(order.owner)],
+  const id = orderId({ owner: order.owner, sellToken: order.currency, buyToken: address(buyToken), sellAmount: order.amount,
+    buyAmount: int(buyAmount), expiry: int(expiry), nonce: int(nonce) });
+  return section("Order terms", facts([["Order", link(`order/${id}`, id)], ["Owner", accountLink(order.owner)],
     ["Sells", amountOf(order.amount, order.currency)], ["For at least", amountOf(int(buyAmount), address(buyToken))],
     ["Pair", pairLink(...[order.currency, address(buyToken)].sort())], ["Expiry block", int(expiry)], ["Nonce", int(nonce)],
     ["Order output", link(`utxo/${order.utxo_pos}`, String(order.utxo_pos))]]));

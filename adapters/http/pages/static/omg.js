@@ -48,6 +48,13 @@ const INPUT_TYPE = typeHash(INPUT), OUTPUT_TYPE = typeHash(OUTPUT);
 const TX_TYPE = typeHash("Transaction(uint256 txType,Input input0,Input input1,Input input2,Input input3," +
   "Output output0,Output output1,Output output2,Output output3,uint256 txData,bytes32 metadata)" + INPUT + OUTPUT);
 
+const ORDER_TYPE = typeHash("Order(address owner,address sellToken,address buyToken,uint256 sellAmount," +
+  "uint256 buyAmount,uint256 expiry,uint256 nonce)");
+
+/** An order's id: hashStruct(Order) of its terms as signed (proofs.order.order_id). */
+export const orderId = (o) => toHex(keccak(ORDER_TYPE, addressWord(o.owner), addressWord(o.sellToken), addressWord(o.buyToken),
+  word(o.sellAmount), word(o.buyAmount), word(o.expiry), word(o.nonce)));
+
 export function domainSeparator(domain) {
   return keccak(DOMAIN_TYPE, keccak(enc.encode(domain.name)), keccak(enc.encode(domain.version)),
     addressWord(domain.verifyingContract), fixed(domain.salt, 32));

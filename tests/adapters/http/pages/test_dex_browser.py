@@ -64,6 +64,7 @@ def test_the_explorer_shows_a_settled_batch(dex, browser):
     open_view(browser, dex.url + "/explorer", f"#/tx/{asking['txhash']}")
     shown = text(browser, "view")
     assert "4 (order)" in shown and f"Sells\n0.00000000000000005 ETH\nFor at least\n100 {short(quote)}" in shown, shown
+    assert f"Order\n{asking['order_id']}\nOwner" in shown  # the page's hashStruct(Order) is the ledger's order id
 
     box = browser.find_element(By.ID, "search")
     box.send_keys(asking["order_id"])
