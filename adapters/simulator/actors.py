@@ -666,4 +666,20 @@ def cast(world: World, steps: int) -> list[tuple[Actor, random.Random]]:
     # before the node's operator, which follows and watches what it sent
     account = Account("attacker", tester_key(2 + world.config.honest + world.config.malicious))
     attacker = RootAttacker(world, world.fork(), steps, account)
-    return [*forked[:-1], (attacker, world.fork()), forked[-1]]
+    return [*forked[:-1], (attacker, world.fork()), *dex_cast(world, len(actors) + 1), forked[-1]]
+
+
+def dex_cast(world: World, first_key: int) -> list[tuple[Actor, random.Random]]:
+    """The DEX's actors (`traders.py`), forked after everyone else: two honest traders, a rogue
+    one signing with the first trader's key, and the operator's key proposing wrong settlements."""
+    if not world.config.dex:
+        return []
+    from adapters.simulator.traders import RogueTrader, Trader, WrongSettler  # it imports this module
+
+    base = 2 + world.config.honest + world.config.malicious + 1
+    traders = [Trader(Account(f"trader{i}", tester_key(base + i))) for i in range(2)]
+    rogue = RogueTrader(Account("rogue trader", tester_key(base + 2)), traders[0].account)
+    for actor in (*traders, rogue):
+        world.fund(actor.account, omg=100 * ETHER)
+    world.traders = {t.account.address: t for t in traders}
+    return [(actor, world.fork()) for actor in (*traders, rogue, WrongSettler())]
