@@ -29,6 +29,8 @@ import random
 import attrs
 
 from adapters.ethereum import chain, contracts
+from adapters.ethereum.client import tx_type_of
+from adapters.ethereum.contracts import PAYMENT_TX_TYPE
 from adapters.simulation import Config as StakingConfig
 from adapters.simulator.attacks import RootAttacker
 from adapters.simulation import (
@@ -640,8 +642,11 @@ def fake_competitor_of(index: BlockIndex, record: InFlightExit, input_index: int
         same_index = other % TX_OFFSET == pos % TX_OFFSET
         if other == pos or not same_index or is_deposit(other) or other // BLOCK_OFFSET not in index.blocks:
             continue
-        if unsigned_bytes(spent.signed_tx) == record.tx or output_at(index.exit_data(other)[0], other).owner != owner:
+        if unsigned_bytes(spent.signed_tx) == record.tx:
             continue
+        created_by = index.exit_data(other)[0]
+        if tx_type_of(created_by) != PAYMENT_TX_TYPE or output_at(created_by, other).owner != owner:
+            continue  # (an order's or a settlement's output: the fake is made of payments)
         first = Spend(record.tx, input_index, b"")  # the in-flight side: its witness is not part of the call
         return DoubleSpendProof(other, input_tx, first, Spend.of(spent.signed_tx, other))
     return None

@@ -152,6 +152,7 @@ class Trader:
         if not outcome.accepted:
             world.fail(f"{self.name} {what}: refused: {outcome.code}: {outcome.detail}")
             return
+        world.note(f"{self.name} {what}: accepted")
         self.signed[unsigned_bytes(raw)] = raw
 
     # --- the operator withholds: everything out --------------------------------------------

@@ -16,6 +16,7 @@ from adapters.simulator import actors
 from adapters.simulator.faults import FAULTS
 from adapters.simulator.gaps import KNOWN_GAPS
 from adapters.simulator.run import Result, run_batch, run_seed
+from adapters.simulator.world import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 # Chosen to strike every fault of the table between them, with a rogue operator and a mass exit
@@ -109,3 +110,17 @@ def test_a_crash_in_a_batch_that_carries_a_checkpoint_counts_every_row_written()
     result = run_seed(10, 90)
     assert result.ok, (result.reproduction, result.failures, result.trace[-20:])
     assert any(i.fault == "ack_lost" and i.verdict == "survived" for i in result.injected)
+
+
+def test_the_dex_actors_trade_and_every_malicious_move_is_refused_with_its_code() -> None:
+    """Issue 13's actors (`traders.py`, `Config(dex=True)`): honest traders' crossing orders are
+    settled and cancelled; the rogue trader's replayed, duplicated, wrongly signed orders and its
+    cancel paying someone else, and the operator's altered settlements, are each refused with their
+    code (`expect_rejected` fails the seed if one is accepted or the store grows)."""
+    result = run_seed(4, 70, Config(dex=True))
+    assert result.ok, (result.reproduction, result.failures, result.trace[-20:])
+    trace = "\n".join(result.trace)
+    assert trace.count(" order: sells ") >= 5 and "cancels its order at" in trace
+    for code in ("wrong_settlement", "unauthorized_spend", "order_output_restricted"):
+        assert f"refused, {code}" in trace, code
+    assert "replay of an accepted order: refused" in trace or "duplicate of an accepted order: refused" in trace
