@@ -20,7 +20,7 @@ from its own `rng`; `cast` makes the cast of a seed, in the order they act each 
 - `NodeOperator`: the honest node's operator step (follow, seal, submit, watch), and exit
   processing now and then, by the watcher's account.
 
-Later layers add theirs (DEX traders, Bitcoin swappers, cash partners) beside these.
+Later layers add theirs beside these: the DEX's traders are in `traders.py` (`dex_cast`).
 """
 from __future__ import annotations
 
@@ -671,10 +671,10 @@ def cast(world: World, steps: int) -> list[tuple[Actor, random.Random]]:
     # before the node's operator, which follows and watches what it sent
     account = Account("attacker", tester_key(2 + world.config.honest + world.config.malicious))
     attacker = RootAttacker(world, world.fork(), steps, account)
-    return [*forked[:-1], (attacker, world.fork()), *dex_cast(world, len(actors) + 1), forked[-1]]
+    return [*forked[:-1], (attacker, world.fork()), *dex_cast(world), forked[-1]]
 
 
-def dex_cast(world: World, first_key: int) -> list[tuple[Actor, random.Random]]:
+def dex_cast(world: World) -> list[tuple[Actor, random.Random]]:
     """The DEX's actors (`traders.py`), forked after everyone else: two honest traders, a rogue
     one signing with the first trader's key, and the operator's key proposing wrong settlements."""
     if not world.config.dex:

@@ -44,7 +44,7 @@ ALARMS = ("invalid_block", "block_withholding", "unchallenged_exit")  # watcher 
 class Config:
     honest: int = 3
     malicious: int = 2
-    dex: bool = False  # the DEX's actors (`traders.py`): off until the findings they hit are fixed (gaps.py)
+    dex: bool = True  # the DEX's actors (`traders.py`): traders, a rogue trader, altered settlements
     validators: int = 4  # one offline and one equivocating among them
     confirmations: int = 4  # root-chain blocks a fact is buried under before the follower applies it
     exit_period_s: int = 600
