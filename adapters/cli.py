@@ -37,6 +37,7 @@ from adapters.params import (
     COUNT,
     DEPLOYMENT_FILE,
     ETH,
+    HASH,
     KEYS_FILE,
     LEDGER_FILE,
     TOKEN,
@@ -48,18 +49,22 @@ from adapters.params import (
     home_folder,
     home_option,
 )
-from ledger.events import Deposit, FeeRule, Genesis, Payment
+from ledger.events import Deposit, FeeRule, Genesis, OrderPlaced, Payment
 from ledger.node import Node, Outcome
 from ledger.state import State
 from ledger.store import EventStore, StoreError
 from ledger.witnesses import default_workers
 from proofs.keccak import keccak256
+from proofs.order import order_id, sign_order
 from proofs.payment import deposit_tx, encode
 from specs.hooks import InvariantHook
 from wallet.account import Account
 from wallet.client import NodeClient, NodeError
 from wallet.keys import Keystore, KeystoreError
-from wallet.payments import WalletError, balances, build_payment, sign_payment
+from wallet import orders as orders_sdk
+from wallet.orders import Trader
+from wallet.payments import WalletError, balances, build_cancel, build_order, build_payment, depth, pair_of, \
+    sign_payment
 
 # Until a root chain is deployed (the Ethereum adapter), the EIP-712 verifying
 # contract of a local ledger is this fixed, documented placeholder.
@@ -193,7 +198,7 @@ def main() -> None:
 @home_option
 @click.option("--verifying-contract", type=ADDRESS, default=hexa(LOCAL_VERIFYING_CONTRACT), show_default=True,
               help="EIP-712 verifying contract (the PlasmaFramework address).")
-@click.option("--fee", "fees", type=Fee(), multiple=True, help="Payment fee, e.g. eth:1 (repeatable).")
+@click.option("--fee", "fees", type=Fee(), multiple=True, help="Payment fee, e.g. eth:1; order:eth:1 the fee of placing an order (repeatable).")
 def init(home: Path, verifying_contract: bytes, fees: tuple[FeeRule, ...]) -> None:
     """Create a ledger: its genesis event fixes the verifying contract and fee schedule."""
     db = home / LEDGER_FILE
@@ -298,6 +303,103 @@ def seal(home: Path, allow_empty: bool) -> None:
             raise click.ClickException(f"empty_block: block {node.state.next_child_blknum} holds no transaction "
                                        "(--allow-empty seals it anyway)")
         report(node.seal())
+
+
+@main.group()
+def order() -> None:
+    """DEX orders: place, cancel, and the order book (through the node when one serves the home)."""
+
+
+@order.command("place", context_settings=AMOUNT_ARGUMENTS)
+@home_option
+@click.argument("owner")
+@click.argument("sell_amount", type=AMOUNT)
+@click.argument("sell_token", type=TOKEN)
+@click.argument("buy_amount", type=AMOUNT)
+@click.argument("buy_token", type=TOKEN)
+@click.option("--expiry", type=WholeNumber("block number", 1, 2**63 - 1), default=None,
+              help="Child block number from which the order is no longer matched (default: 100 blocks on).")
+@click.option("--nonce", type=WholeNumber("nonce", 0, 2**256 - 1), default=None,
+              help="Tells apart orders of equal terms (default: the first input's position).")
+def order_place(home: Path, owner: str, sell_amount: int, sell_token: bytes, buy_amount: int, buy_token: bytes,
+                expiry: int | None, nonce: int | None) -> None:
+    """Key OWNER offers SELL_AMOUNT of SELL_TOKEN for at least BUY_AMOUNT of BUY_TOKEN; the
+    scheduled order fee (tx type 4) is paid in the sell token. The order is filled in the
+    batch each sealed block settles, at one price per pair."""
+    keystore = keystore_at(home)
+    key = _private_key(keystore, owner)
+    if (client := running_node(home)) is not None:
+        trader = Trader(Account(client, key))
+        oid, placed = _through(client, "order_placed", lambda: trader.place(
+            sell_token, sell_amount, buy_token, buy_amount, expiry, nonce, fee_currency=sell_token))
+        click.echo(f"accepted order {hexa(oid)} in block {placed.blknum} at index {placed.txindex} through {client.url}")
+        return
+    with open_node(home) as node:
+        try:
+            tx = build_order(node.state, keystore.addresses()[owner], sell_token, sell_amount, buy_token, buy_amount,
+                             expiry, nonce)
+        except WalletError as exc:
+            raise click.ClickException(str(exc)) from None
+        assert node.state.params is not None
+        outcomes = node.submit([OrderPlaced(sign_order(tx, tuple(key for _ in tx.inputs),
+                                                       node.state.params.verifying_contract))])
+        if outcomes[0].accepted:
+            click.echo(f"order {hexa(order_id(tx.terms))}")
+        report(outcomes)
+
+
+@order.command("cancel")
+@home_option
+@click.argument("owner")
+@click.argument("order_id", type=HASH)
+def order_cancel(home: Path, owner: str, order_id: bytes) -> None:
+    """Key OWNER takes order ORDER_ID back: a payment of its order output to OWNER, less the fee."""
+    keystore = keystore_at(home)
+    key = _private_key(keystore, owner)
+    if (client := running_node(home)) is not None:
+        placed = _through(client, "payment", lambda: Trader(Account(client, key)).cancel(order_id))
+        click.echo(f"accepted cancel {hexa(placed.txhash)} in block {placed.blknum} at index {placed.txindex} "
+                   f"through {client.url}")
+        return
+    with open_node(home) as node:
+        try:
+            tx = build_cancel(node.state, keystore.addresses()[owner], order_id)
+        except WalletError as exc:
+            raise click.ClickException(str(exc)) from None
+        assert node.state.params is not None
+        report(node.submit([Payment(sign_payment(tx, {tx.inputs[0]: key}, node.state.params.verifying_contract))]))
+
+
+@order.command("book")
+@home_option
+@click.argument("tokens", nargs=-1, type=TOKEN)
+def order_book(home: Path, tokens: tuple[bytes, ...]) -> None:
+    """Depth of every pair with open orders, or of the pair of TOKENS (two tokens, either order):
+    per price level (quote units per base unit) the open amount and the number of orders."""
+    if len(tokens) not in (0, 2):
+        raise click.BadParameter("give two tokens, or none for every pair", param_hint="TOKENS")
+    pair = pair_of(*tokens) if tokens else None
+    if (client := running_node(home)) is not None:
+        books = _through(client, "order_book", lambda: orders_sdk.book(client, pair))
+        found = {(b.base, b.quote): ([(x.price, x.amount, x.orders) for x in b.asks],
+                                     [(x.price, x.amount, x.orders) for x in b.bids]) for b in books}
+    else:
+        with open_node(home) as node:
+            found = depth(node.state, pair)
+    if not found:
+        click.echo("no open orders")
+    for (base, quote), (asks, bids) in found.items():
+        click.echo(f"pair {hexa(base)} / {hexa(quote)} (price: quote per base)")
+        for side, levels in (("ask", asks), ("bid", bids)):
+            for price, amount, count in levels:
+                click.echo(f"  {side} {price.numerator}/{price.denominator} ({float(price):.6g}): {amount} in {count} order(s)")
+
+
+def _private_key(keystore: Keystore, name: str) -> bytes:
+    try:
+        return keystore.private_key(name)
+    except KeystoreError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _through(client: NodeClient, kind: str, call: Callable[[], T]) -> T:
@@ -432,7 +534,7 @@ def check(symbolic: bool, examples: int, seed: int | None, seeds: int, time_budg
               help="Root-chain blocks a fact must be buried under before it is applied [default: 0 embedded, 12 RPC].")
 @click.option("--interval", type=Seconds(positive=False), default=5.0, show_default=True, help="Seconds between steps.")
 @click.option("--steps", type=COUNT, default=0, help="Stop after this many steps (0: run until stopped).")
-@click.option("--fee", "fees", type=Fee(), multiple=True, help="Payment fee of a new ledger (repeatable).")
+@click.option("--fee", "fees", type=Fee(), multiple=True, help="Payment fee of a new ledger, e.g. eth:1; order:eth:1 for orders (repeatable).")
 @click.option("--http", "listen", is_flag=False, flag_value="127.0.0.1:7434", default=None, metavar="HOST:PORT",
               callback=lambda ctx, param, value: _listen(value),
               help="Serve OMG's watcher API while running (alone: 127.0.0.1:7434).")

@@ -10,7 +10,9 @@ on it (the exit period), keep it across the node's restart, and reconcile the lo
 Users act only through the wallet SDK (wallet/) over HTTP: accounts deposit ETH and an ERC20
 through the vaults at `/eth`; hundreds of payments are planned, signed and submitted by the
 SDK and blocks sealed with `block.seal`; forged and double-spending payments are refused with
-OMG's error codes; exits start with the node's `utxo.get_exit_data` and
+OMG's error codes; a trading round (adapters/demo_dex.py: orders placed and cancelled with the
+SDK, fills checked against the clearing rule, an open order exited in flight from a withheld
+block); exits start with the node's `utxo.get_exit_data` and
 `in_flight_exit.get_data` (honest, invalid and challenged, in flight with piggybacks), a
 wallet's watcher sees the challenge due and the exits processable, and they are processed
 after the exit period; the node audits its own log (`audit.get`).
@@ -37,6 +39,7 @@ from web3 import Web3
 
 from adapters.audit_report import render, run_audit
 from adapters.cli import hexa
+from adapters.demo_dex import check_payout, deploy_pair_token, dex_round, omg_held
 from adapters.demo_exits import checksum, exits_act, refusal
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.anchor import Deployment, Operator, Step
@@ -137,7 +140,9 @@ def scenario(home: Path, transfers: int) -> None:
     deployment.save(home / DEPLOYMENT_FILE)  # as `omg node` keeps it: the CLI checks node.url against it
     store = EventStore(db)
     node = Node(store, InvariantHook(), snapshot_every=100)
-    fees = (FeeRule(1, ETH, 10**12), FeeRule(1, omg_token, 10**15))
+    tkn = deploy_pair_token(w3, root, [checksum(accounts[name]) for name in NAMES])
+    fees = tuple(FeeRule(tx_type, token, amount) for tx_type in (1, 4)  # payments and ORDER txs (type 4)
+                 for token, amount in ((ETH, 10**12), (omg_token, 10**15), (tkn, 10**15)))
     node.submit([Genesis(deployment.verifying_contract, fees)])
     say(f"== ledger at {db}; verifying contract = the PlasmaFramework at {deployment.framework}")
     operator = Operator(node, w3, root, deployment.block, challenger=checksum(accounts["watcher"]))
@@ -147,7 +152,10 @@ def scenario(home: Path, transfers: int) -> None:
         kept = deposit_all(service, omg_token)
         make_transfers(service, transfers, omg_token)
         attempt_attacks(service)
+        order_exit, order_amount = dex_round(service, omg_token, tkn, say, expect)
+        omg_before = omg_held(service, omg_token)
         exits_act(service, kept, accounts["watcher"], omg_token, say, expect)
+        check_payout(service, order_exit, order_amount, omg_before, omg_token, say, expect)
         show_balances(service, omg_token)
         audit_served(service)
     finally:

@@ -6,16 +6,18 @@ transaction (`in_flight_exit.get_data`) with piggybacks, and processing after th
 they are the operator's."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from adapters.ethereum import chain, contracts
 from adapters.ethereum.anchor import Step
 from adapters.ethereum.chain import ETHER
+from adapters.ethereum.client import tx_type_of
 from ledger.state import StandardExit
 from proofs.payment import decode
 from wallet.client import ExitData, NodeError, Utxo
-from wallet.rootchain import in_flight_data
+from wallet.rootchain import RootChain, in_flight_data
 from wallet.watch import ChallengeDue, ExitProcessable, Watcher
 
 if TYPE_CHECKING:
@@ -40,9 +42,9 @@ def exits_act(service: Served, kept: ExitData, watcher: bytes, omg_token: bytes,
     say("\n== exits on the root chain (minimum exit period %d days)" % (period // 86400))
     service.step()
     bob_eth, bob_omg = (largest(client.exitable_utxos(bob.address), token) for token in (ETH, omg_token))
-    honest = bob.root.start_exit(client.exit_data(bob_eth.utxo_pos))
+    honest = start_exit(bob.root, client.exit_data(bob_eth.utxo_pos))  # an ORDER's change exits by its game
     say(f"bob      starts a standard exit of {bob_eth.amount} wei at {bob_eth.utxo_pos} (exit {honest})")
-    honest_omg = bob.root.start_exit(client.exit_data(bob_omg.utxo_pos))
+    honest_omg = start_exit(bob.root, client.exit_data(bob_omg.utxo_pos))
     say(f"bob      starts a standard exit of {bob_omg.amount} OMG base units at {bob_omg.utxo_pos} (exit {honest_omg})")
 
     spent = kept.utxo_pos
@@ -91,6 +93,19 @@ def exits_act(service: Served, kept: ExitData, watcher: bytes, omg_token: bytes,
         f" and {omg.functions.balanceOf(checksum(bob.address)).call() - bob_omg_before} OMG base units")
     say(f"dave     received {dave_got} wei from the in-flight exit (his output plus the piggyback bond, less gas)")
     expect(bob_got > bob_eth.amount and dave_got > dave_amount - ETHER // 100, "exits did not pay")
+
+
+def game_root(wallet_root: RootChain, tx_type: int) -> RootChain:
+    """The wallet's root-chain client aimed at the exit game of `tx_type` (the SDK's RootChain
+    only knows the payment game's; ORDER and SETTLEMENT outputs exit by their own)."""
+    aimed = copy.copy(wallet_root)
+    aimed.exit_game = wallet_root._contract("PaymentExitGame", wallet_root.framework.functions.exitGames(tx_type).call())
+    return aimed
+
+
+def start_exit(wallet_root: RootChain, data: ExitData) -> int:
+    """A standard exit by the game of the output's transaction type (a payment, or an ORDER's change)."""
+    return game_root(wallet_root, tx_type_of(data.txbytes)).start_exit(data)
 
 
 def refusal(call: Callable[[], object]) -> str | None:

@@ -11,6 +11,7 @@ import click
 
 from ledger.events import FeeRule
 from proofs.keccak import keccak256
+from proofs.order import ORDER_TX_TYPE
 from proofs.payment import PAYMENT_TX_TYPE
 from wallet.keys import KeystoreError, check_name
 
@@ -96,24 +97,41 @@ class Address(click.ParamType):
         self.fail(f"{text!r} is not a 20-byte hex address (0x and 40 hex digits){alias}", param, ctx)
 
 
+class Hash(click.ParamType):
+    """`0x` and 64 hex digits: a 32-byte hash (an order id)."""
+
+    name = "hash"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> bytes:
+        if isinstance(value, bytes):
+            return value
+        if re.fullmatch(r"0x[0-9a-fA-F]{64}", text := str(value)):
+            return bytes.fromhex(text[2:])
+        self.fail(f"{text!r} is not a 32-byte hash (0x and 64 hex digits)", param, ctx)
+
+
 AMOUNT = WholeNumber("amount", 1, 2**256 - 1, bounds="from 1 to 2**256 - 1 base units")
 COUNT = WholeNumber("count", 0)
 ADDRESS = Address()
 TOKEN = Address(eth_alias=True)
+HASH = Hash()
 
 
 class Fee(click.ParamType):
-    """TOKEN:AMOUNT, the payment fee in that token."""
+    """TOKEN:AMOUNT, the payment fee in that token; order:TOKEN:AMOUNT, the fee of placing an
+    order (the ORDER transaction, tx type 4) in that token."""
 
-    name = "TOKEN:AMOUNT"
+    name = "[order:]TOKEN:AMOUNT"
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> FeeRule:
         if isinstance(value, FeeRule):
             return value
-        token, colon, amount = str(value).partition(":")
+        text = str(value)
+        tx_type = ORDER_TX_TYPE if text.startswith("order:") else PAYMENT_TX_TYPE
+        token, colon, amount = text.removeprefix("order:").partition(":")
         if not colon:
-            self.fail(f"{value!r} is not TOKEN:AMOUNT", param, ctx)
-        return FeeRule(PAYMENT_TX_TYPE, TOKEN.convert(token, param, ctx), AMOUNT.convert(amount, param, ctx))
+            self.fail(f"{value!r} is not TOKEN:AMOUNT or order:TOKEN:AMOUNT", param, ctx)
+        return FeeRule(tx_type, TOKEN.convert(token, param, ctx), AMOUNT.convert(amount, param, ctx))
 
 
 class KeyName(click.ParamType):

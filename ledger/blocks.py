@@ -12,12 +12,13 @@ from __future__ import annotations
 import attrs
 
 from ledger import events
-from ledger.events import BlockSealed, Deposit, Payment, StakeBonded
+from ledger.events import BlockSealed, Deposit, OrderPlaced, Payment, StakeBonded
 from ledger.state import GENESIS_STATE, State
 from ledger.store import EventStore
 from ledger.transition import apply
 from proofs import merkle
-from proofs.payment import decode, decode_utxo_pos, encode_utxo_pos
+from proofs.order import decode_transaction
+from proofs.payment import decode_utxo_pos, encode_utxo_pos
 
 
 @attrs.frozen
@@ -47,9 +48,9 @@ class BlockIndex:
         self.state = apply(before, event)
         if isinstance(event, Deposit):
             self.blocks[event.blknum] = [event.tx]
-        elif isinstance(event, (Payment, StakeBonded)):  # signed spends, in the open block until the seal
+        elif isinstance(event, (Payment, StakeBonded, OrderPlaced)):  # signed spends, in the open block until the seal
             txindex = len(before.open_block_txs)
-            for input_index, pos in enumerate(decode(event.tx).inputs):
+            for input_index, pos in enumerate(decode_transaction(event.tx).inputs):
                 self.spends[pos] = SpentBy(event.tx, input_index, tx_pos=0)
                 self._open_spends.append((pos, txindex))
         elif isinstance(event, BlockSealed):

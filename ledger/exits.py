@@ -42,7 +42,7 @@ from ledger.events import (
     PiggybackChallenged,
     RootChainSynced,
 )
-from ledger.plasma import decode_output_tx, decode_tx, params_of
+from ledger.plasma import decode_output_tx, params_of
 from ledger.state import CHILD_BLOCK_INTERVAL, Effects, InFlightExit, StandardExit, State, add_to, advance
 from proofs.keccak import keccak256
 from proofs.payment import Output, decode_utxo_pos, encode_utxo_pos
@@ -226,7 +226,7 @@ def apply_in_flight_exit_started(state: State, event: InFlightExitStarted) -> St
     A start under the id of an ended exit of the same transaction is that exit restarted."""
     params_of(state)
     previous = _previous_instance(state, event)
-    tx = decode_tx(event.tx)
+    tx = decode_output_tx(event.tx)  # payments, and ORDER and SETTLEMENT txs (their exit games are the same code)
     inputs = _input_outputs(event, tx.inputs)
     record = _restarted(InFlightExit(event.tx, keccak256(event.tx), inputs, tx.outputs), previous)
     locks = _unspent_locks(state, inputs)

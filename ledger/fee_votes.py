@@ -37,19 +37,31 @@ def vote_digest(separator: bytes, validator: bytes, schedule: tuple[FeeRule, ...
 
 
 def apply_fee_voted(state: State, event: FeeVoted) -> State:
-    staking = staking_of(state)
-    validator = staking.validators.get(event.validator)
-    if validator is None:
-        raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
+    validator = _voter(state, event.validator)
     keys = [(r.tx_type, r.token) for r in event.schedule]
     if len(set(keys)) != len(keys):
         raise Rejected("malformed_fee_schedule", "one fee per (tx type, token)")
     digest = vote_digest(state.params.domain_separator, event.validator, event.schedule, validator.nonce)
-    check_signed(digest, event.signature, event.validator, "unauthorized_vote")
     vote = Map({(r.tx_type, r.token): r.amount for r in event.schedule})
-    updated = attrs.evolve(validator, fee_vote=vote, nonce=validator.nonce + 1)
+    return _recorded(state, event, digest, fee_vote=vote)
+
+
+def _voter(state: State, address: bytes) -> Validator:
+    validator = staking_of(state).validators.get(address)
+    if validator is None:
+        raise Rejected("unknown_validator", f"0x{address.hex()}")
+    return validator
+
+
+def _recorded(state: State, event: FeeVoted | TradingFeeVoted, digest: bytes, **vote: Map) -> State:
+    """The state with `event`'s vote recorded once its signature over `digest` (which signs
+    the validator's next nonce) checks out: a vote replaces the voter's earlier one."""
+    check_signed(digest, event.signature, event.validator, "unauthorized_vote")
+    staking = staking_of(state)
+    validator = staking.validators[event.validator]
+    updated = attrs.evolve(validator, nonce=validator.nonce + 1, **vote)
     staking = attrs.evolve(staking, validators=staking.validators.set(event.validator, updated))
-    return advance(state, staking=staking, effects=Effects(kind=FeeVoted.KIND))
+    return advance(state, staking=staking, effects=Effects(kind=event.KIND))
 
 
 MAX_TRADING_FEE_BPS = 10_000  # the whole bought amount
@@ -73,17 +85,10 @@ def check_pair_fees(fees: tuple[PairFee, ...]) -> None:
 
 
 def apply_trading_fee_voted(state: State, event: TradingFeeVoted) -> State:
-    staking = staking_of(state)
-    validator = staking.validators.get(event.validator)
-    if validator is None:
-        raise Rejected("unknown_validator", f"0x{event.validator.hex()}")
+    validator = _voter(state, event.validator)
     check_pair_fees(event.fees)
     digest = trading_vote_digest(state.params.domain_separator, event.validator, event.fees, validator.nonce)
-    check_signed(digest, event.signature, event.validator, "unauthorized_vote")
-    vote = Map({(f.base, f.quote): f.bps for f in event.fees})
-    updated = attrs.evolve(validator, trading_fee_vote=vote, nonce=validator.nonce + 1)
-    staking = attrs.evolve(staking, validators=staking.validators.set(event.validator, updated))
-    return advance(state, staking=staking, effects=Effects(kind=TradingFeeVoted.KIND))
+    return _recorded(state, event, digest, trading_fee_vote=Map({(f.base, f.quote): f.bps for f in event.fees}))
 
 
 def weighted_median(votes: list[tuple[int, int]]) -> int:

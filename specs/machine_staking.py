@@ -341,15 +341,20 @@ class StakingSteps:
 
     # -- staker-voted fees -------------------------------------------------------------------------
 
+    def _signed_vote(self, data: st.DataObject, kind: str, items: tuple) -> tuple[bytes, bytes, Signed]:
+        """A voter (a validator, or anyone) and its signature, maybe bad, over its next nonce."""
+        assert self.model.stakes is not None
+        validator = self._validator(data)
+        record = self.model.stakes.validators.get(validator)
+        signature, signed = self._request(data, validator, (kind, CONTRACT, validator, items, record.nonce if record else 0))
+        return validator, signature, signed
+
     @precondition(lambda self: registered_validators(self.model))
     @rule(data=st.data(), schedule=VOTE)
     def vote_fees(self, data: st.DataObject, schedule: list[tuple[int, bytes, int]]) -> None:
         """A validator (or anyone) votes a fee schedule, maybe naming one fee twice."""
         assert self.model.stakes is not None
-        validator = self._validator(data)
-        record = self.model.stakes.validators.get(validator)
-        signature, signed = self._request(data, validator, ("vote", CONTRACT, validator, tuple(schedule),
-                                                             record.nonce if record else 0))
+        validator, signature, signed = self._signed_vote(data, "vote", tuple(schedule))
         rules = tuple(FeeRule(*r) for r in schedule)
         self.submit(VoteFees(validator, tuple(schedule), signed), FeeVoted(validator, rules, signature))
 
@@ -361,10 +366,7 @@ class StakingSteps:
         assert self.model.stakes is not None
         if ordered:
             fees = [(min(a, b), max(a, b), bps) for a, b, bps in fees]
-        validator = self._validator(data)
-        record = self.model.stakes.validators.get(validator)
-        signature, signed = self._request(data, validator, ("trading_vote", CONTRACT, validator, tuple(fees),
-                                                             record.nonce if record else 0))
+        validator, signature, signed = self._signed_vote(data, "trading_vote", tuple(fees))
         pair_fees = tuple(PairFee(*f) for f in fees)
         self.submit(VoteTradingFees(validator, tuple(fees), signed), TradingFeeVoted(validator, pair_fees, signature))
 

@@ -46,6 +46,7 @@ code must be one of them (and exactly it when the set has one).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from specs.commands import (
@@ -280,25 +281,28 @@ class Model(ExitRules, StakingRules, DexRules):
         return 0 < len(c.outputs) < len(c.inputs) and len(tokens) == 1 and len(owners) == 1
 
     def _fee(self, c: PaymentIntent) -> tuple[dict[bytes, int], set[str]]:
-        """Per token outputs ≤ inputs; at most one surplus; the schedule's fee exactly, if any;
-        a merge pays none."""
-        ins = totals([self.utxos[pos] for pos in c.inputs])
-        outs = totals(list(c.outputs))
+        return self._implicit_fee(c.inputs, list(c.outputs), PAYMENT_TX_TYPE, bool(self.fee_schedule) and self._is_merge(c))
+
+    def _implicit_fee(self, inputs: Sequence[int], outputs: list[Out], tx_type: int,
+                      merge: bool = False) -> tuple[dict[bytes, int], set[str]]:
+        """Per token outputs ≤ inputs; at most one surplus; the schedule's fee for `tx_type`
+        exactly, if any (a zero fee makes the tx type free); a merge pays none."""
+        ins, outs = totals([self.utxos[pos] for pos in inputs]), totals(outputs)
         codes = set()
         if any(outs[t] > ins.get(t, 0) for t in outs):
             codes.add("amounts_do_not_add_up")
         surplus = {t: ins[t] - outs.get(t, 0) for t in ins if ins[t] > outs.get(t, 0)}
         if len(surplus) > 1:
             codes.add("multiple_potential_currency_fees")
-        if self.fee_schedule and self._is_merge(c):
+        if self.fee_schedule and merge:
             if surplus:
                 codes.add("overpaying_fees")
         elif self.fee_schedule and not surplus:
-            if 0 not in (fee for (tx_type, _), fee in self.fee_schedule.items() if tx_type == PAYMENT_TX_TYPE):
-                codes.add("fees_not_covered")  # a zero fee makes payments free
+            if 0 not in (fee for (kind, _), fee in self.fee_schedule.items() if kind == tx_type):
+                codes.add("fees_not_covered")
         elif self.fee_schedule and len(surplus) == 1:
             [(token, paid)] = surplus.items()
-            required = self.payment_fee(token)
+            required = self.fee_schedule.get((tx_type, token))
             if required is None or paid < required:
                 codes.add("fees_not_covered")
             elif paid > required:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from ledger.clearing import Order, clear
 from proofs.order import FillRecord, OrderTerms, SettlementTx, encode_settlement, encode_settlement_unsigned, order_id
 from specs.commands import OrderIntent, SettleIntent, Verdict
-from specs.naive import BLOCK_OFFSET, BPS, MAX_TXINDEX, Out, add, position, shape_codes, totals
+from specs.naive import BLOCK_OFFSET, BPS, MAX_TXINDEX, Out, add, position, shape_codes
 
 ORDER_TX_TYPE = 4
 
@@ -33,27 +33,6 @@ class DexRules:
         """The pair's trading fee on `bought`: its bps rounded down, leaving the owner at least one unit."""
         bps = self.stakes.trading_fees.get((min(sell, buy), max(sell, buy)), 0) if self.stakes is not None else 0
         return min(bought * bps // BPS, bought - 1)
-
-    def _order_fee(self, c: OrderIntent, outputs: list[Out]) -> tuple[dict[bytes, int], set[str]]:
-        """As a payment's fee, for tx type 4, with no merge exemption."""
-        ins, outs = totals([self.utxos[pos] for pos in c.inputs]), totals(outputs)
-        codes = set()
-        if any(outs[t] > ins.get(t, 0) for t in outs):
-            codes.add("amounts_do_not_add_up")
-        surplus = {t: ins[t] - outs.get(t, 0) for t in ins if ins[t] > outs.get(t, 0)}
-        if len(surplus) > 1:
-            codes.add("multiple_potential_currency_fees")
-        if self.fee_schedule and not surplus:
-            if 0 not in (fee for (tx_type, _), fee in self.fee_schedule.items() if tx_type == ORDER_TX_TYPE):
-                codes.add("fees_not_covered")
-        elif self.fee_schedule and len(surplus) == 1:
-            [(token, paid)] = surplus.items()
-            required = self.fee_schedule.get((ORDER_TX_TYPE, token))
-            if required is None or paid < required:
-                codes.add("fees_not_covered")
-            elif paid > required:
-                codes.add("overpaying_fees")
-        return surplus, codes
 
     def _place_order(self, c: OrderIntent) -> Verdict:
         owner, sell, buy, sell_amount, buy_amount, expiry, _ = c.terms
@@ -76,7 +55,7 @@ class DexRules:
             codes.add("duplicate_order")
         fee: dict[bytes, int] = {}
         if c.inputs and all(pos in self.utxos for pos in c.inputs):
-            fee, fee_codes = self._order_fee(c, outputs)
+            fee, fee_codes = self._implicit_fee(c.inputs, outputs, ORDER_TX_TYPE)  # as a payment's, no merge exemption
             codes |= fee_codes
         if not codes:
             at = position(self.open_child(), len(self.open_txs), 0)

@@ -249,40 +249,36 @@ class StakingRules:
             self._mint((reporter, self.stakes.params["token"], reward))  # type: ignore[arg-type]
 
     def _vote(self, c: VoteFees) -> Verdict:
-        if self.stakes is None:
-            return Verdict.of({"staking_not_open"})
-        v = self.stakes.validators.get(c.validator)
-        if v is None:
-            return Verdict.of({"unknown_validator"})
-        codes = set()
         keys = [(tx_type, token) for tx_type, token, _ in c.schedule]
-        if len(set(keys)) != len(keys):
-            codes.add("malformed_fee_schedule")
-        meaning = ("vote", self.contract, c.validator, c.schedule, v.nonce)
-        codes |= self._signature_codes(c.signature, c.validator, meaning, "unauthorized_vote")
-        if not codes:
-            v.vote = {(tx_type, token): fee for tx_type, token, fee in c.schedule}
-            v.nonce += 1
-        return Verdict.of(codes)
+        codes = {"malformed_fee_schedule"} if len(set(keys)) != len(keys) else set()
+        return self._record_vote(c, "vote", c.schedule, codes,
+                                 vote={(tx_type, token): fee for tx_type, token, fee in c.schedule})
 
     def _vote_trading(self, c: VoteTradingFees) -> Verdict:
         """A trading fee vote: pairs named base < quote, once each, at most 10,000 bps (the whole
         bought amount), signed over the validator's next nonce."""
-        if self.stakes is None:
-            return Verdict.of({"staking_not_open"})
-        v = self.stakes.validators.get(c.validator)
-        if v is None:
-            return Verdict.of({"unknown_validator"})
         codes = set()
         pairs = [(base, quote) for base, quote, _ in c.fees]
         if len(set(pairs)) != len(pairs) or any(base >= quote for base, quote in pairs):
             codes.add("malformed_fee_schedule")
         if any(bps > BPS for _, _, bps in c.fees):
             codes.add("trading_fee_too_high")
-        meaning = ("trading_vote", self.contract, c.validator, c.fees, v.nonce)
-        codes |= self._signature_codes(c.signature, c.validator, meaning, "unauthorized_vote")
+        return self._record_vote(c, "trading_vote", c.fees, codes,
+                                 trading_vote={(base, quote): bps for base, quote, bps in c.fees})
+
+    def _record_vote(self, c: VoteFees | VoteTradingFees, kind: str, items: tuple, codes: set[str],
+                     **vote: dict) -> Verdict:
+        """A vote signed over the validator's next nonce replaces its last one when nothing objects."""
+        if self.stakes is None:
+            return Verdict.of({"staking_not_open"})
+        v = self.stakes.validators.get(c.validator)
+        if v is None:
+            return Verdict.of({"unknown_validator"})
+        meaning = (kind, self.contract, c.validator, items, v.nonce)
+        codes = codes | self._signature_codes(c.signature, c.validator, meaning, "unauthorized_vote")
         if not codes:
-            v.trading_vote = {(base, quote): bps for base, quote, bps in c.fees}
+            for field, value in vote.items():
+                setattr(v, field, value)
             v.nonce += 1
         return Verdict.of(codes)
 

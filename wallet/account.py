@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from proofs import eip712
-from proofs.payment import NULL_METADATA, PaymentTx, encode
+from proofs.order import OrderTx, sign_order
+from proofs.payment import NULL_METADATA, OUTPUT_TYPE_PAYMENT, PaymentTx, encode
 from wallet.client import NodeClient, Submitted, Transaction, Utxo
 from wallet.coins import choose_fee, plan_merges, plan_payment
 
@@ -37,13 +38,17 @@ class Account:
         signature = eip712.sign(digest, self._key)
         return encode(tx.with_signatures(tuple(signature for _ in tx.inputs)))
 
+    def sign_order(self, tx: OrderTx) -> bytes:
+        """The signed ORDER transaction bytes (`proofs.order`'s EIP-712); every input must be this key's."""
+        return sign_order(tx, tuple(self._key for _ in tx.inputs), self.verifying_contract)
+
     def plan(self, to: bytes, amount: int, currency: bytes, fee_currency: bytes | None = None,
              metadata: bytes = NULL_METADATA) -> PaymentTx:
         """The payment `pay` would sign, to inspect first (inputs, change, fee). The fee and the
         inputs are chosen from one listing of the outputs, so they agree."""
         utxos = self.utxos()
         held: dict[bytes, int] = {}
-        for utxo in utxos:
+        for utxo in (u for u in utxos if u.otype == OUTPUT_TYPE_PAYMENT):  # order outputs pay no one else
             held[utxo.currency] = held.get(utxo.currency, 0) + utxo.amount
         fee = choose_fee(self.node.fees(), held, currency, amount, fee_currency)
         return plan_payment(utxos, self.address, [(to, currency, amount)], fee, metadata)

@@ -44,11 +44,12 @@ class Utxo:
     owner: bytes
     currency: bytes
     amount: int
+    otype: int = 1  # 1 a payment output, 3 an order output (spent only by its cancel or settlement)
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Utxo:
         return cls(data["utxo_pos"], data["blknum"], data["txindex"], data["oindex"], unhex(data["owner"]),
-                   unhex(data["currency"]), data["amount"])
+                   unhex(data["currency"]), data["amount"], data.get("otype", 1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,11 +49,12 @@ def choose_fee(schedule: Mapping[bytes, int], held: Mapping[bytes, int], pay_cur
 
 
 def select(utxos: Iterable[Utxo], currency: bytes, amount: int, max_inputs: int = MAX_INPUTS) -> list[Utxo]:
-    """Outputs in `currency` covering `amount`: the smallest single one that does, else the
+    """Payment outputs (never an order output) in `currency` covering `amount`: the smallest single one that does, else the
     largest ones until covered, then without any the rest still covers (less change, fewer inputs)."""
     if max_inputs < 1:
         raise WalletError("too_many_inputs", f"no input left for 0x{currency.hex()}")
-    mine = sorted((u for u in utxos if u.currency == currency), key=lambda u: (u.amount, u.utxo_pos))
+    mine = sorted((u for u in utxos if u.currency == currency and u.otype == OUTPUT_TYPE_PAYMENT),
+                  key=lambda u: (u.amount, u.utxo_pos))
     single = next((u for u in mine if u.amount >= amount), None)
     if single is not None:
         return [single]
@@ -98,7 +99,7 @@ def plan_payment(utxos: Sequence[Utxo], owner: bytes, payments: Sequence[tuple[b
 def plan_merges(utxos: Iterable[Utxo], owner: bytes, currency: bytes, keep_above: int | None = None) -> list[PaymentTx]:
     """Fee-free merges of `owner`'s outputs in `currency`, smallest first, up to 4 into 1 (a
     last lone output stays as it is); outputs above `keep_above` are left alone."""
-    small = sorted((u for u in utxos if u.currency == currency and u.owner == owner
+    small = sorted((u for u in utxos if u.currency == currency and u.owner == owner and u.otype == OUTPUT_TYPE_PAYMENT
                     and (keep_above is None or u.amount <= keep_above)), key=lambda u: (u.amount, u.utxo_pos))
     merges = []
     for start in range(0, len(small) - 1, MAX_INPUTS):

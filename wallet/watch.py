@@ -15,6 +15,11 @@ elixir-omg's watcher reports them) and the root chain (the exit queues):
 The last two come from the node's list of in-flight exits (`status.get`) and its
 `in_flight_exit.get_data` and `get_competitor`, for the `addresses` the watcher is given.
 
+And for the orders of those `addresses` (the node's `trade.all` and `order.all`):
+- `OrderFilled`: one per fill of one of their orders (a batch's settlement), oldest first.
+- `OrderExpired`: an order of theirs reached its expiry block unfilled (or partly filled)
+  and is still in custody: its owner takes it back with a cancel (`wallet.orders.Trader.cancel`).
+
 Each is reported once, on the first poll that sees it. `poll` is one round; `watch` polls
 every `interval` seconds for ever.
 """
@@ -26,7 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from proofs.payment import decode, decode_utxo_pos
-from wallet.client import NodeClient, NodeError, unhex
+from wallet.client import PAGE_LIMIT, NodeClient, NodeError, tohex, unhex
+from wallet.orders import Order, Trade, trades
 from wallet.rootchain import ETH, Competitor, RootChain, competitor, in_flight_data
 
 CHALLENGES = frozenset({"invalid_exit", "noncanonical_ife", "invalid_ife_challenge", "invalid_piggyback"})
@@ -66,7 +72,17 @@ class CompetitorAppeared:
     competitor: Competitor  # `RootChain.challenge_not_canonical` takes it
 
 
-Event = ChallengeDue | ChainAlert | ExitProcessable | PiggybackAvailable | CompetitorAppeared
+@dataclass(frozen=True, slots=True)
+class OrderFilled:
+    trade: Trade  # the fill: its order id, sold, bought (gross), fee, the pair's price, block
+
+
+@dataclass(frozen=True, slots=True)
+class OrderExpired:
+    order: Order  # its amount still open, at its utxo_pos
+
+
+Event = ChallengeDue | ChainAlert | ExitProcessable | PiggybackAvailable | CompetitorAppeared | OrderFilled | OrderExpired
 
 
 class Watcher:
@@ -82,7 +98,7 @@ class Watcher:
 
     def poll(self) -> list[Event]:
         status = self.node.call("status.get")
-        events = [*self._byzantine(status), *self._processable(), *self._in_flight(status)]
+        events = [*self._byzantine(status), *self._processable(), *self._in_flight(status), *self._orders()]
         fresh = [e for e in events if _key(e) not in self._seen]
         self._seen.update(_key(e) for e in fresh)
         return fresh
@@ -127,6 +143,14 @@ class Watcher:
                   for created, pos in zip(data.input_txs, data.input_utxos_pos)]
         return tuple(i for i, owner in enumerate(owners) if owner in self.addresses)
 
+    def _orders(self) -> list[Event]:
+        events: list[Event] = []
+        for address in sorted(self.addresses):
+            events += [OrderFilled(t) for t in reversed(trades(self.node, address, limit=PAGE_LIMIT))]
+            listed = self.node.call("order.all", {"address": tohex(address), "limit": PAGE_LIMIT})
+            events += [OrderExpired(Order.parse(o)) for o in listed if o["status"] == "expired"]
+        return events
+
     def _processable(self) -> list[Event]:
         if self.root is None:
             return []
@@ -143,4 +167,8 @@ def _key(event: Event) -> Any:
         return ("piggyback", event.in_flight_tx, event.inputs, event.outputs)
     if isinstance(event, CompetitorAppeared):
         return ("competitor", event.in_flight_tx)
+    if isinstance(event, OrderFilled):
+        return ("filled", event.trade.txhash, event.trade.order_id)
+    if isinstance(event, OrderExpired):
+        return ("expired", event.order.order_id)
     return (event.kind, repr(sorted(event.details.items())))

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.http import models as m
 from adapters.http.errors import ApiError, bad_request, error_body, error_response
+from adapters.http.routes_dex import router as dex_router
 from adapters.http.routes_eth import router as eth_router
 from adapters.http.routes_omg import router as omg_router
 from adapters.http.routes_ours import router as our_router
@@ -47,6 +48,7 @@ def create_app(service: Service) -> FastAPI:
     app.state.service = service
     app.include_router(omg_router)
     app.include_router(our_router)
+    app.include_router(dex_router)
     app.include_router(pages_router)  # the web wallet and explorer
     app.include_router(eth_router)
     app.include_router(seal_router)

@@ -16,7 +16,7 @@ import time
 
 import attrs
 
-from ledger.events import Event, Payment, StakeBonded
+from ledger.events import Event, OrderPlaced, Payment, StakeBonded
 from ledger.node import Node, Outcome
 
 
@@ -91,7 +91,7 @@ class Committer:
             return
         answers: list[tuple[asyncio.Future, Placed | Exception]] = []
         for (event, future), outcome in zip(batch, outcomes):
-            if outcome.accepted and isinstance(event, (Payment, StakeBonded)):
+            if outcome.accepted and isinstance(event, (Payment, StakeBonded, OrderPlaced)):
                 answers.append((future, Placed(outcome, blknum, txindex)))
                 txindex += 1
             else:

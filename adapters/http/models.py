@@ -455,3 +455,109 @@ class AuditVerdict(BaseModel):
     anchored_through: int
     unanchored: list[int] | None
     value: dict[str, dict[str, int]]
+
+
+# --- the DEX (ours, in OMG's style) --------------------------------------------------------
+
+
+class Pair(Request):
+    """Two tokens in either order: the answer names the pair (base, quote), base < quote bytewise."""
+    tokens: list[Address] | None = Field(default=None, min_length=2, max_length=2)
+
+
+class OrderCreate(Request):
+    owner: Address
+    sell_token: Address
+    buy_token: Address
+    sell_amount: int = Field(ge=1, lt=2**256)
+    buy_amount: int = Field(ge=1, lt=2**256)
+    expiry: int | None = Field(default=None, ge=1, lt=2**63)  # a child block number; default: 100 blocks on
+    nonce: int | None = Field(default=None, ge=0, lt=2**256)  # default: the first input's position
+    fee: FeeCurrency | None = None  # default: the sell token
+    metadata: Hash | None = None
+
+
+class OrderGet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    jsonrpc: str | None = Field(default=None, max_length=16)
+    id: Hash  # the order id: hashStruct(Order)
+
+
+class TradeFilter(Pair):
+    address: Address | None = None
+    page: int = PAGE
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class Level(BaseModel):
+    price_num: int  # quote units per base unit = price_num / price_den
+    price_den: int
+    amount: int  # open, in the side's sell token: base for asks, quote for bids
+    orders: int
+
+
+class Book(BaseModel):
+    base: str
+    quote: str
+    asks: list[Level]  # selling base, lowest price first
+    bids: list[Level]  # selling quote, highest price first
+
+
+class OrderInfo(BaseModel):
+    order_id: str
+    owner: str
+    sell_token: str
+    buy_token: str
+    sell_amount: int
+    buy_amount: int
+    expiry: int
+    nonce: int
+    amount: int  # sell amount still open (0 once filled, cancelled or exited)
+    utxo_pos: int | None  # the order output now (None once it is gone)
+    status: Literal["open", "expired", "filled", "cancelled", "exited"]
+
+
+class TradeInfo(BaseModel):
+    blknum: int
+    txindex: int
+    txhash: str
+    order_id: str
+    owner: str
+    sell_token: str
+    buy_token: str
+    sold: int
+    bought: int  # gross; the owner received bought - fee
+    fee: int
+    base: str
+    quote: str
+    price_num: int
+    price_den: int
+
+
+class OrderDetail(OrderInfo):
+    placed_txhash: str
+    fills: list[TradeInfo]
+
+
+class ClearingPrice(BaseModel):
+    base: str
+    quote: str
+    price_num: int
+    price_den: int
+    blknum: int
+
+
+class TradingFee(BaseModel):
+    base: str
+    quote: str
+    bps: int
+
+
+class OrderCreated(BaseModel):
+    order_id: str
+    inputs: list[Utxo]
+    outputs: list[CreatedOutput]
+    fee: CreatedFee
+    txbytes: str
+    sign_hash: str
+    typed_data: dict[str, Any]

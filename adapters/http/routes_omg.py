@@ -12,14 +12,14 @@ from adapters.http.errors import ApiError, bad_request, envelope
 from adapters.http.render import block, inclusion, newest_first, page, transaction, utxo
 from adapters.http.service import Service
 from adapters.http.view import TxRecord, View
-from ledger.events import Payment
+from ledger.events import OrderPlaced, Payment
 from ledger.state import InFlightExit, StandardExit, State
 from proofs.errors import DecodeError
 from proofs.fraud import Spend
 from proofs.keccak import keccak256
-from proofs.order import decode_transaction
+from proofs.order import OrderTx, decode_transaction
 from proofs.payment import BLOCK_OFFSET, OUTPUT_TYPE_PAYMENT, TX_OFFSET, Output, PaymentTx, \
-    decode, encode, encode_unsigned, encode_utxo_pos
+    decode, encode, encode_unsigned, encode_utxo_pos, unsigned_bytes
 from proofs import eip712
 
 router = APIRouter()
@@ -150,12 +150,13 @@ async def transaction_submit(request: Request, body: m.Submit) -> dict:
 
 
 async def _submit(svc: Service, action: str, signed: bytes) -> dict:
-    placed = await svc.submit(action, Payment(signed))
+    """A payment (a cancel of an order is one) or an ORDER transaction (tx type 4), by its type."""
     try:
-        txhash = keccak256(encode_unsigned(decode(signed)))
-    except DecodeError:  # accepted bytes decode: this is unreachable, but never a traceback
-        txhash = b""
-    return envelope({"blknum": placed.blknum, "txindex": placed.txindex, "txhash": to_hex(txhash)})
+        tx = decode_transaction(signed)
+    except DecodeError:  # the ledger refuses it with the decoder's code
+        tx = None
+    placed = await svc.submit(action, OrderPlaced(signed) if isinstance(tx, OrderTx) else Payment(signed))
+    return envelope({"blknum": placed.blknum, "txindex": placed.txindex, "txhash": to_hex(keccak256(unsigned_bytes(signed)))})
 
 
 @router.post("/transaction.submit_typed", tags=["Transaction"], **ok(m.Submitted))

@@ -17,13 +17,15 @@ from immutables import Map
 from pyrsistent import PVector, pvector
 
 from ledger import events
+from ledger.clearing import Order, clear
+from ledger.dex import open_orders
 from ledger.events import BatchSettled, BlockSealed, Deposit, OrderPlaced, Payment, StakeBonded
 from ledger.state import GENESIS_STATE, State
 from ledger.store import EventStore
 from ledger.transition import apply
 from proofs.keccak import keccak256
-from proofs.order import OrderTx, SettlementTx, decode_transaction
-from proofs.payment import BLOCK_OFFSET, TX_OFFSET, Output, PaymentTx, decode
+from proofs.order import FillRecord, OrderTx, SettlementTx, decode_transaction, order_id
+from proofs.payment import BLOCK_OFFSET, TX_OFFSET, Output, PaymentTx, decode, encode_utxo_pos
 
 
 @attrs.frozen
@@ -43,6 +45,25 @@ class BlockRecord:
 
 
 @attrs.frozen
+class Trade:
+    """One fill of a settlement: the order's record, the pair's uniform price (quote units per
+    base unit, base < quote bytewise) and where the unfilled rest went (None: filled)."""
+
+    blknum: int
+    txindex: int
+    txhash: bytes
+    order_id: bytes
+    record: FillRecord
+    price_num: int
+    price_den: int
+    remainder_pos: int | None
+
+    @property
+    def pair(self) -> tuple[bytes, bytes]:
+        return _pair(self.record)
+
+
+@attrs.frozen
 class View:
     state: State = GENESIS_STATE
     txs: Map = Map()  # txhash -> TxRecord
@@ -52,6 +73,11 @@ class View:
     open_txs: PVector = pvector()  # txhashes of the open block
     spends: Map = Map()  # utxo position -> (txhash, input index)
     by_address: Map = Map()  # address -> pvector of txhashes, in log order
+    trades: PVector = pvector()  # every Trade, in log order
+    trades_by_owner: Map = Map()  # address -> pvector of indexes into trades
+    trades_by_pair: Map = Map()  # (base, quote) -> pvector of indexes into trades
+    fills: Map = Map()  # order id -> pvector of indexes into trades
+    prices: Map = Map()  # (base, quote) -> (price_num, price_den, blknum) of its last clearing
 
     def tx_at(self, blknum: int, txindex: int) -> TxRecord | None:
         block = self.blocks.get(blknum)
@@ -82,7 +108,35 @@ class View:
         for leaf in after.open_block_txs[len(before.open_block_txs):]:
             signed = event.tx if isinstance(event, (Payment, StakeBonded, OrderPlaced, BatchSettled)) else leaf
             view = view._appended(TxRecord(leaf, signed, before.next_child_blknum, len(view.open_txs)), before)
+        if isinstance(event, BatchSettled):
+            return view._settled(before, keccak256(after.open_block_txs[-1]), len(view.open_txs) - 1)
         return view
+
+    def _settled(self, before: State, txhash: bytes, txindex: int) -> View:
+        """Indexes a settlement's fills, priced by the clearing the ledger ran on `before`."""
+        live = open_orders(before)
+        pairs = clear(Order(oid, o.terms.sell_token, o.terms.buy_token, o.amount, o.terms.sell_amount,
+                            o.terms.buy_amount) for oid, o in live.items())
+        prices = {(p.base, p.quote): (p.price_num, p.price_den) for p in pairs}
+        tx = decode_transaction(self.txs[txhash].leaf)
+        trades, by_owner, by_pair, fills = self.trades, self.trades_by_owner, self.trades_by_pair, self.fills
+        blknum, at = before.next_child_blknum, 0
+        for pos, record in zip(tx.inputs, tx.records):
+            at += 1  # the bought tokens, then the remainder if any
+            remainder = encode_utxo_pos(blknum, txindex, at) if before.utxos[pos].amount > record.sold else None
+            at += remainder is not None
+            oid = order_id(record.terms)
+            trade = Trade(blknum, txindex, txhash, oid, record, *prices[_pair(record)], remainder)
+            index = len(trades)
+            trades = trades.append(trade)
+            by_owner = by_owner.set(record.owner, by_owner.get(record.owner, pvector()).append(index))
+            by_pair = by_pair.set(trade.pair, by_pair.get(trade.pair, pvector()).append(index))
+            fills = fills.set(oid, fills.get(oid, pvector()).append(index))
+        last = self.prices
+        for pair, (num, den) in prices.items():
+            last = last.set(pair, (num, den, blknum))
+        return attrs.evolve(self, trades=trades, trades_by_owner=by_owner, trades_by_pair=by_pair, fills=fills,
+                            prices=last)
 
     def _deposit(self, event: Deposit, root: bytes) -> View:
         txhash = keccak256(event.tx)
@@ -109,6 +163,10 @@ class View:
         for owner in owners:
             by_address = by_address.set(owner, by_address.get(owner, pvector()).append(txhash))
         return attrs.evolve(self, by_address=by_address)
+
+
+def _pair(record: FillRecord) -> tuple[bytes, bytes]:
+    return min(record.sell_token, record.buy_token), max(record.sell_token, record.buy_token)
 
 
 class Folder:

@@ -96,7 +96,7 @@ def test_the_demo_runs_end_to_end(tmp_path):
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "verdict       OK" in out
-    assert out.count("deposited - exited - unbacked + unclaimed") == 2 and "MISMATCH" not in out
+    assert out.count("deposited - exited - unbacked + unclaimed") == 3 and "MISMATCH" not in out  # ETH, OMG, TKN
     for step in ("invalid_exit", "-> challenged", "in-flight exit", "the follower applied no root-chain fact twice"):
         assert step in out
     assert "FAILED at event" in out and "record_tampered" in out and "log_truncated" in out
@@ -107,7 +107,15 @@ def test_the_demo_runs_end_to_end(tmp_path):
     for code in ("utxo_already_spent", "unauthorized_spend", "amounts_do_not_add_up", "malformed_transaction_rlp",
                  "utxo_exiting"):
         assert f"-> submit:{code}" in out or f"refused (submit:{code})" in out, code  # OMG's error codes
-    assert [int(n) for n in re.findall(r"sealed block (\d+) through block\.seal", out)] == [1000, 2000, 3000, 4000]
+    assert [int(n) for n in re.findall(r"sealed block (\d+) through block\.seal", out)] == [1000, 2000, 3000, 4000, 5000]
+    # the trading round (issue 13): crossing orders in ETH/OMG and OMG/TKN, each fill checked by the demo
+    assert "== trading round" in out and len(re.findall(r"^fill +\w+ +sold .* at [\d.]+, limit [<>]= ", out, re.M)) == 4
+    for code in ("order_output_restricted", "order_expired"):
+        assert f"-> submit:{code}" in out, code
+    for step in ("order partly filled", "order.get says cancelled", "order.get says expired", "WITHHOLDS it",
+                 "exits her open order in flight (ORDER exit game", "received exactly 300000000000000000000 OMG"):
+        assert step in out, step
+    assert re.search(r"the settlement is transaction \d+ of block 5000 \(tx type 5, 4 fill records\)", out)
     assert "utxo.get_exit_data now says exit:invalid" in out and "ChallengeDue invalid_exit" in out
     assert re.search(r"wallet watcher reports \d+ exits processable", out)
     assert re.search(r"audit\.get: the node replays its own log: \d+ events, OK", out)
@@ -116,7 +124,7 @@ def test_the_demo_runs_end_to_end(tmp_path):
     payments = sum(record.topic == "payment" for record in log.read(0))
     log.close()
     accepted = int(re.search(r"(\d+) payments accepted", out).group(1))
-    assert payments == accepted + 1  # the SDK's payments and the attack act's honest one, nothing refused
+    assert payments == accepted + 3  # the SDK's payments, the attack act's honest one and two cancels, nothing refused
 
 
 def test_omg_node_runs_on_the_embedded_chain_and_wants_a_new_home_each_time(tmp_path):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger import dex, events
+from ledger.blocks import BlockIndex
 from ledger.events import BatchSettled, BlockSealed, Deposit, FeeCollected, FeeRule, OrderPlaced, Payment
 from ledger.node import Node
 from ledger.plasma import open_block_root
@@ -353,6 +354,20 @@ def test_the_node_settles_before_it_seals_and_the_audit_rederives_every_fill(tmp
     assert restarted.state.orders == node.state.orders and restarted.state.utxos == node.state.utxos
 
 
+def test_the_block_index_names_the_order_that_spent_each_funding_output(tmp_path):
+    """A watcher challenges an exit of a funding output with the ORDER that spent it: the index
+    must know that spend, signed, and where its block put it."""
+    store = EventStore(tmp_path / "ledger.db")
+    _trading_node(store)
+    index = BlockIndex()
+    index.follow(store)
+    for blknum, txindex in ((1, 0), (2, 1), (3, 0), (4, 1)):
+        spend = index.spends[encode_utxo_pos(blknum, 0, 0)]
+        order_tx = o.decode_order(spend.signed_tx)
+        assert spend.input_index == 0 and order_tx.inputs == (encode_utxo_pos(blknum, 0, 0),)
+        assert spend.tx_pos == encode_utxo_pos(1000 if blknum < 3 else 2000, txindex, 0)
+
+
 def test_a_tampered_settlement_in_a_copied_log_fails_the_audit_at_that_event(tmp_path):
     """The copy keeps a valid hash chain (each record re-appended): only re-deriving the fills sees
     that the operator skimmed one unit of a trader's purchase as a fee."""
@@ -400,6 +415,20 @@ def test_an_exit_shows_a_settlement_and_the_remainder_it_holds(market):
     after = checked(state, events.ExitStarted(7, remainder, state.open_block_txs[2]))
     assert after.exits[7].backed and remainder not in after.orders
     assert rejected(state, events.ExitStarted(8, remainder, b"\xc2\x05\xc0")) == "malformed_transaction"
+
+
+def test_an_order_exits_in_flight_and_its_piggybacked_order_output_leaves_the_book(market):
+    """The ORDER exit game takes in-flight exits of orders (an operator withholding their block):
+    the follower's event must apply, not halt it as an unknown transaction type."""
+    state, at = market
+    state, sell_eth = place(state, [at["a"]], terms(0, ETH, TOKEN, 100, 200))
+    state, _ = place(state, [at["b"]], terms(1, TOKEN, ETH, 300, 100))
+    funding = encode(deposit_tx(TRADERS[0][1], ETH, 100))
+    started = checked(state, events.InFlightExitStarted(9, state.open_block_txs[0], (funding,), (at["a"],)))
+    assert started.exits[9].outputs[0].output_type == o.OUTPUT_TYPE_ORDER and sell_eth in started.orders
+    after = checked(started, events.InFlightExitPiggybacked(9, True, 0))
+    assert sell_eth not in after.utxos and sell_eth not in after.orders
+    assert dex.settlement_for(after) is None  # the exiting order is no longer matched
 
 
 # --- staker-voted trading fees ------------------------------------------------------------------

@@ -46,6 +46,19 @@ def api(tmp_path):
     yield from serve(tmp_path, fund)
 
 
+def trading(node) -> None:
+    """Fees for payments (1 wei) and orders (1 wei or 2 TOKEN); Alice holds ETH, Bob TOKEN."""
+    node.submit([Genesis(VC, (FeeRule(1, ETH, 1), FeeRule(4, ETH, 1), FeeRule(4, TOKEN, 2)))])
+    for owner, token, amount in [(ALICE, ETH, 100), (ALICE, ETH, 5), (BOB, TOKEN, 300)]:
+        [outcome] = node.submit([Deposit(node.state.next_deposit_blknum, encode(deposit_tx(owner, token, amount)))])
+        assert outcome.accepted, outcome
+
+
+@pytest.fixture
+def market(tmp_path):
+    yield from serve(tmp_path, trading)
+
+
 @pytest.fixture(scope="module")
 def root():
     w3 = chain.embedded()
