@@ -124,7 +124,7 @@ def test_loopback_load_fails_on_a_rejected_payment(workload: bench.Workload, tmp
         bench.run_loopback(doubled, tmp_path / "loopback.sqlite", None, clients=3, warmup=0)
 
 
-def test_dex_settlement_is_clears_own_and_the_sort_bound_orders_by_limit() -> None:
+def test_dex_benchmark_times_clears_own_settlement_and_a_sort_by_limit() -> None:
     orders = dex_bench.make_orders(3, 40)
     settled = dex_bench.measure_settlement("tiny", orders, repeats=1)
     assert settled.result == clear(list(reversed(orders)))  # what was timed is clear()'s settlement

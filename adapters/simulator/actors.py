@@ -645,8 +645,10 @@ def fake_competitor_of(index: BlockIndex, record: InFlightExit, input_index: int
         if unsigned_bytes(spent.signed_tx) == record.tx:
             continue
         created_by = index.exit_data(other)[0]
-        if tx_type_of(created_by) != PAYMENT_TX_TYPE or output_at(created_by, other).owner != owner:
-            continue  # (an order's or a settlement's output: the fake is made of payments)
+        if PAYMENT_TX_TYPE != tx_type_of(created_by) or PAYMENT_TX_TYPE != tx_type_of(spent.signed_tx):
+            continue  # an order's or a settlement's output, or spent by an order: the fake is made of payments
+        if output_at(created_by, other).owner != owner:
+            continue
         first = Spend(record.tx, input_index, b"")  # the in-flight side: its witness is not part of the call
         return DoubleSpendProof(other, input_tx, first, Spend.of(spent.signed_tx, other))
     return None

@@ -22,10 +22,9 @@ KNOWN_GAPS: dict[str, str | None] = {
     "challenge_on_bad_block": None,
     # Fixed: a piggyback takes its output off the child chain from the open block too.
     "piggyback_before_seal": None,
-    # Pending: the ledger refuses InFlightExitStarted of an ORDER transaction (tx type 4,
-    # unrecognized_transaction_type), so the follower stops on a trader's in-flight exit of an order
-    # in a withheld block; traders skip those exits until the ledger takes them in.
-    "order_in_flight_exit_unfollowed": "in-flight exits of ORDER transactions are not followed by the ledger",
+    # Fixed: the ledger follows an in-flight exit of an ORDER transaction (it refused it with
+    # unrecognized_transaction_type, and the follower stopped on a trader's exit of an order in a withheld block).
+    "order_in_flight_exit_unfollowed": None,
 }
 
 
