@@ -4,6 +4,7 @@
     python -m benchmarks.run --quick         # 2,000 transactions, smoke run, writes nothing
     python -m benchmarks.run --profile       # also cProfile the ingest and audit paths
     python -m benchmarks.run --no-bls        # skip the BLS commit signatures (benchmarks/bls.py)
+    python -m benchmarks.run --no-dex        # skip the DEX settlement (benchmarks/dex.py)
     python -m benchmarks.run --no-load       # skip the loopback load over HTTP (benchmarks/loopback.py)
 
 Every throughput is reported as a ratio to a raw limit measured in the same run
@@ -42,6 +43,7 @@ import coincurve
 from sha3 import keccak_256
 
 from benchmarks import bls as bls_bench
+from benchmarks import dex as dex_bench
 from benchmarks import loopback
 from ledger.events import Deposit, Event, FeeRule, Genesis, Payment
 from ledger.node import Node, Outcome
@@ -575,6 +577,7 @@ class Results:
     total_s: float = 0.0
     facts: dict[str, str] = field(default_factory=dict)
     bls: bls_bench.BlsResults | None = None  # BLS commit signatures, when measured
+    dex: dex_bench.DexResults | None = None  # DEX settlement and the audit of trades, when measured
     load: loopback.LoadResult | None = None  # transaction.submit over HTTP, when measured
     seal_every: int = 5_000
 
@@ -901,6 +904,7 @@ def render_markdown(results: Results, command: str) -> str:
         f"## Results ({results.txs:,} payments)\n\n{results.table()}\n\n{results.details()}\n\n"
         f"{load_section}"
         f"{bls_section}"
+        f"{dex_bench.render(results.dex) + chr(10) if results.dex is not None else ''}"
         f"## Method\n\n{METHOD}\n"
     )
 
@@ -920,6 +924,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=default_workers(),
                         help="signature-recovery processes beside the fold for ingest and audit (default: cores - 1)")
     parser.add_argument("--no-bls", action="store_true", help="skip the BLS commit signatures (benchmarks/bls.py)")
+    parser.add_argument("--no-dex", action="store_true", help="skip the DEX settlement (benchmarks/dex.py)")
     parser.add_argument("--no-load", action="store_true", help="skip the loopback load over HTTP (benchmarks/loopback.py)")
     parser.add_argument("--load-txs", type=int, default=None,
                         help="payments submitted over HTTP in the loopback load (default: the whole workload)")
@@ -952,6 +957,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_warmup=args.load_warmup,
     )
     results.facts = {**machine_facts(not args.no_pin, args.workers), **results.facts}
+    results.dex = None if args.no_dex else dex_bench.measure(args.quick, args.tmpdir)
+    if results.dex is not None:
+        print(dex_bench.render(results.dex))
     print(results.table())
     print()
     print(results.details())

@@ -91,6 +91,7 @@ How this follows or departs from the systems it learns from
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
@@ -191,37 +192,49 @@ def clearing_price(base: bytes, orders: Sequence[Order]) -> Fraction | None:
 
 
 def maximising_interval(base: bytes, orders: Sequence[Order]) -> tuple[Fraction, Fraction] | None:
-    """[lo, hi] of step 1: one sweep up the distinct limit prices."""
+    """[lo, hi] of step 1: one sweep up the distinct limit prices. In integers: a price is
+    (numerator, denominator) in lowest terms and a volume (numerator, denominator), compared by
+    cross-multiplication (the same exact rationals as Fractions, without their cost per level)."""
     levels: dict[tuple[int, int], list[int]] = {}  # price in lowest terms -> [base of sellers, quote of buyers] at it
     for order in orders:
-        price = limit_price(order, base)
-        levels.setdefault((price.numerator, price.denominator), [0, 0])[order.sell_token != base] += order.amount
+        num, den = limit_terms(order, base)
+        levels.setdefault((num, den), [0, 0])[order.sell_token != base] += order.amount
     quote_total = sum(paid for _, paid in levels.values())
-    best, lo, top, above = Fraction(0), None, None, 0
+    best_num, best_den, lo, top, above = 0, 1, None, None, 0
     sold = paid_below = 0  # base of sellers at or below the price, quote of buyers below it
     for terms in ascending(levels):
-        price, (sold_here, paid_here) = Fraction(*terms), levels[terms]
+        num, den = terms
+        sold_here, paid_here = levels[terms]
         sold += sold_here
-        volume = min(Fraction(sold), (quote_total - paid_below) / price)
-        if volume > best or (volume == best and volume > 0):
-            lo = price if volume > best else lo
-            best, top, above = volume, price, quote_total - paid_below - paid_here
+        # the volume min(sold, (quote_total - paid_below) / price) as vol_num / vol_den
+        bought_num = (quote_total - paid_below) * den
+        vol_num, vol_den = (sold, 1) if sold * num <= bought_num else (bought_num, num)
+        better = vol_num * best_den > best_num * vol_den
+        if better or (vol_num * best_den == best_num * vol_den and vol_num > 0):
+            lo = terms if better else lo
+            best_num, best_den, top, above = vol_num, vol_den, terms, quote_total - paid_below - paid_here
         paid_below += paid_here
     if lo is None or top is None:
         return None
-    return lo, max(top, above / best)
+    return Fraction(*lo), max(Fraction(*top), Fraction(above * best_den, best_num))
+
+
+def limit_terms(order: Order, base: bytes) -> tuple[int, int]:
+    """`limit_price` as (numerator, denominator) in lowest terms, without building a Fraction."""
+    num, den = (order.limit_buy, order.limit_sell) if order.sell_token == base else (order.limit_sell, order.limit_buy)
+    divisor = math.gcd(num, den)
+    return num // divisor, den // divisor
 
 
 def ascending(prices: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """Prices as (numerator, denominator) in increasing order: sorted first by an integer key
     that never decreases with the price (floor(price * 2^256), compared at C speed), then each
-    run of equal keys exactly."""
-    def coarse(terms: tuple[int, int]) -> int:
-        return (terms[0] << 256) // terms[1]
-
+    run of equal keys (rare: prices within 2^-256 of each other) exactly."""
+    keyed = sorted(((terms[0] << 256) // terms[1], terms) for terms in prices)
     result: list[tuple[int, int]] = []
-    for _, run in itertools.groupby(sorted(prices, key=coarse), key=coarse):
-        result.extend(sorted(run, key=lambda terms: Fraction(*terms)))
+    for _, run in itertools.groupby(keyed, key=lambda item: item[0]):
+        terms = [item[1] for item in run]
+        result.extend(terms if len(terms) == 1 else sorted(terms, key=lambda t: Fraction(*t)))
     return result
 
 

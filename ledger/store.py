@@ -201,9 +201,9 @@ class EventStore:
 
     def read_pages(self, start: int = 0, stop: int | None = None) -> Iterator[list[Record]]:
         """Records in index order from `start`, a page at a time, as stored (unverified); a
-        torn tail is not read."""
+        torn tail is not read (a writable store dropped it: what follows was written after)."""
         last = max(start, 0) - 1
-        if self.torn is not None:
+        if self.torn is not None and self.read_only:
             stop = self.torn.first if stop is None else min(stop, self.torn.first)
         while stop is None or last + 1 < stop:
             limit = READ_PAGE if stop is None else min(READ_PAGE, stop - last - 1)

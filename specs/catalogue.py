@@ -15,6 +15,7 @@ positions) and primitives (keccak, secp256k1 recovery).
 from __future__ import annotations
 
 import functools
+from fractions import Fraction
 from collections.abc import Callable, Iterable
 from typing import Literal
 
@@ -1070,20 +1071,26 @@ def fills_within_limits(before: State, event: Event, after: State) -> str | None
 
 
 def one_price_per_pair(before: State, event: Event, after: State) -> str | None:
-    """A batch trades each pair at one price: every fill's quote per base is the same, and
-    what one side of the pair sells, the other side buys, in each token."""
+    """A batch trades each pair at one price: some price p is within one unit of every fill's
+    quote (|quote - base·p| < 1, the clearing's rounding rule: each quote amount is the exact
+    one rounded down or up), and what one side of the pair sells, the other side buys, in each
+    token. A fill at another price is more than a unit away from the others' common price."""
     found = _settlement(before, event)
     if not isinstance(found, tuple):
         return found
     tx, _ = found
-    prices: dict[tuple[bytes, bytes], tuple[int, int]] = {}
+    bounds: dict[tuple[bytes, bytes], tuple[Fraction, Fraction]] = {}  # the open interval of such p, per pair
     flows: dict[tuple[bytes, bytes], int] = {}  # (pair, token) -> sold minus bought
     for record in tx.records:
         base, quote = sorted((record.sell_token, record.buy_token))
         in_base, in_quote = (record.sold, record.bought) if record.sell_token == base else (record.bought, record.sold)
-        first = prices.setdefault((base, quote), (in_quote, in_base))
-        if in_quote * first[1] != first[0] * in_base:
-            return f"pair {_hex(base)}/{_hex(quote)} trades at {in_quote}/{in_base} and at {first[0]}/{first[1]}"
+        low, high = Fraction(in_quote - 1, in_base), Fraction(in_quote + 1, in_base)
+        if (base, quote) in bounds:
+            was_low, was_high = bounds[(base, quote)]
+            low, high = max(low, was_low), min(high, was_high)
+        if low >= high:
+            return f"pair {_hex(base)}/{_hex(quote)} trades at {in_quote}/{in_base}, more than a unit off the batch's other fills"
+        bounds[(base, quote)] = (low, high)
         for token, amount in ((record.sell_token, record.sold), (record.buy_token, -record.bought)):
             flows[(base + quote, token)] = flows.get((base + quote, token), 0) + amount
     unbalanced = {key: amount for key, amount in flows.items() if amount}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `pytest` (not `python -m pytest`) does not put the repo root on the path
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import dex as dex_bench  # noqa: E402
 from benchmarks import run as bench  # noqa: E402
+from ledger.clearing import clear  # noqa: E402
 
 TXS = 200
 CHAINS = 20
@@ -119,3 +122,21 @@ def test_loopback_load_fails_on_a_rejected_payment(workload: bench.Workload, tmp
     doubled = dataclasses.replace(workload, payments=workload.payments[:20] + workload.payments[:1])
     with pytest.raises(RuntimeError, match="not accepted"):
         bench.run_loopback(doubled, tmp_path / "loopback.sqlite", None, clients=3, warmup=0)
+
+
+def test_dex_benchmark_times_clears_own_settlement_and_a_sort_by_limit() -> None:
+    orders = dex_bench.make_orders(3, 40)
+    settled = dex_bench.measure_settlement("tiny", orders, repeats=1)
+    assert settled.result == clear(list(reversed(orders)))  # what was timed is clear()'s settlement
+    assert settled.fills > 0 and len(settled.result) == 3
+    assert _positive(settled.clear_s) and _positive(settled.sort_s) and settled.clear_peak > 0 and settled.sort_peak > 0
+    limits = [Fraction(o.limit_buy, o.limit_sell) for o in dex_bench.sort_bound(orders)]
+    assert limits == sorted(limits)
+
+
+def test_dex_audit_replays_a_log_with_trades(tmp_path: Path) -> None:
+    audited = dex_bench.measure_audit(tmp_path, blocks=2, per_block=12, limit_per_s=1.0)
+    assert (audited.orders, audited.settlements) == (24, 2) and audited.ok
+    assert _positive(audited.per_s)
+    text = dex_bench.render(dex_bench.DexResults([], audited))
+    assert text.startswith("## DEX settlement") and "### Method" in text and "24 orders and 2 settlements" in text

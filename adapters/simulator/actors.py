@@ -20,7 +20,7 @@ from its own `rng`; `cast` makes the cast of a seed, in the order they act each 
 - `NodeOperator`: the honest node's operator step (follow, seal, submit, watch), and exit
   processing now and then, by the watcher's account.
 
-Later layers add theirs (DEX traders, Bitcoin swappers, cash partners) beside these.
+Later layers add theirs beside these: the DEX's traders are in `traders.py` (`dex_cast`).
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ import random
 import attrs
 
 from adapters.ethereum import chain, contracts
+from adapters.ethereum.client import tx_type_of
+from adapters.ethereum.contracts import PAYMENT_TX_TYPE
 from adapters.simulation import Config as StakingConfig
 from adapters.simulator.attacks import RootAttacker
 from adapters.simulation import (
@@ -640,7 +642,12 @@ def fake_competitor_of(index: BlockIndex, record: InFlightExit, input_index: int
         same_index = other % TX_OFFSET == pos % TX_OFFSET
         if other == pos or not same_index or is_deposit(other) or other // BLOCK_OFFSET not in index.blocks:
             continue
-        if unsigned_bytes(spent.signed_tx) == record.tx or output_at(index.exit_data(other)[0], other).owner != owner:
+        if unsigned_bytes(spent.signed_tx) == record.tx:
+            continue
+        created_by = index.exit_data(other)[0]
+        if PAYMENT_TX_TYPE != tx_type_of(created_by) or PAYMENT_TX_TYPE != tx_type_of(spent.signed_tx):
+            continue  # an order's or a settlement's output, or spent by an order: the fake is made of payments
+        if output_at(created_by, other).owner != owner:
             continue
         first = Spend(record.tx, input_index, b"")  # the in-flight side: its witness is not part of the call
         return DoubleSpendProof(other, input_tx, first, Spend.of(spent.signed_tx, other))
@@ -666,4 +673,20 @@ def cast(world: World, steps: int) -> list[tuple[Actor, random.Random]]:
     # before the node's operator, which follows and watches what it sent
     account = Account("attacker", tester_key(2 + world.config.honest + world.config.malicious))
     attacker = RootAttacker(world, world.fork(), steps, account)
-    return [*forked[:-1], (attacker, world.fork()), forked[-1]]
+    return [*forked[:-1], (attacker, world.fork()), *dex_cast(world), forked[-1]]
+
+
+def dex_cast(world: World) -> list[tuple[Actor, random.Random]]:
+    """The DEX's actors (`traders.py`), forked after everyone else: two honest traders, a rogue
+    one signing with the first trader's key, and the operator's key proposing wrong settlements."""
+    if not world.config.dex:
+        return []
+    from adapters.simulator.traders import RogueTrader, Trader, WrongSettler  # it imports this module
+
+    base = 2 + world.config.honest + world.config.malicious + 1
+    traders = [Trader(Account(f"trader{i}", tester_key(base + i))) for i in range(2)]
+    rogue = RogueTrader(Account("rogue trader", tester_key(base + 2)), traders[0].account)
+    for actor in (*traders, rogue):
+        world.fund(actor.account, omg=100 * ETHER)
+    world.traders = {t.account.address: t for t in traders}
+    return [(actor, world.fork()) for actor in (*traders, rogue, WrongSettler())]

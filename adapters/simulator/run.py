@@ -33,6 +33,7 @@ from adapters.ethereum import chain
 from adapters.simulator.actors import HonestUser, cast, process_exits, sign
 from adapters.simulator.faults import FaultPlan
 from adapters.simulator.gaps import known_gap
+from adapters.simulator.traders import Trader
 from adapters.simulator.world import ETH, Action, Actor, Config, Injected, World
 from ledger.errors import Rejected
 from ledger.events import Event, InFlightExitWithdrawn, Payment
@@ -156,6 +157,8 @@ def final_checks(world: World) -> None:
     check_vaults(world, report, failed)
     for user in world.honest.values():
         check_honest_funds(world, user, payouts.get(user.account.address, {}))
+    for trader in world.traders.values():
+        check_trader_funds(world, trader, payouts.get(trader.account.address, {}))
     check_unbacked(world, hook)
     if world.rogue and not world.alarmed:
         world.fail(f"the rogue operator submitted {world.rogue} and no alarm was raised")
@@ -217,6 +220,21 @@ def check_honest_funds(world: World, user: HonestUser, paid: dict[bytes, int]) -
             apply(state, Payment(sign(world, tx, user.account.key)))
         except Rejected as exc:
             world.fail(f"{user.name} cannot spend {pos}: {exc.code}")
+
+
+def check_trader_funds(world: World, trader: Trader, paid: dict[bytes, int]) -> None:
+    """After an alarm the vaults paid a trader exactly what it exited (orders, proceeds, change);
+    without one it was paid nothing and everything the ledger holds for it is anchored."""
+    if world.alarmed:
+        owed: dict[bytes, int] = {}
+        for output in trader.exited.values():
+            owed[output.token] = owed.get(output.token, 0) + output.amount
+        if paid != owed:
+            world.fail(f"{trader.name} exited {owed} and the vaults paid it {paid}")
+        return
+    held = sorted(pos for pos, o in world.state.utxos.items() if o.owner == trader.account.address)
+    if paid or any(not world.anchored(pos) for pos in held):
+        world.fail(f"{trader.name}: paid {paid} without an alarm, or outputs {held} not all anchored")
 
 
 class UnbackedPayouts(InvariantHook):

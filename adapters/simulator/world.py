@@ -44,6 +44,7 @@ ALARMS = ("invalid_block", "block_withholding", "unchallenged_exit")  # watcher 
 class Config:
     honest: int = 3
     malicious: int = 2
+    dex: bool = True  # the DEX's actors (`traders.py`): traders, a rogue trader, altered settlements
     validators: int = 4  # one offline and one equivocating among them
     confirmations: int = 4  # root-chain blocks a fact is buried under before the follower applies it
     exit_period_s: int = 600
@@ -52,7 +53,7 @@ class Config:
     full_check_every: int = 50  # the node's hook runs the O(state) checks every this many events
     seal_chance: float = 0.3  # per step, the operator seals the open block
     byzantine_chance: float = 0.5  # of seeds whose operator turns rogue once
-    fees: tuple[tuple[str, int], ...] = (("eth", 10**12), ("omg", 10**15))
+    fees: tuple[tuple[str, int], ...] = (("eth", 10**12), ("omg", 10**15))  # a payment's, and an ORDER's (tx type 4)
 
 
 @attrs.frozen
@@ -160,6 +161,7 @@ class World:
         self.delayed: list[tuple[int, Action]] = []  # (due step, root-chain action)
         self.honest: dict[bytes, Any] = {}  # the honest users by address (set by the cast)
         self.malicious: dict[bytes, Any] = {}
+        self.traders: dict[bytes, Any] = {}  # the honest DEX traders by address (`traders.py`)
         self.rogue: str | None = None  # what a rogue operator did, once it did
         self.processed: list[Any] = []  # receipts of processExits: the only calls that make the vaults pay
         self.verified = Replay(GENESIS_STATE, 0, GENESIS_HASH)  # the log as last replayed and verified
@@ -186,7 +188,8 @@ class World:
 
     def _genesis(self) -> None:
         tokens = {"eth": ETH, "omg": self.omg}
-        fees = tuple(FeeRule(1, tokens[name], amount) for name, amount in self.config.fees)
+        tx_types = (1, 4) if self.config.dex else (1,)  # an ORDER pays the payment's fee (DEX.md)
+        fees = tuple(FeeRule(tx_type, tokens[name], amount) for tx_type in tx_types for name, amount in self.config.fees)
         # staking as adapters/simulation.py's run opens it: 5% double-sign slash, 10% of it to the reporter,
         # downtime judged over 4 commits (half must be signed), 1% downtime slash
         staking = StakingOpened(self.omg, self.config.validators, 2, 500, 1000, 4, 4, 5000, 100, 100)

@@ -16,6 +16,7 @@ from adapters.simulator import actors
 from adapters.simulator.faults import FAULTS
 from adapters.simulator.gaps import KNOWN_GAPS
 from adapters.simulator.run import Result, run_batch, run_seed
+from adapters.simulator.world import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 # Chosen to strike every fault of the table between them, with a rogue operator and a mass exit
@@ -106,6 +107,20 @@ def test_a_failing_seed_prints_its_reproduction_and_fails_the_same_way_again(mon
 def test_a_crash_in_a_batch_that_carries_a_checkpoint_counts_every_row_written() -> None:
     """Seed 10 crashes (ack_lost) on the batch at event 160, where the node appends its own
     state checkpoint: the crash must count the rows stored, not only the events it was asked for."""
-    result = run_seed(10, 90)
+    result = run_seed(10, 90, Config(dex=False))  # the log as it was when the crash was found
     assert result.ok, (result.reproduction, result.failures, result.trace[-20:])
     assert any(i.fault == "ack_lost" and i.verdict == "survived" for i in result.injected)
+
+
+def test_the_dex_actors_trade_and_every_malicious_move_is_refused_with_its_code(batch: list[Result]) -> None:
+    """Issue 13's actors (`traders.py`) in the batch: honest traders' crossing orders are placed,
+    settled by the node and cancelled; the rogue trader's replayed, duplicated, wrongly signed
+    orders and its cancel paying someone else, and the operator's altered settlements, are each
+    refused with their code (`expect_rejected` fails the seed if one is accepted or the store grows)."""
+    trace = "\n".join(line for result in batch for line in result.trace)
+    assert trace.count(" order: sells ") >= 10 and "cancels its order at" in trace and "spends back its expired order" in trace
+    for code in ("wrong_settlement", "unauthorized_spend", "order_output_restricted", "duplicate_order"):
+        assert f"refused, {code}" in trace, code
+    assert "replay of an accepted order: refused" in trace
+    for how in ("below_limit", "skim", "other_price"):
+        assert f"altered ({how}): refused, wrong_settlement" in trace, how

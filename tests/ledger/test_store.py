@@ -171,6 +171,8 @@ def test_a_node_opening_a_torn_store_drops_the_batch_and_goes_on(torn):
     node = Node(store, InvariantHook())
     resealed = node.seal()
     assert all(o.accepted for o in resealed) and resealed[0].index == first
+    # the same store reads what was written in the torn batch's place (a follower on it sees it)
+    assert [r.index for r in store.read(first)] == [first, first + 1]
     store.close()
     store = EventStore(path, read_only=True)
     report = audit(store, InvariantHook())
